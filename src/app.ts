@@ -1,0 +1,24 @@
+import { Hono } from "hono";
+import { db } from "./db/client";
+import type { AppEnv } from "./http/app-env";
+import { ApiError, onError } from "./http/errors";
+import { authRoutes } from "./routes/auth";
+import { userRoutes } from "./routes/users";
+
+/** The HTTP API: one router per resource under /api, one error shape for every failure. */
+export function buildApp() {
+  const app = new Hono<AppEnv>();
+  app.use("/api/*", async (c, next) => {
+    c.set("db", db(c.env.DB));
+    await next();
+  });
+  app.route("/api/auth", authRoutes);
+  app.route("/api/users", userRoutes);
+  app.all("/api/*", () => {
+    throw new ApiError("not_found", "No such route");
+  });
+  // Outside /api the static assets answer first; anything that still reaches here is unknown.
+  app.notFound((c) => c.json(new ApiError("not_found", "Not found").body(), 404));
+  app.onError(onError);
+  return app;
+}

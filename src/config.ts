@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/**
+ * The Worker variables of PROTOCOL.md ("Limits and configuration"), parsed once per
+ * isolate. Values arrive as strings (`wrangler dev --var NAME:VALUE` can only pass
+ * strings), so each is coerced and bounded here; a bad value fails loudly at the first
+ * request instead of turning into NaN somewhere deep inside a Durable Object.
+ */
+const positiveInt = z.coerce.number().int().positive();
+
+const ConfigSchema = z.object({
+  SEND_RATE_PER_SEC: z.coerce.number().positive().default(10),
+  SEND_BURST: positiveInt.default(50),
+  MAX_GROUP_MEMBERS: positiveInt.default(100),
+  PRESENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
+  PUSH_ALLOW_INSECURE_ENDPOINTS: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const cache = new WeakMap<object, Config>();
+
+export function config(env: Env): Config {
+  let parsed = cache.get(env);
+  if (!parsed) {
+    parsed = ConfigSchema.parse(env);
+    cache.set(env, parsed);
+  }
+  return parsed;
+}

@@ -1,0 +1,86 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Drizzle schema of the D1 database. `npm run db:generate` writes migrations/ from it. */
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  /** Stored lower-cased: usernames are case-insensitively unique. */
+  username: text("username").notNull().unique(),
+  displayName: text("display_name").notNull(),
+  avatarUrl: text("avatar_url"),
+  statusText: text("status_text"),
+  passwordHash: text("password_hash").notNull(),
+  passwordSalt: text("password_salt").notNull(),
+  passwordIterations: integer("password_iterations").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** One row per login: the device is the refresh-token family, revoked as a whole. */
+export const devices = sqliteTable(
+  "devices",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    name: text("name"),
+    createdAt: integer("created_at").notNull(),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [index("devices_user_idx").on(t.userId)],
+);
+
+/** Refresh tokens are stored only as SHA-256 hashes; a rotated one keeps its row so re-use is detected. */
+export const refreshTokens = sqliteTable(
+  "refresh_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    deviceId: text("device_id")
+      .notNull()
+      .references(() => devices.id),
+    createdAt: integer("created_at").notNull(),
+    rotatedAt: integer("rotated_at"),
+  },
+  (t) => [index("refresh_tokens_device_idx").on(t.deviceId)],
+);
+
+export const channels = sqliteTable("channels", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["dm", "group"] }).notNull(),
+  name: text("name"),
+  visibility: text("visibility", { enum: ["public", "private"] }).notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const channelMembers = sqliteTable(
+  "channel_members",
+  {
+    channelId: text("channel_id")
+      .notNull()
+      .references(() => channels.id),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+    joinedAt: integer("joined_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.channelId, t.userId] }), index("channel_members_user_idx").on(t.userId)],
+);
+
+/** History kept forever. (channel_id, seq) is the order; the unique index makes re-sends harmless. */
+export const messages = sqliteTable(
+  "messages",
+  {
+    channelId: text("channel_id").notNull(),
+    seq: integer("seq").notNull(),
+    senderId: text("sender_id").notNull(),
+    clientMsgId: text("client_msg_id").notNull(),
+    text: text("text").notNull(),
+    ts: integer("ts").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.channelId, t.seq] }),
+    uniqueIndex("messages_client_msg_idx").on(t.channelId, t.senderId, t.clientMsgId),
+  ],
+);

@@ -1,0 +1,44 @@
+import { createMiddleware } from "hono/factory";
+import { verifyAccessToken } from "../auth/access-token";
+import { isDeviceActive } from "../auth/sessions";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+export const WS_SUBPROTOCOL = "chat.v1";
+const BEARER_PROTOCOL_PREFIX = "bearer.";
+
+/**
+ * The access token of a request: the Authorization header, or for browsers (which
+ * cannot set headers on a WebSocket) the `bearer.<token>` entry of
+ * Sec-WebSocket-Protocol. Never a query parameter: URLs end up in logs.
+ */
+export function bearerToken(req: Request): string | null {
+  const header = req.headers.get("Authorization");
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    return m?.[1] ?? null;
+  }
+  if (req.headers.get("Upgrade")?.toLowerCase() === "websocket") {
+    const offered = (req.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").map((s) => s.trim());
+    const entry = offered.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX));
+    if (entry) return entry.slice(BEARER_PROTOCOL_PREFIX.length);
+  }
+  return null;
+}
+
+/**
+ * Authenticates every request it guards: a valid HS256 token whose device has not
+ * logged out. The device check costs one D1 primary-key read and is what makes
+ * logout take effect before the token's 15 minutes are up.
+ */
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearerToken(c.req.raw);
+  if (!token) throw new ApiError("unauthorized", "Missing access token");
+  const claims = await verifyAccessToken(c.env.JWT_SECRET, token);
+  if (!claims) throw new ApiError("unauthorized", "Invalid or expired access token");
+  if (!(await isDeviceActive(c.var.db, claims.userId, claims.deviceId))) {
+    throw new ApiError("unauthorized", "This device has logged out");
+  }
+  c.set("auth", claims);
+  await next();
+});

@@ -1,0 +1,6 @@
+import { buildApp } from "./app";
+
+export { ChannelDO } from "../durable/channel/channel-do";
+export { UserDO } from "../durable/user/user-do";
+
+export default buildApp() satisfies ExportedHandler<Env>;

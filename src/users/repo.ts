@@ -1,0 +1,36 @@
+import { and, eq, gte, lt } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { users } from "../db/schema";
+import { toUser, type User } from "./user";
+
+export type UserRow = typeof users.$inferSelect;
+
+export async function findUserById(db: Db, id: string): Promise<User | null> {
+  const row = await db.query.users.findFirst({ where: eq(users.id, id) });
+  return row ? toUser(row) : null;
+}
+
+export async function findUserRowByUsername(db: Db, username: string): Promise<UserRow | undefined> {
+  return db.query.users.findFirst({ where: eq(users.username, username) });
+}
+
+/** Prefix search over the unique username index (a range scan, no LIKE escaping needed). */
+export async function searchUsers(db: Db, prefix: string, limit: number): Promise<User[]> {
+  const rows = await db
+    .select()
+    .from(users)
+    .where(and(gte(users.username, prefix), lt(users.username, `${prefix}\u{10ffff}`)))
+    .orderBy(users.username)
+    .limit(limit);
+  return rows.map(toUser);
+}
+
+export async function updateProfile(
+  db: Db,
+  id: string,
+  patch: { displayName?: string; avatarUrl?: string | null; statusText?: string | null },
+): Promise<User | null> {
+  if (Object.keys(patch).length === 0) return findUserById(db, id);
+  const [row] = await db.update(users).set(patch).where(eq(users.id, id)).returning();
+  return row ? toUser(row) : null;
+}

@@ -1,0 +1,50 @@
+import { z } from "zod";
+import type { users } from "../db/schema";
+
+/** The public `user` of PROTOCOL.md; absent optional fields are left out, not null. */
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  avatarUrl?: string;
+  statusText?: string;
+}
+
+export function toUser(row: typeof users.$inferSelect): User {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.displayName,
+    ...(row.avatarUrl ? { avatarUrl: row.avatarUrl } : {}),
+    ...(row.statusText ? { statusText: row.statusText } : {}),
+  };
+}
+
+/** Counts code points, not UTF-16 units, as PROTOCOL.md measures lengths. */
+export const codePoints = (s: string) => [...s].length;
+
+const boundedText = (min: number, max: number, what: string) =>
+  z.string().refine((s) => {
+    const n = codePoints(s);
+    return n >= min && n <= max;
+  }, `${what} must be ${min}–${max} characters`);
+
+export const Username = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{3,32}$/, "username must be 3–32 of a-z 0-9 _ . -")
+  .transform((s) => s.toLowerCase());
+export const Password = boundedText(8, 256, "password");
+export const DisplayName = boundedText(1, 64, "displayName")
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1));
+export const AvatarUrl = z
+  .string()
+  .max(2048)
+  .refine((s) => {
+    try {
+      return new URL(s).protocol === "https:";
+    } catch {
+      return false;
+    }
+  }, "avatarUrl must be an https URL");
+export const StatusText = boundedText(0, 140, "statusText");

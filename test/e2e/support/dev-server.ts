@@ -1,0 +1,106 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../../", import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export interface DevServer {
+  url: string;
+  persistDir: string;
+  /** Stops the server; state stays in persistDir. */
+  stop(): Promise<void>;
+  /** Stops and starts again on the same port with the same state on disk. */
+  restart(): Promise<void>;
+  output(): string;
+}
+
+/**
+ * Runs `npm run dev`'s script (local secrets, migrations, `wrangler dev`) on a free
+ * loopback port with its own state folder, and waits until it answers HTTP.
+ */
+export async function startDevServer(
+  opts: { vars?: Record<string, string>; persistDir?: string } = {},
+): Promise<DevServer> {
+  const port = await freePort();
+  const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
+  const url = `http://127.0.0.1:${port}`;
+  let log = "";
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const args = [
+      "scripts/dev.mjs",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      persistDir,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+      ...Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ];
+    child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child.stdout?.on("data", (d) => {
+      log += d;
+    });
+    child.stderr?.on("data", (d) => {
+      log += d;
+    });
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${log}`);
+      try {
+        await fetch(`${url}/api/health`);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    throw new Error(`wrangler dev did not start within 90 s:\n${log}`);
+  };
+
+  const stop = async () => {
+    const c = child;
+    if (!c || c.exitCode !== null) return;
+    const exited = new Promise((r) => c.once("exit", r));
+    // The whole process group: the dev script, wrangler and workerd.
+    if (c.pid) process.kill(-c.pid, "SIGTERM");
+    const timer = setTimeout(() => c.pid && process.kill(-c.pid, "SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  await start();
+  return {
+    url,
+    persistDir,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    output: () => log,
+  };
+}

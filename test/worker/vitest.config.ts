@@ -1,0 +1,36 @@
+import { execFileSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineProject } from "vitest/config";
+import webpush from "web-push";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+// wrangler.toml serves web/dist as assets, so it has to exist before Miniflare starts.
+execFileSync(process.execPath, [`${root}scripts/build-web.mjs`]);
+const vapid = webpush.generateVAPIDKeys();
+// wrangler reads required secrets from process.env when there is no .dev.vars.
+Object.assign(process.env, {
+  JWT_SECRET: "test-jwt-secret-of-reasonable-length-0123456789",
+  VAPID_PUBLIC_KEY: vapid.publicKey,
+  VAPID_PRIVATE_KEY: vapid.privateKey,
+  VAPID_SUBJECT: "mailto:test@example.com",
+});
+
+export default defineProject({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: `${root}wrangler.toml` },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: await readD1Migrations(`${root}migrations`),
+        },
+      },
+    })),
+  ],
+  test: {
+    name: "worker",
+    include: ["test/worker/**/*.test.ts"],
+    root,
+    setupFiles: ["test/worker/setup.ts"],
+  },
+});

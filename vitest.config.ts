@@ -1,0 +1,9 @@
+import { defineConfig } from "vitest/config";
+
+// Two layers: tests inside workerd (Miniflare, bindings and DO helpers at hand) and
+// end-to-end tests that drive a real `wrangler dev` over HTTP and WebSockets.
+export default defineConfig({
+  test: {
+    projects: ["test/worker/vitest.config.ts", "test/e2e/vitest.config.ts"],
+  },
+});
