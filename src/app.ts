@@ -3,6 +3,8 @@ import { db } from "./db/client";
 import type { AppEnv } from "./http/app-env";
 import { ApiError, onError } from "./http/errors";
 import { authRoutes } from "./routes/auth";
+import { channelRoutes } from "./routes/channels";
+import { dmRoutes } from "./routes/dms";
 import { userRoutes } from "./routes/users";
 
 /** The HTTP API: one router per resource under /api, one error shape for every failure. */
@@ -14,6 +16,8 @@ export function buildApp() {
   });
   app.route("/api/auth", authRoutes);
   app.route("/api/users", userRoutes);
+  app.route("/api/dms", dmRoutes);
+  app.route("/api/channels", channelRoutes);
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");
   });

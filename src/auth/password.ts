@@ -2,9 +2,9 @@ import { fromBase64Url, randomBytes, timingSafeEqual, toBase64Url } from "./byte
 
 /**
  * PBKDF2-SHA256 through WebCrypto. 100,000 iterations is the most the Workers runtime
- * allows; test/worker/auth/password.test.ts pins it so that a higher value that only
- * works locally can never ship. The count is stored with each hash so it can be
- * raised later without invalidating existing passwords.
+ * allows, while local workerd accepts more; test/worker/accounts/password.test.ts pins
+ * it so that a higher value that only works locally can never ship. The count is stored
+ * with each hash so it can be raised later without invalidating existing passwords.
  */
 export const PBKDF2_ITERATIONS = 100_000;
 const KEY_BITS = 256;

@@ -26,6 +26,11 @@ export function bearerToken(req: Request): string | null {
   return null;
 }
 
+/** True when a browser offered `chat.v1` and must get it back, or its WebSocket fails. */
+export function offersChatProtocol(req: Request): boolean {
+  return (req.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").some((p) => p.trim() === WS_SUBPROTOCOL);
+}
+
 /**
  * Authenticates every request it guards: a valid HS256 token whose device has not
  * logged out. The device check costs one D1 primary-key read and is what makes

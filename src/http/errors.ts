@@ -1,21 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-
-/** Every error code of PROTOCOL.md with its HTTP status. */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  channel_full: 409,
-  message_too_long: 413,
-  rate_limited: 429,
-  internal_error: 500,
-} as const satisfies Record<string, ContentfulStatusCode>;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
+import { ERROR_STATUS, type ErrorCode, type Failure, type Outcome } from "../protocol/outcome";
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
@@ -59,4 +44,13 @@ export function onError(err: Error, c: Context): Response {
   // Log the details for operators; the client learns only that it was our fault.
   console.error("unhandled error", c.req.method, c.req.path, err);
   return errorResponse(c, new ApiError("internal_error", "Internal server error"));
+}
+
+/** Unwraps a Durable Object's Outcome, throwing its failure as the service's error. */
+export function unwrap<O extends Outcome<object>>(outcome: O): Exclude<O, Failure> {
+  if (!outcome.ok) {
+    const { code, message, retryAfterSec } = (outcome as Failure).error;
+    throw new ApiError(code, message, retryAfterSec);
+  }
+  return outcome as Exclude<O, Failure>;
 }

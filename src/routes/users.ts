@@ -9,6 +9,13 @@ import { AvatarUrl, DisplayName, StatusText } from "../users/user";
 
 const SEARCH_LIMIT = 20;
 
+/**
+ * An optional profile field that null or "" clears. Forms send "" for an emptied input,
+ * and without this an emptied avatarUrl failed the https check instead of clearing.
+ */
+const clearable = <T extends z.ZodType<string>>(schema: T) =>
+  z.preprocess((v) => (v === "" ? null : v), schema.nullable()).optional();
+
 export const userRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   .get("/me", async (c) => c.json({ user: found(await findUserById(c.var.db, c.var.auth.userId)) }))
@@ -18,16 +25,11 @@ export const userRoutes = new Hono<AppEnv>()
       "json",
       z.strictObject({
         displayName: DisplayName.optional(),
-        avatarUrl: AvatarUrl.nullable().optional(),
-        statusText: StatusText.nullable().optional(),
+        avatarUrl: clearable(AvatarUrl),
+        statusText: clearable(StatusText),
       }),
     ),
-    async (c) => {
-      // An empty statusText clears it, like null does.
-      const patch = c.req.valid("json");
-      if (patch.statusText === "") patch.statusText = null;
-      return c.json({ user: found(await updateProfile(c.var.db, c.var.auth.userId, patch)) });
-    },
+    async (c) => c.json({ user: found(await updateProfile(c.var.db, c.var.auth.userId, c.req.valid("json"))) }),
   )
   .get("/", valid("query", z.object({ q: z.string().min(1).max(32) })), async (c) => {
     const prefix = c.req.valid("query").q.toLowerCase();

@@ -1,0 +1,31 @@
+import { api, type TestUser } from "./api";
+
+export async function createGroup(owner: TestUser, members: TestUser[] = [], visibility = "private", name = "group") {
+  const res = await api("POST", "/api/channels", {
+    token: owner.accessToken,
+    body: { name, visibility, memberIds: members.map((m) => m.id) },
+  });
+  if (res.status !== 201) throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.channel as { id: string; kind: string; visibility: string };
+}
+
+export async function sendHttp(user: TestUser, channelId: string, text: string, clientMsgId = crypto.randomUUID()) {
+  return api("POST", `/api/channels/${channelId}/messages`, { token: user.accessToken, body: { clientMsgId, text } });
+}
+
+export async function history(user: TestUser, channelId: string, query = "") {
+  return api("GET", `/api/channels/${channelId}/messages${query}`, { token: user.accessToken });
+}
+
+/** Every message of a channel through the public HTTP API, paging with `after`. */
+export async function fullHistory(user: TestUser, channelId: string) {
+  const all: any[] = [];
+  let after = 0;
+  for (;;) {
+    const page = await history(user, channelId, `?after=${after}&limit=200`);
+    if (page.status !== 200) throw new Error(`history: ${page.status} ${JSON.stringify(page.body)}`);
+    all.push(...page.body.messages);
+    if (!page.body.hasMore) return all;
+    after = all[all.length - 1].seq;
+  }
+}

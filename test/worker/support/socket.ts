@@ -1,0 +1,70 @@
+import { exports } from "cloudflare:workers";
+
+/**
+ * A client WebSocket inside workerd, opened through the Worker's fetch handler, that
+ * records every frame so tests can wait for what they expect.
+ */
+export class TestSocket {
+  readonly frames: any[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly ws: WebSocket) {
+    ws.addEventListener("message", (e) => {
+      this.frames.push(typeof e.data === "string" ? JSON.parse(e.data) : e.data);
+      this.wake();
+    });
+    ws.addEventListener("close", (e) => {
+      this.closed = { code: e.code, reason: e.reason };
+      this.wake();
+    });
+    ws.accept();
+  }
+
+  private wake() {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  send(frame: unknown) {
+    this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  /** Waits until `pred` holds for the frames seen so far. */
+  async until<T>(pred: (frames: any[]) => T | undefined | false, timeoutMs = 10_000, what = "frames"): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = pred(this.frames);
+      if (v) return v;
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames).slice(0, 2000)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  ofType(type: string): any[] {
+    return this.frames.filter((f) => f.type === type);
+  }
+
+  async waitClosed(timeoutMs = 10_000) {
+    return this.until(() => this.closed, timeoutMs, "close");
+  }
+
+  close() {
+    try {
+      this.ws.close(1000, "done");
+    } catch {}
+  }
+}
+
+export async function openChannelSocket(channelId: string, token: string, after = 0): Promise<TestSocket> {
+  const res = await exports.default.fetch(`https://chat.test/api/channels/${channelId}/ws?after=${after}`, {
+    headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
+  });
+  if (!res.webSocket) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  return new TestSocket(res.webSocket);
+}
