@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { http, signupUser } from "./support/http";
 
+const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
 describe("accounts over real HTTP", () => {
   it("signs up, logs in on a second device, refreshes with rotation and logs out", async () => {
     const u = await signupUser("acct");
@@ -29,5 +31,56 @@ describe("accounts over real HTTP", () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe("invalid_request");
+  });
+
+  it("answers a bad access token with 401 and the JSON error shape", async () => {
+    const u = await signupUser("badtok");
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${b64url({ alg: "none", typ: "JWT" })}.${b64url({ sub: u.id, did: u.deviceId, exp: now + 600 })}`;
+    const [header, , signature] = u.accessToken.split(".");
+    const tampered = `${header}.${b64url({ sub: u.id, did: u.deviceId, iat: now, exp: now + 86_400 })}.${signature}`;
+    for (const authorization of [
+      undefined,
+      "Basic dXNlcjpwYXNz",
+      "Bearer garbage",
+      `Bearer ${unsigned}.`,
+      `Bearer ${tampered}`,
+    ]) {
+      const res = await http(
+        "GET",
+        "/api/users/me",
+        authorization ? { headers: { Authorization: authorization } } : {},
+      );
+      expect(res.status).toBe(401);
+      expect(res.headers.get("Content-Type")).toMatch(/^application\/json/);
+      expect(res.body).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
+    }
+    expect((await http("GET", "/api/users/me", { token: u.accessToken })).status).toBe(200);
+  });
+
+  it("lets exactly one of two concurrent refreshes with the same token succeed", async () => {
+    const u = await signupUser("race");
+    const answers = await Promise.all(
+      [0, 1].map(() => http("POST", "/api/auth/refresh", { body: { refreshToken: u.refreshToken } })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 401]);
+  });
+
+  it("clears a profile field with an empty string and refuses bad profile input with 400", async () => {
+    const u = await signupUser("profile");
+    const set = await http("PATCH", "/api/users/me", {
+      token: u.accessToken,
+      body: { avatarUrl: "https://example.com/a.png", statusText: "hi" },
+    });
+    expect(set.body.user).toMatchObject({ avatarUrl: "https://example.com/a.png", statusText: "hi" });
+    const cleared = await http("PATCH", "/api/users/me", {
+      token: u.accessToken,
+      body: { avatarUrl: "", statusText: "" },
+    });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.user).toEqual({ id: u.id, username: u.username, displayName: u.username });
+    const bad = await http("PATCH", "/api/users/me", { token: u.accessToken, body: { avatarUrl: "http://x.test/a" } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
   });
 });
