@@ -32,5 +32,6 @@ export default defineProject({
     include: ["test/worker/**/*.test.ts"],
     root,
     setupFiles: ["test/worker/setup.ts"],
+    testTimeout: 30_000,
   },
 });

@@ -68,3 +68,37 @@ export async function openChannelSocket(channelId: string, token: string, after 
   if (!res.webSocket) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   return new TestSocket(res.webSocket);
 }
+
+/**
+ * Sends every text as a `send` frame, pipelined, and re-sends the refused ones (rate
+ * limit) in order after Retry-After, like a well-behaved client. Resolves with the
+ * acks in send order.
+ */
+export async function sendAllOverSocket(
+  sock: TestSocket,
+  items: { clientMsgId: string; text: string }[],
+  timeoutMs = 60_000,
+): Promise<{ clientMsgId: string; seq: number; ts: number }[]> {
+  const acks = new Map<string, any>();
+  let pending = items;
+  const deadline = Date.now() + timeoutMs;
+  while (pending.length > 0) {
+    if (Date.now() > deadline) throw new Error(`${pending.length} sends never acknowledged`);
+    const seen = sock.frames.length;
+    for (const item of pending) sock.send({ type: "send", ...item });
+    const ids = new Set(pending.map((p) => p.clientMsgId));
+    const answers = await sock.until((frames) => {
+      const got = frames.slice(seen).filter((f) => (f.type === "ack" || f.type === "error") && ids.has(f.clientMsgId));
+      return got.length >= ids.size ? got : undefined;
+    }, timeoutMs);
+    let wait = 0;
+    for (const a of answers) {
+      if (a.type === "ack") acks.set(a.clientMsgId, a);
+      else if (a.code === "rate_limited") wait = Math.max(wait, 1000);
+      else throw new Error(`send refused: ${JSON.stringify(a)}`);
+    }
+    pending = pending.filter((p) => !acks.has(p.clientMsgId));
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  return items.map((i) => acks.get(i.clientMsgId));
+}

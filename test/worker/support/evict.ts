@@ -1,0 +1,15 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+
+export const channelStubOf = (channelId: string) => env.CHANNEL.get(env.CHANNEL.idFromName(channelId));
+export const userStubOf = (userId: string) => env.USER.get(env.USER.idFromName(userId));
+
+/**
+ * Evicts a Durable Object: its memory is gone, storage and hibernated sockets stay.
+ * An idle object may already have hibernated, so it is woken first to make the
+ * eviction certain rather than a no-op.
+ */
+export async function evict(stub: DurableObjectStub): Promise<void> {
+  await runInDurableObject(stub, () => {});
+  await evictDurableObject(stub);
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { TokenBuckets } from "../../../durable/channel/token-bucket";
+
+describe("TokenBuckets", () => {
+  it("allows a burst, then refills at the rate", () => {
+    let now = 0;
+    const b = new TokenBuckets(10, 5, () => now);
+    for (let i = 0; i < 5; i++) expect(b.take("u")).toBe(0);
+    expect(b.take("u")).toBe(1);
+    now += 1000;
+    expect(b.take("u")).toBe(0);
+  });
+
+  it("keeps refusing until Retry-After has passed, so accepted frames keep their order", () => {
+    let now = 0;
+    const b = new TokenBuckets(1, 1, () => now);
+    expect(b.take("u")).toBe(0);
+    expect(b.take("u")).toBe(1);
+    now += 999; // almost a whole token back: still refused, the client was told to wait 1 s
+    expect(b.take("u")).toBe(1);
+    now += 1;
+    expect(b.take("u")).toBe(0);
+  });
+
+  it("keeps users apart", () => {
+    const b = new TokenBuckets(1, 1, () => 0);
+    expect(b.take("a")).toBe(0);
+    expect(b.take("a")).toBeGreaterThan(0);
+    expect(b.take("b")).toBe(0);
+  });
+});
