@@ -370,10 +370,12 @@ export class ChannelDO extends DurableObject<Env> {
     const ch = this.channel();
     if (!ch) return fail("not_found", "No such channel");
     if (!this.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
-    const problem = checkText(text);
-    if (problem) return fail(problem.code, problem.message);
+    // A re-send is answered with the original whatever it carries now: the client may
+    // have lost the ack of a message it has since edited locally.
     const original = this.log().findByClientMsgId(userId, clientMsgId);
     if (original) return { ok: true, message: original, created: false };
+    const problem = checkText(text);
+    if (problem) return fail(problem.code, problem.message);
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
 

@@ -14,7 +14,11 @@ import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from "../protoc
 import type { ChannelSummary } from "../protocol/types";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
-const Seq = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** Plain decimal digits only: coercion would also take "", "0x10" and "1e2". */
+const Seq = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be a non-negative integer")
+  .transform(Number);
 const JsonSeq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const UserId = z.string().min(1).max(64);
 const GroupName = z

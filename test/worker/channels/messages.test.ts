@@ -83,6 +83,13 @@ describe("POST /api/channels/:id/messages", () => {
     expect(different.status).toBe(200);
     expect(different.body).toEqual({ message: original });
 
+    // Even a text that would be refused now: the clientMsgId alone identifies the message.
+    for (const text of ["", "x".repeat(100_001)]) {
+      const resent = await sendHttp(a!, id, text, "same-id");
+      expect(resent.status).toBe(200);
+      expect(resent.body).toEqual({ message: original });
+    }
+
     expect(await fullHistory(a!, id)).toEqual([original]);
     expect(await summaryOf(b!, id)).toEqual({ lastSeq: 1, readSeq: 0, unread: 1 });
 
