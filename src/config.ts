@@ -13,6 +13,8 @@ const ConfigSchema = z.object({
   SEND_BURST: positiveInt.default(50),
   MAX_GROUP_MEMBERS: positiveInt.default(100),
   PRESENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** A user socket silent for this long counts as gone (PROTOCOL.md: 30 s). */
+  HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
   PUSH_ALLOW_INSECURE_ENDPOINTS: z
     .enum(["true", "false"])

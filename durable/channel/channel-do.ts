@@ -97,7 +97,9 @@ export class ChannelDO extends DurableObject<Env> {
       });
       this.record = record;
       this.memberCache = undefined;
-      return { ok: true as const, channel: toChannel(record), created: true };
+      const channel = toChannel(record);
+      await this.tellInboxes(memberIds, (inbox) => inbox.channelEvent("added", channel));
+      return { ok: true as const, channel, created: true };
     });
   }
 
@@ -125,7 +127,10 @@ export class ChannelDO extends DurableObject<Env> {
       await writeMember(this.env.DB, ch.id, member);
       this.insertMember(member.userId, member.role, member.joinedAt);
       this.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
-      return { ok: true as const, channel: toChannel(ch), added: true };
+      const channel = toChannel(ch);
+      const lastSeq = this.log().lastSeq;
+      await this.tellInboxes([userId], (inbox) => inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }));
+      return { ok: true as const, channel, added: true };
     });
   }
 
@@ -153,7 +158,9 @@ export class ChannelDO extends DurableObject<Env> {
       this.memberCache = undefined;
       for (const ws of this.ctx.getWebSockets(userId)) ws.close(CLOSE_REMOVED, "removed from channel");
       this.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
-      return { ok: true as const, channel: toChannel(ch) };
+      const channel = toChannel(ch);
+      await this.tellInboxes([userId], (inbox) => inbox.channelEvent("removed", channel));
+      return { ok: true as const, channel };
     });
   }
 
@@ -192,7 +199,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /** Moves the caller's read cursor forward (never back, never past the last message). */
-  async markRead(userId: string, seq: number): Promise<Outcome<{ seq: number }>> {
+  async markRead(userId: string, seq: number, deviceId?: string): Promise<Outcome<{ seq: number }>> {
     const ch = this.channel();
     if (!ch) return fail("not_found", "No such channel");
     if (!this.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
@@ -206,7 +213,10 @@ export class ChannelDO extends DurableObject<Env> {
         target,
       )
       .toArray()[0];
-    if (row) this.broadcast({ type: "read", channelId: ch.id, userId, seq: row.seq });
+    if (row) {
+      this.broadcast({ type: "read", channelId: ch.id, userId, seq: row.seq });
+      await this.tellInboxes([userId], (inbox) => inbox.readMoved(ch.id, row.seq, deviceId));
+    }
     return { ok: true, seq: row?.seq ?? this.readSeqOf(userId) };
   }
 
@@ -271,7 +281,7 @@ export class ChannelDO extends DurableObject<Env> {
       case "typing":
         return this.broadcast({ type: "typing", channelId: this.channel()!.id, userId: who.userId }, who.userId);
       case "read":
-        await this.markRead(who.userId, frame.seq);
+        await this.markRead(who.userId, frame.seq, who.deviceId);
         return;
       default:
         assertNever(frame);
@@ -417,6 +427,19 @@ export class ChannelDO extends DurableObject<Env> {
 
   private inbox(userId: string) {
     return this.env.USER.get(this.env.USER.idFromName(userId));
+  }
+
+  /**
+   * Membership and read events for inboxes. Best effort by design: GET /api/channels
+   * reconciles the inbox with D1's membership, and the next delivery re-creates a
+   * missing inbox row, so a lost event is repaired rather than failing the change.
+   */
+  private async tellInboxes(
+    userIds: readonly string[],
+    call: (inbox: ReturnType<ChannelDO["inbox"]>) => Promise<void>,
+  ): Promise<void> {
+    const results = await Promise.allSettled(userIds.map((id) => call(this.inbox(id))));
+    for (const r of results) if (r.status === "rejected") console.warn("inbox event failed", r.reason);
   }
 
   private channel(): ChannelRecord | null {

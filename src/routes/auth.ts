@@ -5,6 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { valid } from "../http/validate";
 import { DisplayName, Password, Username } from "../users/user";
+import { userStub } from "../users/user-stub";
 
 const DeviceName = z.string().min(1).max(64);
 const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
@@ -44,6 +45,8 @@ export const authRoutes = new Hono<AppEnv>()
     return c.json({ accessToken, refreshToken });
   })
   .post("/logout", requireAuth, valid("json", RefreshBody), async (c) => {
-    await logout(c.var.db, c.var.auth.userId, c.req.valid("json").refreshToken);
+    const deviceId = await logout(c.var.db, c.var.auth.userId, c.req.valid("json").refreshToken);
+    // The device's open sockets end now, not when their access token expires.
+    await userStub(c.env, c.var.auth.userId).deviceRevoked(deviceId);
     return c.body(null, 204);
   });

@@ -153,6 +153,7 @@ export const channelRoutes = new Hono<AppEnv>()
     },
   )
   .post("/:id/read", valid("param", ChannelParam), valid("json", z.object({ seq: JsonSeq })), async (c) => {
-    unwrap(await channelStub(c.env, c.req.valid("param").id).markRead(c.var.auth.userId, c.req.valid("json").seq));
+    const { userId, deviceId } = c.var.auth;
+    unwrap(await channelStub(c.env, c.req.valid("param").id).markRead(userId, c.req.valid("json").seq, deviceId));
     return c.body(null, 204);
   });

@@ -23,6 +23,9 @@ export default defineProject({
       miniflare: {
         bindings: {
           TEST_MIGRATIONS: await readD1Migrations(`${root}migrations`),
+          // Short timers so presence tests take seconds, not minutes.
+          PRESENCE_GRACE_MS: "400",
+          HEARTBEAT_TIMEOUT_MS: "1500",
         },
       },
     })),
