@@ -5,6 +5,7 @@ import { ApiError, onError } from "./http/errors";
 import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
 import { dmRoutes } from "./routes/dms";
+import { pushRoutes } from "./routes/push";
 import { realtimeRoutes } from "./routes/realtime";
 import { userRoutes } from "./routes/users";
 
@@ -19,6 +20,7 @@ export function buildApp() {
   app.route("/api/users", userRoutes);
   app.route("/api/dms", dmRoutes);
   app.route("/api/channels", channelRoutes);
+  app.route("/api/push", pushRoutes);
   app.route("/api", realtimeRoutes);
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");

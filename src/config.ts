@@ -16,6 +16,8 @@ const ConfigSchema = z.object({
   /** A user socket silent for this long counts as gone (PROTOCOL.md: 30 s). */
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
+  /** First retry wait after a push service's 429/5xx; it triples per attempt (src/push/retry.ts). */
+  PUSH_RETRY_BASE_MS: z.coerce.number().int().min(100).default(10_000),
   PUSH_ALLOW_INSECURE_ENDPOINTS: z
     .enum(["true", "false"])
     .default("false")

@@ -8,7 +8,10 @@ export const USER_MIGRATIONS = [
   "CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
   `CREATE TABLE push_subscriptions (
      endpoint TEXT PRIMARY KEY, p256dh TEXT NOT NULL, auth TEXT NOT NULL, created_at INTEGER NOT NULL)`,
-  // Per channel: the newest message waiting to be pushed, and when the last push went out.
+  // One pending push per channel and subscription: the newest message wins (coalescing).
   `CREATE TABLE push_queue (
-     channel_id TEXT PRIMARY KEY, payload TEXT, last_sent_at INTEGER NOT NULL DEFAULT 0, attempt INTEGER NOT NULL DEFAULT 0)`,
+     channel_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL, due_at INTEGER NOT NULL,
+     attempt INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel_id, endpoint))`,
+  // When a push for a channel last went out: at most one per PUSH_COALESCE_MS.
+  "CREATE TABLE push_sent (channel_id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
 ] as const;

@@ -2,9 +2,11 @@ import { DurableObject } from "cloudflare:workers";
 import { config } from "../../src/config";
 import { parseJsonFrame, type UserServerFrame } from "../../src/protocol/frames";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
+import type { PushSubscription } from "../../src/push/subscription";
 import { migrate } from "../shared/sql-migrations";
 import { sqliteTimerStore, Timers } from "../shared/timers";
 import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "./presence";
+import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_MIGRATIONS } from "./schema";
 
 export const PING = '{"type":"ping"}';
@@ -44,6 +46,7 @@ interface InboxRow extends Record<string, SqlStorageValue> {
 export class UserDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly timers: Timers;
+  readonly push: PushOutbox;
   /** Instrumentation for tests and the benchmark: inbox RPCs received by this instance. */
   readonly stats = { deliverCalls: 0, deliveredMessages: 0 };
   /** Instances constructed in this isolate: a test's proof that a ping did not wake the object. */
@@ -55,6 +58,7 @@ export class UserDO extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     migrate(ctx.storage, USER_MIGRATIONS);
     this.timers = new Timers(sqliteTimerStore(ctx.storage));
+    this.push = new PushOutbox(this.sql, env, this.timers);
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -145,6 +149,18 @@ export class UserDO extends DurableObject<Env> {
       JSON.stringify(newest),
     );
     for (const message of fresh) this.broadcast({ type: "message", message });
+    const foreign = fresh.filter((m) => m.senderId !== me);
+    if (foreign.length > 0 && this.liveSockets().length === 0) this.push.enqueue(foreign[foreign.length - 1]!);
+  }
+
+  // ---- RPC: push subscriptions ------------------------------------------------------------
+
+  async addPushSubscription(sub: PushSubscription): Promise<void> {
+    this.push.subscribe(sub);
+  }
+
+  async removePushSubscription(endpoint: string): Promise<void> {
+    this.push.unsubscribe(endpoint);
   }
 
   /** Added to, removed from, or a change of a channel. */
@@ -204,6 +220,7 @@ export class UserDO extends DurableObject<Env> {
       liveness: () => this.refreshPresence(),
       offline: () => this.goOfflineIfStillAlone(),
       expire: () => this.closeExpiredSockets(),
+      [PUSH_TIMER]: () => this.push.flush(this.liveSockets().length > 0),
     });
   }
 
@@ -240,6 +257,7 @@ export class UserDO extends DurableObject<Env> {
     switch (onSocketsChanged(stored, live.length > 0)) {
       case "online":
         this.timers.cancel("offline");
+        this.push.clear();
         this.setState("status", "online");
         this.setState("last_active_at", String(now));
         await this.announce({ status: "online", lastActiveAt: now });

@@ -24,11 +24,12 @@ export function retryDelayMs(
   attempt: number,
   retryAfterMs?: number,
   random: () => number = Math.random,
+  baseMs: number = RETRY_BASE_MS,
 ): number | null {
   if (!Number.isSafeInteger(attempt) || attempt < 1)
     throw new RangeError(`attempt must be an integer ≥ 1, not ${attempt}`);
   if (attempt >= PUSH_MAX_ATTEMPTS) return null;
-  const nominal = RETRY_BASE_MS * RETRY_FACTOR ** (attempt - 1);
+  const nominal = baseMs * RETRY_FACTOR ** (attempt - 1);
   const backoff = nominal / 2 + (random() * nominal) / 2;
   return Math.round(Math.min(MAX_RETRY_DELAY_MS, Math.max(backoff, retryAfterMs ?? 0)));
 }

@@ -1,0 +1,154 @@
+import { config } from "../../src/config";
+import { buildPushPayload, type PushedMessage } from "../../src/push/payload";
+import { retryDelayMs } from "../../src/push/retry";
+import { type PushOutcome, sendPush, type VapidKeys } from "../../src/push/send";
+import type { PushSubscription } from "../../src/push/subscription";
+import type { Timers } from "../shared/timers";
+
+/** Push services keep an undelivered notification this long (RFC 8030 TTL). */
+const PUSH_TTL_SEC = 24 * 60 * 60;
+/** Beyond this many subscriptions per user the oldest is dropped. */
+export const MAX_SUBSCRIPTIONS = 20;
+export const PUSH_TIMER = "push";
+
+interface QueueRow extends Record<string, SqlStorageValue> {
+  channel_id: string;
+  endpoint: string;
+  payload: string;
+  due_at: number;
+  attempt: number;
+}
+
+/**
+ * Web Push for a user with no live socket, kept in the UserDO's SQLite and driven by
+ * its alarm so it survives eviction. One queue row per channel and subscription holds
+ * the newest message (coalescing: at most one push per channel per PUSH_COALESCE_MS).
+ * A push is at-least-once: sending twice after a crash is harmless, losing one is not.
+ * Nothing here can fail the send that caused it: deliveries only enqueue.
+ */
+export class PushOutbox {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly env: Env,
+    private readonly timers: Timers,
+    /** A seam for tests: how a push goes out. */
+    private readonly send: typeof sendPush = sendPush,
+  ) {}
+
+  subscribe(sub: PushSubscription): void {
+    this.sql.exec(
+      `INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth`,
+      sub.endpoint,
+      sub.keys.p256dh,
+      sub.keys.auth,
+      Date.now(),
+    );
+    this.sql.exec(
+      `DELETE FROM push_subscriptions WHERE endpoint NOT IN
+         (SELECT endpoint FROM push_subscriptions ORDER BY created_at DESC LIMIT ?)`,
+      MAX_SUBSCRIPTIONS,
+    );
+  }
+
+  unsubscribe(endpoint: string): void {
+    this.sql.exec("DELETE FROM push_subscriptions WHERE endpoint = ?", endpoint);
+    this.sql.exec("DELETE FROM push_queue WHERE endpoint = ?", endpoint);
+  }
+
+  /** A message for a user with no live socket: queue it, replacing an older one of the channel. */
+  enqueue(message: PushedMessage): void {
+    const subs = this.subscriptions();
+    if (subs.length === 0) return;
+    const now = Date.now();
+    const lastSent =
+      this.sql.exec<{ at: number }>("SELECT at FROM push_sent WHERE channel_id = ?", message.channelId).toArray()[0]
+        ?.at ?? 0;
+    const due = Math.max(now, lastSent + config(this.env).PUSH_COALESCE_MS);
+    const payload = JSON.stringify(buildPushPayload(message));
+    for (const sub of subs) {
+      this.sql.exec(
+        `INSERT INTO push_queue (channel_id, endpoint, payload, due_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (channel_id, endpoint) DO UPDATE SET payload = excluded.payload, attempt = 0`,
+        message.channelId,
+        sub.endpoint,
+        payload,
+        due,
+      );
+    }
+    this.timers.schedule(PUSH_TIMER, due);
+  }
+
+  /** The user came online: nothing queued is worth sending any more. */
+  clear(): void {
+    this.sql.exec("DELETE FROM push_queue");
+  }
+
+  /** The alarm's work: send what is due. Safe to run twice: sent rows are gone. */
+  async flush(userIsOnline: boolean): Promise<void> {
+    if (userIsOnline) return this.clear();
+    const now = Date.now();
+    const due = this.sql.exec<QueueRow>("SELECT * FROM push_queue WHERE due_at <= ?", now).toArray();
+    const subs = new Map(this.subscriptions().map((s) => [s.endpoint, s]));
+    await Promise.all(
+      due.map(async (row) => {
+        const sub = subs.get(row.endpoint);
+        const outcome: PushOutcome = sub
+          ? await this.send(sub, row.payload, this.vapid(), { ttlSec: PUSH_TTL_SEC, urgency: "normal" })
+          : { kind: "gone", status: 0 };
+        this.settle(row, outcome);
+      }),
+    );
+    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM push_queue").one().at;
+    if (next !== null) this.timers.schedule(PUSH_TIMER, next);
+  }
+
+  private settle(row: QueueRow, outcome: PushOutcome): void {
+    // A newer message may have replaced the payload while this push was out: keep that one.
+    const same = [row.channel_id, row.endpoint, row.payload] as const;
+    const drop = () =>
+      this.sql.exec("DELETE FROM push_queue WHERE channel_id = ? AND endpoint = ? AND payload = ?", ...same);
+    switch (outcome.kind) {
+      case "sent": {
+        const now = Date.now();
+        drop();
+        this.sql.exec("INSERT OR REPLACE INTO push_sent (channel_id, at) VALUES (?, ?)", row.channel_id, now);
+        const nextDue = now + config(this.env).PUSH_COALESCE_MS;
+        this.sql.exec("UPDATE push_queue SET due_at = MAX(due_at, ?) WHERE channel_id = ?", nextDue, row.channel_id);
+        return;
+      }
+      case "gone":
+        this.unsubscribe(row.endpoint);
+        return;
+      case "retry": {
+        const delay = retryDelayMs(row.attempt + 1, outcome.afterMs, Math.random, config(this.env).PUSH_RETRY_BASE_MS);
+        if (delay === null) return void drop();
+        this.sql.exec(
+          "UPDATE push_queue SET attempt = attempt + 1, due_at = ? WHERE channel_id = ? AND endpoint = ? AND payload = ?",
+          Date.now() + delay,
+          ...same,
+        );
+        return;
+      }
+      case "failed":
+        console.warn(`push to ${new URL(row.endpoint).host} failed: ${outcome.reason}`);
+        drop();
+        return;
+    }
+  }
+
+  private subscriptions(): PushSubscription[] {
+    return this.sql
+      .exec<{ endpoint: string; p256dh: string; auth: string }>("SELECT endpoint, p256dh, auth FROM push_subscriptions")
+      .toArray()
+      .map((r) => ({ endpoint: r.endpoint, keys: { p256dh: r.p256dh, auth: r.auth } }));
+  }
+
+  private vapid(): VapidKeys {
+    return {
+      subject: this.env.VAPID_SUBJECT,
+      publicKey: this.env.VAPID_PUBLIC_KEY,
+      privateKey: this.env.VAPID_PRIVATE_KEY,
+    };
+  }
+}

@@ -1,0 +1,38 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { config } from "../config";
+import type { AppEnv } from "../http/app-env";
+import { requireAuth } from "../http/auth-middleware";
+import { ApiError } from "../http/errors";
+import { invalidRequest } from "../http/validate";
+import { pushEndpointSchema, pushSubscriptionSchema } from "../push/subscription";
+import { userStub } from "../users/user-stub";
+
+/** Parses a JSON body against a schema that depends on configuration (insecure endpoints). */
+async function body<S extends z.ZodType>(req: { json: () => Promise<unknown> }, schema: S): Promise<z.infer<S>> {
+  let json: unknown;
+  try {
+    json = await req.json();
+  } catch {
+    throw new ApiError("invalid_request", "Malformed JSON in request body");
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw invalidRequest(parsed.error);
+  return parsed.data;
+}
+
+export const pushRoutes = new Hono<AppEnv>()
+  .get("/vapid-public-key", (c) => c.json({ publicKey: c.env.VAPID_PUBLIC_KEY }))
+  .post("/subscriptions", requireAuth, async (c) => {
+    const sub = await body(c.req, pushSubscriptionSchema(config(c.env).PUSH_ALLOW_INSECURE_ENDPOINTS));
+    await userStub(c.env, c.var.auth.userId).addPushSubscription(sub);
+    return c.json({ endpoint: sub.endpoint }, 201);
+  })
+  .delete("/subscriptions", requireAuth, async (c) => {
+    const { endpoint } = await body(
+      c.req,
+      z.object({ endpoint: pushEndpointSchema(config(c.env).PUSH_ALLOW_INSECURE_ENDPOINTS) }),
+    );
+    await userStub(c.env, c.var.auth.userId).removePushSubscription(endpoint);
+    return c.body(null, 204);
+  });
