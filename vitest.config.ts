@@ -4,6 +4,11 @@ import { defineConfig } from "vitest/config";
 // end-to-end tests that drive a real `wrangler dev` over HTTP and WebSockets.
 export default defineConfig({
   test: {
-    projects: ["test/worker/vitest.config.ts", "test/e2e/vitest.config.ts", "test/push/vitest.config.ts"],
+    projects: [
+      "test/worker/vitest.config.ts",
+      "test/e2e/vitest.config.ts",
+      "test/push/vitest.config.ts",
+      "sdk/vitest.config.ts",
+    ],
   },
 });

@@ -1,0 +1,108 @@
+import type { HttpClient } from "./http";
+import type {
+  AuthResponse,
+  Channel,
+  ChannelMember,
+  ChannelSummary,
+  ChannelVisibility,
+  Message,
+  MessagePage,
+  Presence,
+  PushSubscriptionData,
+  TokenPair,
+  User,
+} from "./types";
+
+const enc = encodeURIComponent;
+
+/**
+ * One typed method per route of PROTOCOL.md, nothing more: no retries beyond the
+ * 401 refresh, no caching. `ChatClient` builds the realtime behaviour on top.
+ */
+export class ChatApi {
+  constructor(private readonly http: HttpClient) {}
+
+  // Accounts. These four are used by ChatClient, which also updates the session.
+  signup(body: { username: string; password: string; displayName?: string; deviceName?: string }) {
+    return this.http.request<AuthResponse>("POST", "/api/auth/signup", { body, auth: false });
+  }
+  login(body: { username: string; password: string; deviceName?: string }) {
+    return this.http.request<AuthResponse>("POST", "/api/auth/login", { body, auth: false });
+  }
+  refresh(refreshToken: string) {
+    return this.http.request<TokenPair>("POST", "/api/auth/refresh", { body: { refreshToken }, auth: false });
+  }
+  logout(refreshToken: string) {
+    return this.http.request<void>("POST", "/api/auth/logout", { body: { refreshToken } });
+  }
+
+  // Users.
+  async me(): Promise<User> {
+    return (await this.http.request<{ user: User }>("GET", "/api/users/me")).user;
+  }
+  async updateMe(patch: { displayName?: string; avatarUrl?: string; statusText?: string }): Promise<User> {
+    return (await this.http.request<{ user: User }>("PATCH", "/api/users/me", { body: patch })).user;
+  }
+  async getUser(userId: string): Promise<User> {
+    return (await this.http.request<{ user: User }>("GET", `/api/users/${enc(userId)}`)).user;
+  }
+  async searchUsers(prefix: string): Promise<User[]> {
+    return (await this.http.request<{ users: User[] }>("GET", "/api/users", { query: { q: prefix } })).users;
+  }
+
+  // Channels.
+  async openDm(userId: string): Promise<Channel> {
+    return (await this.http.request<{ channel: Channel }>("POST", "/api/dms", { body: { userId } })).channel;
+  }
+  async createChannel(body: { name: string; memberIds?: string[]; visibility?: ChannelVisibility }): Promise<Channel> {
+    return (await this.http.request<{ channel: Channel }>("POST", "/api/channels", { body })).channel;
+  }
+  async listChannels(): Promise<ChannelSummary[]> {
+    return (await this.http.request<{ channels: ChannelSummary[] }>("GET", "/api/channels")).channels;
+  }
+  getChannel(channelId: string) {
+    return this.http.request<{ channel: Channel; members: ChannelMember[] }>("GET", `/api/channels/${enc(channelId)}`);
+  }
+  async addMember(channelId: string, userId: string): Promise<Channel> {
+    const path = `/api/channels/${enc(channelId)}/members`;
+    return (await this.http.request<{ channel: Channel }>("POST", path, { body: { userId } })).channel;
+  }
+  /** Leave (your own id) or remove someone (owner/admin). */
+  removeMember(channelId: string, userId: string): Promise<void> {
+    return this.http.request<void>("DELETE", `/api/channels/${enc(channelId)}/members/${enc(userId)}`);
+  }
+
+  // Messages.
+  /** `after`: ascending messages with seq > after; `before`: the `limit` just below; neither: the latest. */
+  messages(channelId: string, range: { after?: number; before?: number; limit?: number } = {}): Promise<MessagePage> {
+    return this.http.request<MessagePage>("GET", `/api/channels/${enc(channelId)}/messages`, {
+      query: { after: range.after, before: range.before, limit: range.limit },
+    });
+  }
+  /** A raw send: no queue, no retry. Prefer `ChatClient.send`. */
+  async postMessage(channelId: string, body: { clientMsgId: string; text: string }): Promise<Message> {
+    const path = `/api/channels/${enc(channelId)}/messages`;
+    return (await this.http.request<{ message: Message }>("POST", path, { body })).message;
+  }
+  markRead(channelId: string, seq: number): Promise<void> {
+    return this.http.request<void>("POST", `/api/channels/${enc(channelId)}/read`, { body: { seq } });
+  }
+
+  // Presence.
+  async presence(userIds: readonly string[]): Promise<Presence[]> {
+    const query = { userIds: userIds.join(",") };
+    return (await this.http.request<{ presence: Presence[] }>("GET", "/api/presence", { query })).presence;
+  }
+
+  // Push.
+  async vapidPublicKey(): Promise<string> {
+    const path = "/api/push/vapid-public-key";
+    return (await this.http.request<{ publicKey: string }>("GET", path, { auth: false })).publicKey;
+  }
+  async subscribePush(subscription: PushSubscriptionData): Promise<void> {
+    await this.http.request<unknown>("POST", "/api/push/subscriptions", { body: subscription });
+  }
+  unsubscribePush(endpoint: string): Promise<void> {
+    return this.http.request<void>("DELETE", "/api/push/subscriptions", { body: { endpoint } });
+  }
+}

@@ -1,0 +1,97 @@
+import { ChatApiError } from "./errors";
+import type { TokenManager } from "./tokens";
+import { isRecord } from "./util";
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface RequestOptions {
+  body?: unknown;
+  query?: Record<string, string | number | undefined>;
+  /** Send the access token and refresh it on a 401 [true]. */
+  auth?: boolean;
+  signal?: AbortSignal;
+}
+
+/** JSON over fetch, with PROTOCOL.md errors turned into `ChatApiError`. */
+export class HttpClient {
+  constructor(
+    private readonly baseUrl: string,
+    private readonly fetchFn: FetchLike,
+    private readonly tokens: TokenManager,
+  ) {}
+
+  url(path: string, query?: RequestOptions["query"]): string {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params.set(k, String(v));
+    const qs = params.toString();
+    return `${this.baseUrl}${path}${qs ? `?${qs}` : ""}`;
+  }
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const auth = opts.auth ?? true;
+    let token = auth ? await this.tokens.accessToken() : undefined;
+    let res = await this.send(method, path, opts, token);
+    // Once only: a second 401 with a fresh token means the session itself is gone.
+    if (res.status === 401 && token !== undefined) {
+      await drain(res);
+      token = await this.tokens.refreshIfCurrent(token);
+      res = await this.send(method, path, opts, token);
+    }
+    return (await readBody(res)) as T;
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions, token?: string): Promise<Response> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+    const init: RequestInit = { method, headers };
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(opts.body);
+    }
+    if (opts.signal) init.signal = opts.signal;
+    try {
+      return await this.fetchFn(this.url(path, opts.query), init);
+    } catch (err) {
+      throw new ChatApiError(0, "network_error", err instanceof Error ? err.message : String(err));
+    }
+  }
+}
+
+async function drain(res: Response): Promise<void> {
+  try {
+    await res.arrayBuffer();
+  } catch {
+    // Only freeing the connection; the body does not matter.
+  }
+}
+
+async function readBody(res: Response): Promise<unknown> {
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    throw new ChatApiError(0, "network_error", err instanceof Error ? err.message : String(err));
+  }
+  let body: unknown;
+  if (text) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      if (res.ok) throw new ChatApiError(res.status, "invalid_response", "Response is not JSON");
+    }
+  }
+  if (res.ok) return body;
+  const e = isRecord(body) && isRecord(body.error) ? body.error : {};
+  const code = typeof e.code === "string" ? e.code : `http_${res.status}`;
+  const message = typeof e.message === "string" ? e.message : res.statusText || `HTTP ${res.status}`;
+  throw new ChatApiError(res.status, code, message, parseRetryAfter(res.headers.get("Retry-After")));
+}
+
+/** Seconds; the header may also be an HTTP date. */
+export function parseRetryAfter(v: string | null, now = Date.now()): number | undefined {
+  if (v === null || v.trim() === "") return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n)) return Math.max(0, n);
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
