@@ -13,11 +13,11 @@ const pkgs = lock.packages;
 /** os/cpu/libc of a platform package, read from its name (the convention both biome and workerd follow). */
 function platformOf(name) {
   const tail = name.split("/").pop();
-  const os = ["android", "darwin", "linux", "win32", "windows", "freebsd", "openbsd", "netbsd", "sunos", "aix"].find((o) =>
-    tail.includes(o),
+  const os = ["android", "darwin", "linux", "win32", "windows", "freebsd", "openbsd", "netbsd", "sunos", "aix"].find(
+    (o) => tail.includes(o),
   );
-  const cpu = ["arm64", "x64", "64", "arm", "ia32", "ppc64", "s390x", "riscv64", "loong64", "mips64el"].find((c) =>
-    tail.endsWith(c) || tail.includes(`-${c}-`) || tail.endsWith(`-${c}-musl`),
+  const cpu = ["arm64", "x64", "64", "arm", "ia32", "ppc64", "s390x", "riscv64", "loong64", "mips64el"].find(
+    (c) => tail.endsWith(c) || tail.includes(`-${c}-`) || tail.endsWith(`-${c}-musl`),
   );
   if (!os || !cpu) return null;
   const entry = { os: [os === "windows" ? "win32" : os], cpu: [cpu === "64" ? "x64" : cpu] };
@@ -62,6 +62,8 @@ for (const [where, meta] of Object.entries(pkgs)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)));
+lock.packages = Object.fromEntries(
+  Object.entries(pkgs).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)),
+);
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`complete-lockfile: added ${added} entries`);

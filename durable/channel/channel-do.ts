@@ -15,6 +15,8 @@ import { CHANNEL_MIGRATIONS } from "./schema";
 import { type ChannelSocket, CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED, sendRaw, socketInfo } from "./sockets";
 import { TokenBuckets } from "./token-bucket";
 
+const PING = '{"type":"ping"}';
+const PONG = '{"type":"pong"}';
 /** Sends within this window are flushed to D1 together. */
 const FLUSH_DELAY_MS = 500;
 const FLUSH_BATCH = 200;
@@ -60,6 +62,8 @@ export class ChannelDO extends DurableObject<Env> {
     this.timers = new Timers(sqliteTimerStore(ctx.storage));
     const cfg = config(env);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
+    // Clients heartbeat channel sockets too; the runtime answers without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
   // ---- RPC: channel lifecycle and membership ------------------------------------------

@@ -21,3 +21,14 @@ it("creates a group, sends over HTTP and the socket, and reads history", async (
   expect(all.map((m) => m.text)).toEqual(["hello", "hi alice"]);
   sock.close();
 });
+
+it("answers a ping on a channel socket with exactly a pong", async () => {
+  const alice = await signup("pinger");
+  const g = await createGroup(alice);
+  const sock = await openChannelSocket(g.id, alice.accessToken);
+  await sock.until((f) => f.find((x) => x.type === "synced"));
+  sock.send('{"type":"ping"}');
+  await sock.until((f) => f.find((x) => x.type === "pong"));
+  expect(sock.ofType("error")).toEqual([]);
+  sock.close();
+});
