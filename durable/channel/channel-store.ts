@@ -1,0 +1,140 @@
+import type { ChannelKind, Member, Role, Visibility } from "../../src/protocol/types";
+import type { ChannelRecord } from "./membership";
+import { MessageLog } from "./message-log";
+
+export type MemberInfo = { role: Role; joinedAt: number };
+
+/** Names of the ChannelDO's counters (see schema.ts). */
+export type CounterName = "flushed_seq" | "pruned_seq" | "delivered_seq" | "flush_attempt";
+
+/**
+ * The ChannelDO's SQLite, behind small synchronous methods. The channel record and the
+ * member list (at most MAX_GROUP_MEMBERS rows) are cached after the first read, since
+ * every frame checks membership; writes go through here so the cache stays true.
+ */
+export class ChannelStore {
+  private record: ChannelRecord | null | undefined;
+  private memberCache: Map<string, MemberInfo> | undefined;
+  private messageLog: MessageLog | undefined;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly sql = storage.sql,
+  ) {}
+
+  channel(): ChannelRecord | null {
+    if (this.record === undefined) {
+      const row = this.sql
+        .exec<{
+          id: string;
+          kind: ChannelKind;
+          name: string | null;
+          visibility: Visibility;
+          created_by: string;
+          created_at: number;
+        }>("SELECT * FROM channel")
+        .toArray()[0];
+      this.record = row
+        ? {
+            id: row.id,
+            kind: row.kind,
+            name: row.name,
+            visibility: row.visibility,
+            createdBy: row.created_by,
+            createdAt: row.created_at,
+          }
+        : null;
+    }
+    return this.record;
+  }
+
+  log(): MessageLog {
+    this.messageLog ??= new MessageLog(this.sql, this.channel()?.id ?? "");
+    return this.messageLog;
+  }
+
+  /** Stores a new channel and its first members in one transaction. */
+  createChannel(record: ChannelRecord, members: readonly (MemberInfo & { userId: string })[]): void {
+    this.storage.transactionSync(() => {
+      this.sql.exec(
+        "INSERT INTO channel (id, kind, name, visibility, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        record.id,
+        record.kind,
+        record.name,
+        record.visibility,
+        record.createdBy,
+        record.createdAt,
+      );
+      for (const m of members) this.insertMember(m.userId, m.role, m.joinedAt);
+    });
+    this.record = record;
+    this.memberCache = undefined;
+    this.messageLog = undefined;
+  }
+
+  members(): Map<string, MemberInfo> {
+    this.memberCache ??= new Map(this.memberRows().map((m) => [m.userId, { role: m.role, joinedAt: m.joinedAt }]));
+    return this.memberCache;
+  }
+
+  /** Members, longest-standing first. */
+  memberRows(): (Member & { joinedAt: number })[] {
+    return this.sql
+      .exec<{ user_id: string; role: Role; joined_at: number }>("SELECT * FROM members ORDER BY joined_at, user_id")
+      .toArray()
+      .map((r) => ({ userId: r.user_id, role: r.role, joinedAt: r.joined_at }));
+  }
+
+  memberList(): Member[] {
+    return this.memberRows().map(({ userId, role }) => ({ userId, role }));
+  }
+
+  roleOf(userId: string): Role | undefined {
+    return this.members().get(userId)?.role;
+  }
+
+  insertMember(userId: string, role: Role, joinedAt: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO members (user_id, role, joined_at) VALUES (?, ?, ?)", userId, role, joinedAt);
+    this.members().set(userId, { role, joinedAt });
+  }
+
+  /** Removes a member with their read cursor; `heir` becomes owner in the same transaction. */
+  deleteMember(userId: string, heir?: string): void {
+    this.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
+      this.sql.exec("DELETE FROM reads WHERE user_id = ?", userId);
+      if (heir) this.sql.exec("UPDATE members SET role = 'owner' WHERE user_id = ?", heir);
+    });
+    this.memberCache = undefined;
+  }
+
+  readSeqOf(userId: string): number {
+    return this.sql.exec<{ seq: number }>("SELECT seq FROM reads WHERE user_id = ?", userId).toArray()[0]?.seq ?? 0;
+  }
+
+  /** Moves a read cursor forward; returns the new position, or null when it did not move. */
+  advanceRead(userId: string, seq: number): number | null {
+    const row = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO reads (user_id, seq) VALUES (?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET seq = excluded.seq WHERE excluded.seq > reads.seq
+         RETURNING seq`,
+        userId,
+        seq,
+      )
+      .toArray()[0];
+    return row?.seq ?? null;
+  }
+
+  counter(name: CounterName): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0]?.value ?? 0;
+  }
+
+  setCounter(name: CounterName, value: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", name, value);
+  }
+
+  transaction(fn: () => void): void {
+    this.storage.transactionSync(fn);
+  }
+}

@@ -1,0 +1,48 @@
+import type { Message } from "../../src/protocol/types";
+import type { ChannelStore } from "./channel-store";
+
+const FLUSH_BATCH = 200;
+/** D1 retry backoff: 1 s doubling to at most a minute, for as long as D1 keeps failing. */
+const FLUSH_BACKOFF_MAX_MS = 60_000;
+/** Texts of the newest messages stay in the object after D1 has them, so catch-up never reads D1. */
+export const RETAIN_RECENT = 1_000;
+
+export type HistoryWriter = (d1: D1Database, rows: readonly Message[]) => Promise<void>;
+
+/** When to flush again: now (more is waiting), after a backoff (D1 failed), or not at all. */
+export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; attempt: number } | { next: "idle" };
+
+/**
+ * Copies the next batch of messages D1 does not have yet. Idempotent: D1 ignores seqs
+ * it already holds, so a flush replayed after a crash changes nothing. Only once D1
+ * accepted a batch does the watermark move and may old texts be pruned locally.
+ */
+export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D1Database): Promise<FlushResult> {
+  const batch = store.log().read({
+    afterSeq: store.counter("flushed_seq"),
+    beforeSeq: Number.MAX_SAFE_INTEGER,
+    limit: FLUSH_BATCH,
+    from: "after",
+  });
+  if (batch.length === 0) return { next: "idle" };
+  try {
+    await write(d1, batch);
+  } catch (err) {
+    const attempt = store.counter("flush_attempt") + 1;
+    store.setCounter("flush_attempt", attempt);
+    const delayMs = Math.min(FLUSH_BACKOFF_MAX_MS, 1000 * 2 ** (attempt - 1));
+    console.warn(`D1 flush failed (attempt ${attempt}), retrying in ${delayMs} ms`, err);
+    return { next: "retry", delayMs, attempt };
+  }
+  const upTo = batch[batch.length - 1]!.seq;
+  store.transaction(() => {
+    store.setCounter("flushed_seq", upTo);
+    if (store.counter("flush_attempt") !== 0) store.setCounter("flush_attempt", 0);
+    const pruneTo = Math.min(upTo, store.counter("delivered_seq")) - RETAIN_RECENT;
+    if (pruneTo > store.counter("pruned_seq")) {
+      store.log().pruneTextThrough(pruneTo);
+      store.setCounter("pruned_seq", pruneTo);
+    }
+  });
+  return upTo < store.log().lastSeq ? { next: "now" } : { next: "idle" };
+}
