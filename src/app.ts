@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { db } from "./db/client";
 import type { AppEnv } from "./http/app-env";
 import { ApiError, onError } from "./http/errors";
+import { securityHeaders } from "./http/security";
 import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
 import { dmRoutes } from "./routes/dms";
@@ -12,6 +13,7 @@ import { userRoutes } from "./routes/users";
 /** The HTTP API: one router per resource under /api, one error shape for every failure. */
 export function buildApp() {
   const app = new Hono<AppEnv>();
+  app.use("/api/*", securityHeaders);
   app.use("/api/*", async (c, next) => {
     c.set("db", db(c.env.DB));
     await next();

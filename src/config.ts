@@ -18,6 +18,16 @@ const ConfigSchema = z.object({
   PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** First retry wait after a push service's 429/5xx; it triples per attempt (src/push/retry.ts). */
   PUSH_RETRY_BASE_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Origins besides the service's own whose pages may open WebSockets (comma-separated). */
+  ALLOWED_ORIGINS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   PUSH_ALLOW_INSECURE_ENDPOINTS: z
     .enum(["true", "false"])
     .default("false")

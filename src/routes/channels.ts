@@ -1,17 +1,18 @@
 import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
-import { listChannelsOf } from "../channels/d1-queries";
+import { channelList } from "../channels/channel-list";
 import { CHANNEL_ID, channelStub, newGroupId } from "../channels/ids";
 import { config } from "../config";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";
 import type { AppEnv } from "../http/app-env";
-import { offersChatProtocol, requireAuth } from "../http/auth-middleware";
+import { requireAuth } from "../http/auth-middleware";
 import { ApiError, unwrap } from "../http/errors";
+import { allowedOrigin } from "../http/security";
+import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from "../protocol/limits";
-import type { ChannelSummary } from "../protocol/types";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
 /** Plain decimal digits only: coercion would also take "", "0x10" and "1e2". */
@@ -34,24 +35,6 @@ async function assertUsersExist(orm: Db, ids: readonly string[]): Promise<void> 
     .from(users)
     .where(inArray(users.id, [...ids]));
   if (found.length !== new Set(ids).size) throw new ApiError("not_found", "No such user");
-}
-
-/**
- * The request the ChannelDO sees: identity from the verified token, set by the Worker
- * in a URL no client can reach, instead of headers a client could forge.
- */
-function internalUpgrade(
-  req: Request,
-  auth: { userId: string; deviceId: string; exp: number },
-  after: number,
-): Request {
-  const url = new URL("https://channel.internal/ws");
-  url.searchParams.set("userId", auth.userId);
-  url.searchParams.set("deviceId", auth.deviceId);
-  url.searchParams.set("exp", String(auth.exp));
-  url.searchParams.set("after", String(after));
-  if (offersChatProtocol(req)) url.searchParams.set("protocol", "1");
-  return new Request(url, { headers: { Upgrade: "websocket" } });
 }
 
 export const channelRoutes = new Hono<AppEnv>()
@@ -87,25 +70,17 @@ export const channelRoutes = new Hono<AppEnv>()
       return c.json({ channel }, 201);
     },
   )
-  .get("/", async (c) => {
-    const { userId } = c.var.auth;
-    const ids = await listChannelsOf(c.var.db, userId);
-    const summaries = await Promise.all(ids.map((id) => channelStub(c.env, id).summary(userId)));
-    const channels: ChannelSummary[] = summaries.flatMap((s) =>
-      s.ok
-        ? [{ ...s.channel, lastSeq: s.lastSeq, readSeq: s.readSeq, unread: Math.max(0, s.lastSeq - s.readSeq) }]
-        : [],
-    );
-    return c.json({ channels });
-  })
-  .get("/:id/ws", valid("param", ChannelParam), valid("query", z.object({ after: Seq.default(0) })), async (c) => {
-    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
-      throw new ApiError("invalid_request", "Expected a WebSocket upgrade");
-    }
-    return channelStub(c.env, c.req.valid("param").id).fetch(
-      internalUpgrade(c.req.raw, c.var.auth, c.req.valid("query").after),
-    );
-  })
+  .get("/", async (c) => c.json({ channels: await channelList(c.env, c.var.db, c.var.auth.userId) }))
+  .get(
+    "/:id/ws",
+    allowedOrigin,
+    valid("param", ChannelParam),
+    valid("query", z.object({ after: Seq.default(0) })),
+    async (c) => {
+      const upgrade = internalUpgrade(c.req.raw, c.var.auth, { after: String(c.req.valid("query").after) });
+      return channelStub(c.env, c.req.valid("param").id).fetch(upgrade);
+    },
+  )
   .get("/:id", valid("param", ChannelParam), async (c) => {
     const res = unwrap(await channelStub(c.env, c.req.valid("param").id).info(c.var.auth.userId));
     return c.json({ channel: res.channel, members: res.members });

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
+import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { userStub } from "../users/user-stub";
@@ -13,7 +14,7 @@ const MAX_PRESENCE_IDS = 100;
  * Mounted at /api itself, so authentication is per route, never `use("*")`.
  */
 export const realtimeRoutes = new Hono<AppEnv>()
-  .get("/ws", requireAuth, async (c) =>
+  .get("/ws", allowedOrigin, requireAuth, async (c) =>
     userStub(c.env, c.var.auth.userId).fetch(internalUpgrade(c.req.raw, c.var.auth)),
   )
   .get(

@@ -1,0 +1,34 @@
+import { createMiddleware } from "hono/factory";
+import { secureHeaders } from "hono/secure-headers";
+import { config } from "../config";
+import type { AppEnv } from "./app-env";
+import { ApiError } from "./errors";
+
+const apiHeaders = secureHeaders({
+  // JSON only: nothing of an API response may run, frame or be sniffed as something else.
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  referrerPolicy: "no-referrer",
+  crossOriginResourcePolicy: "same-origin",
+});
+
+/**
+ * Security headers on every API response. A WebSocket upgrade is skipped: its 101
+ * response comes from a Durable Object and its headers are not ours to change.
+ */
+export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.header("Upgrade")?.toLowerCase() === "websocket") return next();
+  return apiHeaders(c, next);
+});
+
+/**
+ * Cross-site WebSocket hijacking guard: a browser always sends Origin on an upgrade,
+ * so one from a page that is neither this site nor in ALLOWED_ORIGINS is refused.
+ * Clients that are not browsers send no Origin and are judged by their token alone.
+ */
+export const allowedOrigin = createMiddleware<AppEnv>(async (c, next) => {
+  const origin = c.req.header("Origin");
+  if (origin !== undefined && origin !== new URL(c.req.url).origin && !config(c.env).ALLOWED_ORIGINS.includes(origin)) {
+    throw new ApiError("forbidden", "This origin may not open sockets here");
+  }
+  await next();
+});
