@@ -18,6 +18,9 @@ const ConfigSchema = z.object({
   PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** First retry wait after a push service's 429/5xx; it triples per attempt (src/push/retry.ts). */
   PUSH_RETRY_BASE_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Sign-in and sign-up attempts per client address: refill per minute, and burst. */
+  AUTH_RATE_PER_MIN: z.coerce.number().positive().default(10),
+  AUTH_BURST: positiveInt.default(20),
   /** Origins besides the service's own whose pages may open WebSockets (comma-separated). */
   ALLOWED_ORIGINS: z
     .string()

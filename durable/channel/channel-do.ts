@@ -8,6 +8,7 @@ import { fail, type Outcome } from "../../src/protocol/outcome";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
 import { migrate } from "../shared/sql-migrations";
 import { sqliteTimerStore, Timers } from "../shared/timers";
+import { TokenBuckets } from "../shared/token-bucket";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
@@ -16,7 +17,6 @@ import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChanne
 import type { StoredMessage } from "./message-log";
 import { CHANNEL_MIGRATIONS } from "./schema";
 import { type ChannelSocket, CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED, sendRaw, socketInfo } from "./sockets";
-import { TokenBuckets } from "./token-bucket";
 
 const PING = '{"type":"ping"}';
 const PONG = '{"type":"pong"}';

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { login, logout, refresh, signup } from "../auth/sessions";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
+import { authRateLimit } from "../http/auth-rate-limit";
 import { valid } from "../http/validate";
 import { DisplayName, Password, Username } from "../users/user";
 import { userStub } from "../users/user-stub";
@@ -13,6 +14,7 @@ const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
 export const authRoutes = new Hono<AppEnv>()
   .post(
     "/signup",
+    authRateLimit("signup"),
     valid(
       "json",
       z.object({
@@ -26,6 +28,7 @@ export const authRoutes = new Hono<AppEnv>()
   )
   .post(
     "/login",
+    authRateLimit("login"),
     // Any string is accepted as a username here: a malformed one is just an unknown user (401).
     valid(
       "json",

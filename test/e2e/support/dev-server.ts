@@ -54,7 +54,9 @@ export async function startDevServer(
       "--show-interactive-dev-session=false",
       "--log-level",
       "warn",
-      ...Object.entries(opts.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      // Tests sign up many users from one address (127.0.0.1): lift the sign-in limiter
+      // unless a test sets it (it is tested on its own in test/worker/http).
+      ...Object.entries({ AUTH_BURST: "100000", ...opts.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ];
     child = spawn(process.execPath, args, {
       cwd: root,

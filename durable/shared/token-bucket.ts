@@ -1,7 +1,7 @@
 /**
- * Send-rate limiting per user and channel. Buckets live in memory only: an eviction
- * refills them, which at worst forgives one burst, while persisting them would cost a
- * storage write on every message.
+ * Token buckets: sends per user and channel, sign-in attempts per client address.
+ * They live in memory only: an eviction refills them, which at worst forgives one
+ * burst, while persisting them would cost a storage write on every message.
  *
  * Once a sender is refused, every later send is refused until the Retry-After time
  * has passed, even if a token trickles in meanwhile. Otherwise a client pipelining
