@@ -1,0 +1,380 @@
+import { env, exports } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { beforeAll, describe, expect, it } from "vitest";
+import { api, signup, type TestUser } from "../support/api";
+import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { openChannelSocket, TestSocket } from "../support/socket";
+
+/**
+ * The authorization matrix of PROTOCOL.md: every route and socket × every kind of
+ * caller that must be refused, with the status it must get and a body that reveals
+ * nothing (no message text, no member list, only `{"error":{"code","message"}}`).
+ */
+
+// ---- The world the matrix runs against -------------------------------------------------
+
+interface World {
+  owner: TestUser;
+  member: TestUser;
+  member2: TestUser;
+  outsider: TestUser;
+  removed: TestUser;
+  gone: TestUser;
+  stranger: TestUser;
+  expiredToken: string;
+  /** A private group: owner, member, member2 (removed was removed, gone logged out). */
+  group: string;
+  /** A DM between owner and member. */
+  dm: string;
+  /** Text that must never show up in an answer to someone who may not read it. */
+  secrets: string[];
+}
+
+let w: World;
+
+const SECRET_GROUP = "SECRET-group-text-7f3a";
+const SECRET_DM = "SECRET-dm-text-91bc";
+
+beforeAll(async () => {
+  const [owner, member, member2, outsider, removed, gone, stranger] = await Promise.all(
+    ["owner", "member", "member2", "outsider", "removed", "gone", "stranger"].map((p) => signup(`mx_${p}`)),
+  );
+  const group = (await createGroup(owner!, [member!, member2!, removed!, gone!], "private", "secret-club")).id;
+  const dmRes = await api("POST", "/api/dms", { token: owner!.accessToken, body: { userId: member!.id } });
+  expect(dmRes.status).toBe(201);
+  const dm = dmRes.body.channel.id as string;
+  expect((await sendHttp(owner!, group, SECRET_GROUP, "sg1")).status).toBe(201);
+  expect((await sendHttp(member!, dm, SECRET_DM, "sd1")).status).toBe(201);
+
+  // removed: removed by the owner.
+  const rm = await api("DELETE", `/api/channels/${group}/members/${removed!.id}`, { token: owner!.accessToken });
+  expect(rm.status).toBe(204);
+  // gone: a member whose device logged out; its access token is still within its lifetime.
+  const out = await api("POST", "/api/auth/logout", {
+    token: gone!.accessToken,
+    body: { refreshToken: gone!.refreshToken },
+  });
+  expect(out.status).toBe(204);
+
+  const now = Math.floor(Date.now() / 1000);
+  const expiredToken = await sign(
+    { sub: member!.id, did: member!.deviceId, iat: now - 3600, exp: now - 60 },
+    env.JWT_SECRET,
+    "HS256",
+  );
+  w = {
+    owner: owner!,
+    member: member!,
+    member2: member2!,
+    outsider: outsider!,
+    removed: removed!,
+    gone: gone!,
+    stranger: stranger!,
+    expiredToken,
+    group,
+    dm,
+    secrets: [SECRET_GROUP, SECRET_DM, "secret-club"],
+  };
+});
+
+// ---- Callers -----------------------------------------------------------------------------
+
+type CallerName =
+  | "no token"
+  | "expired token"
+  | "revoked device"
+  | "another user"
+  | "non-member (private group)"
+  | "non-member (DM)"
+  | "removed member"
+  | "member acting as owner"
+  | "member (control)";
+
+/** The token a caller presents, and who they are (for routes naming the caller). */
+const callers: Record<CallerName, () => { token?: string; self: TestUser }> = {
+  "no token": () => ({ self: w.member }),
+  "expired token": () => ({ token: w.expiredToken, self: w.member }),
+  "revoked device": () => ({ token: w.gone.accessToken, self: w.gone }),
+  "another user": () => ({ token: w.outsider.accessToken, self: w.outsider }),
+  "non-member (private group)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
+  "non-member (DM)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
+  "removed member": () => ({ token: w.removed.accessToken, self: w.removed }),
+  "member acting as owner": () => ({ token: w.member.accessToken, self: w.member }),
+  "member (control)": () => ({ token: w.member.accessToken, self: w.member }),
+};
+
+// ---- Routes ------------------------------------------------------------------------------
+
+interface Req {
+  method: string;
+  path: string;
+  body?: unknown;
+  /** A WebSocket upgrade rather than a JSON call. */
+  ws?: boolean;
+}
+
+const routes: Record<string, (self: TestUser) => Req> = {
+  // Accounts and users
+  "POST /api/auth/logout": () => ({
+    method: "POST",
+    path: "/api/auth/logout",
+    body: { refreshToken: w.gone.refreshToken },
+  }),
+  "POST /api/auth/logout (someone else's refresh token)": () => ({
+    method: "POST",
+    path: "/api/auth/logout",
+    body: { refreshToken: w.owner.refreshToken },
+  }),
+  "GET /api/users/me": () => ({ method: "GET", path: "/api/users/me" }),
+  "PATCH /api/users/me": () => ({ method: "PATCH", path: "/api/users/me", body: { statusText: "hijacked" } }),
+  "PATCH /api/users/:id (someone else)": () => ({
+    method: "PATCH",
+    path: `/api/users/${w.owner.id}`,
+    body: { statusText: "hijacked" },
+  }),
+  "GET /api/users/:id": () => ({ method: "GET", path: `/api/users/${w.owner.id}` }),
+  "GET /api/users?q=": () => ({ method: "GET", path: "/api/users?q=mx_" }),
+  // DMs and channels
+  "POST /api/dms": () => ({ method: "POST", path: "/api/dms", body: { userId: w.owner.id } }),
+  "POST /api/channels": () => ({ method: "POST", path: "/api/channels", body: { name: "new" } }),
+  "GET /api/channels": () => ({ method: "GET", path: "/api/channels" }),
+  // Presence and push
+  "GET /api/presence": () => ({ method: "GET", path: `/api/presence?userIds=${w.owner.id}` }),
+  "POST /api/push/subscriptions": () => ({
+    method: "POST",
+    path: "/api/push/subscriptions",
+    body: { endpoint: "https://push.example/sub/1", keys: { p256dh: "x", auth: "y" } },
+  }),
+  "DELETE /api/push/subscriptions": () => ({
+    method: "DELETE",
+    path: "/api/push/subscriptions",
+    body: { endpoint: "https://push.example/sub/1" },
+  }),
+  // Sockets
+  "GET /api/ws": () => ({ method: "GET", path: "/api/ws", ws: true }),
+};
+
+/** Every channel route, for the private group (`G`) and the DM (`DM`). */
+const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
+  "GET /api/channels/:id": (ch) => ({ method: "GET", path: `/api/channels/${ch}` }),
+  "POST /api/channels/:id/members (self-join)": (ch, self) => ({
+    method: "POST",
+    path: `/api/channels/${ch}/members`,
+    body: { userId: self.id },
+  }),
+  "POST /api/channels/:id/members (invite)": (ch) => ({
+    method: "POST",
+    path: `/api/channels/${ch}/members`,
+    body: { userId: w.stranger.id },
+  }),
+  "DELETE /api/channels/:id/members/:userId (remove a member)": (ch) => ({
+    method: "DELETE",
+    path: `/api/channels/${ch}/members/${ch === w.dm ? w.member.id : w.member2.id}`,
+  }),
+  "DELETE /api/channels/:id/members/:userId (remove the owner)": (ch) => ({
+    method: "DELETE",
+    path: `/api/channels/${ch}/members/${w.owner.id}`,
+  }),
+  "DELETE /api/channels/:id/members/:userId (leave)": (ch, self) => ({
+    method: "DELETE",
+    path: `/api/channels/${ch}/members/${self.id}`,
+  }),
+  "GET /api/channels/:id/messages": (ch) => ({ method: "GET", path: `/api/channels/${ch}/messages` }),
+  "GET /api/channels/:id/messages?after=0": (ch) => ({ method: "GET", path: `/api/channels/${ch}/messages?after=0` }),
+  "GET /api/channels/:id/messages?before=99": (ch) => ({
+    method: "GET",
+    path: `/api/channels/${ch}/messages?before=99&limit=200`,
+  }),
+  "POST /api/channels/:id/messages": (ch) => ({
+    method: "POST",
+    path: `/api/channels/${ch}/messages`,
+    body: { clientMsgId: `intruder-${crypto.randomUUID()}`, text: "intruder text" },
+  }),
+  "POST /api/channels/:id/read": (ch) => ({ method: "POST", path: `/api/channels/${ch}/read`, body: { seq: 1 } }),
+  "GET /api/channels/:id/ws": (ch) => ({ method: "GET", path: `/api/channels/${ch}/ws?after=0`, ws: true }),
+};
+for (const [name, build] of Object.entries(channelRoutes)) {
+  routes[name.replace(":id", "G")] = (self) => build(w.group, self);
+  routes[name.replace(":id", "DM")] = (self) => build(w.dm, self);
+}
+
+// ---- The matrix --------------------------------------------------------------------------
+
+type Row = [route: string, caller: CallerName, status: number];
+const matrix: Row[] = [];
+
+// Token problems: every route that needs a token, 401.
+for (const caller of ["no token", "expired token", "revoked device"] as const) {
+  for (const route of Object.keys(routes)) {
+    if (route.includes("someone else")) continue;
+    matrix.push([route, caller, 401]);
+  }
+}
+
+const gRoutes = Object.keys(routes).filter((r) => r.includes("/channels/G"));
+const dmRoutes = Object.keys(routes).filter((r) => r.includes("/channels/DM"));
+
+// Non-members of a private group and removed members: 403 on everything of the channel.
+for (const route of gRoutes) {
+  matrix.push([route, "non-member (private group)", 403]);
+  matrix.push([route, "removed member", 403]);
+}
+// Non-members of a DM: 403 on everything of the DM.
+for (const route of dmRoutes) matrix.push([route, "non-member (DM)", 403]);
+
+// Another user: cannot act on someone else's account.
+matrix.push(
+  ["POST /api/auth/logout (someone else's refresh token)", "another user", 401],
+  ["PATCH /api/users/:id (someone else)", "another user", 404],
+);
+
+// A plain member acting as owner: removing others is 403; a DM's membership never changes.
+matrix.push(
+  ["DELETE /api/channels/G/members/:userId (remove a member)", "member acting as owner", 403],
+  ["DELETE /api/channels/G/members/:userId (remove the owner)", "member acting as owner", 403],
+  ["DELETE /api/channels/DM/members/:userId (remove the owner)", "member acting as owner", 403],
+  ["DELETE /api/channels/DM/members/:userId (leave)", "member acting as owner", 403],
+  ["POST /api/channels/DM/members (invite)", "member acting as owner", 403],
+);
+
+// Controls: the same routes do answer a member, so the refusals above are about the caller.
+matrix.push(
+  ["GET /api/channels/G", "member (control)", 200],
+  ["GET /api/channels/DM", "member (control)", 200],
+  ["GET /api/channels/G/messages", "member (control)", 200],
+  ["GET /api/channels/DM/messages", "member (control)", 200],
+  ["GET /api/channels/G/ws", "member (control)", 101],
+  ["GET /api/channels/DM/ws", "member (control)", 101],
+  ["GET /api/ws", "member (control)", 101],
+);
+
+const CODE_OF: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found" };
+
+async function call(req: Req, token: string | undefined) {
+  const headers: Record<string, string> = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (req.ws) headers.Upgrade = "websocket";
+  let body: string | undefined;
+  if (req.body !== undefined) {
+    body = JSON.stringify(req.body);
+    headers["Content-Type"] = "application/json";
+  }
+  const res = await exports.default.fetch(`https://chat.test${req.path}`, { method: req.method, headers, body });
+  return res;
+}
+
+/** Ids and names of the members of the private group and the DM, none of which a refusal may name. */
+function privateNames(except: TestUser): string[] {
+  return [w.owner, w.member, w.member2]
+    .filter((u) => u.id !== except.id)
+    .flatMap((u) => [u.id, u.username])
+    .concat(w.secrets);
+}
+
+describe("authorization matrix", () => {
+  it.each(matrix)("%s as %s → %i", async (route, callerName, expected) => {
+    const { token, self } = callers[callerName]();
+    const req = routes[route]!(self);
+    const res = await call(req, token);
+    expect(res.status).toBe(expected);
+
+    if (expected === 101) {
+      expect(res.webSocket).not.toBeNull();
+      const sock = new TestSocket(res.webSocket!);
+      if (route.includes("/channels/")) await sock.until((f) => f.find((x) => x.type === "synced"));
+      else await sock.until((f) => f.find((x) => x.type === "hello"));
+      sock.close();
+      return;
+    }
+    if (req.ws) expect(res.webSocket).toBeNull();
+    const text = await res.text();
+    if (expected >= 400) {
+      const body = JSON.parse(text);
+      expect(Object.keys(body)).toEqual(["error"]);
+      expect(Object.keys(body.error).sort()).toEqual(["code", "message"]);
+      expect(body.error).toEqual({ code: CODE_OF[expected], message: expect.any(String) });
+      for (const leak of privateNames(self)) expect(text).not.toContain(leak);
+    }
+  });
+});
+
+// ---- What the refusals must not have changed ---------------------------------------------
+
+describe("after the matrix", () => {
+  it("no refused send was stored and membership is unchanged", async () => {
+    const g = await fullHistory(w.owner, w.group);
+    expect(g.map((m) => m.text)).toEqual([SECRET_GROUP]);
+    const d = await fullHistory(w.owner, w.dm);
+    expect(d.map((m) => m.text)).toEqual([SECRET_DM]);
+    const info = await api("GET", `/api/channels/${w.group}`, { token: w.owner.accessToken });
+    expect(info.status).toBe(200);
+    const members = info.body.members.map((m: { userId: string }) => m.userId).sort();
+    // gone logged out but is still a member; nobody was added or removed by a refused call.
+    expect(members).toEqual([w.owner.id, w.member.id, w.member2.id, w.gone.id].sort());
+    const dmInfo = await api("GET", `/api/channels/${w.dm}`, { token: w.owner.accessToken });
+    expect(dmInfo.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual(
+      [w.owner.id, w.member.id].sort(),
+    );
+  });
+
+  it("another user's logout attempt left the owner's device working, and nobody's profile changed", async () => {
+    const me = await api("GET", "/api/users/me", { token: w.owner.accessToken });
+    expect(me.status).toBe(200);
+    expect(me.body.user.statusText ?? null).toBeNull();
+    const refreshed = await api("POST", "/api/auth/refresh", { body: { refreshToken: w.owner.refreshToken } });
+    expect(refreshed.status).toBe(200);
+    w.owner.refreshToken = refreshed.body.refreshToken;
+  });
+
+  it("GET /api/channels lists neither channel for outsiders or the removed member", async () => {
+    for (const u of [w.outsider, w.removed]) {
+      const res = await api("GET", "/api/channels", { token: u.accessToken });
+      expect(res.status).toBe(200);
+      const text = JSON.stringify(res.body);
+      expect(text).not.toContain(w.group);
+      expect(text).not.toContain(w.dm);
+      for (const s of w.secrets) expect(text).not.toContain(s);
+    }
+  });
+
+  it("routes that need no token still answer without one (signup, login, refresh, vapid key)", async () => {
+    expect((await api("GET", "/api/push/vapid-public-key")).status).toBe(200);
+    const login = await api("POST", "/api/auth/login", {
+      body: { username: w.stranger.username, password: "wrong pw!" },
+    });
+    expect(login.status).toBe(401);
+    expect(login.body).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
+  });
+});
+
+// ---- A removed member's open socket ------------------------------------------------------
+
+describe("a member removed while their channel socket is open", () => {
+  it("is closed with 4403 and receives no later message", async () => {
+    const [owner, victim, witness] = await Promise.all([signup("rm_own"), signup("rm_vic"), signup("rm_wit")]);
+    const g = (await createGroup(owner, [victim, witness], "private")).id;
+    const vSock = await openChannelSocket(g, victim.accessToken);
+    const wSock = await openChannelSocket(g, witness.accessToken);
+    await vSock.until((f) => f.find((x) => x.type === "synced"));
+    await wSock.until((f) => f.find((x) => x.type === "synced"));
+
+    const rm = await api("DELETE", `/api/channels/${g}/members/${victim.id}`, { token: owner.accessToken });
+    expect(rm.status).toBe(204);
+    const closed = await vSock.waitClosed();
+    expect(closed.code).toBe(4403);
+
+    const later = "after-removal-secret-5c1d";
+    expect((await sendHttp(owner, g, later, "after1")).status).toBe(201);
+    await wSock.until((f) => f.find((x) => x.type === "message" && x.message.text === later));
+    expect(JSON.stringify(vSock.frames)).not.toContain(later);
+
+    // Reconnecting is refused too.
+    const again = await exports.default.fetch(`https://chat.test/api/channels/${g}/ws`, {
+      headers: { Upgrade: "websocket", Authorization: `Bearer ${victim.accessToken}` },
+    });
+    expect(again.status).toBe(403);
+    expect(again.webSocket).toBeNull();
+    expect(await again.text()).not.toContain(later);
+    wSock.close();
+  });
+});
