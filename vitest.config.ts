@@ -9,6 +9,7 @@ export default defineConfig({
       "test/e2e/vitest.config.ts",
       "test/push/vitest.config.ts",
       "sdk/vitest.config.ts",
+      "test/browser/vitest.config.ts",
     ],
   },
 });

@@ -1,0 +1,160 @@
+import { copyFileSync, mkdirSync } from "node:fs";
+import type { Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, startDevServer } from "../e2e/support/dev-server";
+import { launchChromium, messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
+
+const SHOTS = "test-results/screenshots";
+const run = Date.now().toString(36);
+const alice = `alice_${run}`;
+const bob = `bob_${run}`;
+
+let server: DevServer;
+let browser: Browser;
+let a: Tab;
+let b: Tab;
+
+async function sessionOf(tab: Tab): Promise<{ accessToken: string }> {
+  return JSON.parse((await tab.page.evaluate(() => localStorage.getItem("chat.session"))) ?? "null");
+}
+
+/** History as the server has it, not as the page shows it. */
+async function historyTexts(tab: Tab, channelId: string): Promise<string[]> {
+  const { accessToken } = await sessionOf(tab);
+  const res = await fetch(`${server.url}/api/channels/${channelId}/messages?limit=200`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { messages: { text: string }[] };
+  return body.messages.map((m) => m.text);
+}
+
+function channelIdOf(tab: Tab): string {
+  return decodeURIComponent(new URL(tab.page.url()).hash.replace(/^#c\//, ""));
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  [server, browser] = await Promise.all([startDevServer({ vars: { PRESENCE_GRACE_MS: "1500" } }), launchChromium()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("the web client", () => {
+  it("serves the page with a strict Content-Security-Policy", async () => {
+    for (const path of ["/", "/some/deep/link"]) {
+      const res = await fetch(`${server.url}${path}`);
+      expect(res.status).toBe(200);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      expect(csp).toContain("default-src 'self'");
+      expect(csp).toContain("script-src 'self'");
+      expect(csp).not.toContain("unsafe-inline");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(res.headers.get("referrer-policy")).toBe("no-referrer");
+    }
+  });
+
+  it("lets two people sign up, find each other, chat, type and read", async () => {
+    a = await openTab(browser, server.url);
+    b = await openTab(browser, server.url);
+    await a.page.locator("#auth-form").waitFor();
+    await a.page.screenshot({ path: `${SHOTS}/login.png` });
+    await signUp(a.page, alice);
+    await signUp(b.page, bob);
+
+    await startDm(a.page, bob);
+    await a.page.locator("#conv-presence[data-status=online]").waitFor();
+    await send(a.page, "hello bob");
+    await send(a.page, "second");
+
+    // Bob has not opened the DM: it shows up with an unread badge and alice online.
+    const bobsDm = b.page.locator(".channel", { hasText: alice });
+    await bobsDm.locator(".badge", { hasText: "2" }).waitFor();
+    await bobsDm.locator(".dot[data-status=online]").waitFor();
+    await bobsDm.click();
+    await b.page.locator("#message-list .text", { hasText: "second" }).waitFor();
+    expect(await messageTexts(b.page)).toEqual(["hello bob", "second"]);
+    await bobsDm.locator(".badge").waitFor({ state: "detached" });
+
+    await b.page.locator("#composer-text").pressSequentially("typ");
+    await a.page.locator("#typing", { hasText: `${bob} is typing…` }).waitFor();
+    await send(b.page, "hi alice");
+    await a.page.locator("#message-list .text", { hasText: "hi alice" }).waitFor();
+    // The message ends the indicator before its 6 s are up.
+    await a.page.locator("#typing", { hasText: "typing" }).waitFor({ state: "detached", timeout: 2_000 });
+    expect(await messageTexts(a.page)).toEqual(["hello bob", "second", "hi alice"]);
+    expect(await messageTexts(b.page)).toEqual(["hello bob", "second", "hi alice"]);
+    // Alice was looking at the conversation, so nothing is unread for her.
+    expect(await a.page.locator(".channel .badge").count()).toBe(0);
+
+    await a.page.screenshot({ path: `${SHOTS}/desktop-conversation.png` });
+    copyFileSync(`${SHOTS}/desktop-conversation.png`, "docs/screenshot.png");
+  });
+
+  it("keeps the history across a reload", async () => {
+    await a.page.reload();
+    await a.page.locator("#message-list .text", { hasText: "hi alice" }).waitFor();
+    expect(await messageTexts(a.page)).toEqual(["hello bob", "second", "hi alice"]);
+    await a.page.locator("#connection[data-state=online]").waitFor();
+  });
+
+  it("sends a message typed while offline exactly once when the network is back", async () => {
+    await b.context.setOffline(true);
+    await b.page.locator("#connection[data-state=offline]").waitFor();
+    await send(b.page, "written offline");
+    await b.page.locator("#message-list .pending .text", { hasText: "written offline" }).waitFor();
+    const stored = await b.page.evaluate(() => localStorage.getItem("chat.outbox") ?? "");
+    expect(stored).toContain("written offline");
+    // Still unsent a while later: the network really is down for the page.
+    await b.page.waitForTimeout(1_500);
+    expect(await b.page.locator("#message-list .pending").count()).toBe(1);
+    expect(await messageTexts(a.page)).not.toContain("written offline");
+
+    await b.context.setOffline(false);
+    await b.page.locator("#connection[data-state=online]").waitFor({ timeout: 30_000 });
+    await a.page.locator("#message-list .text", { hasText: "written offline" }).waitFor({ timeout: 30_000 });
+    await b.page.locator("#message-list .pending").waitFor({ state: "detached", timeout: 30_000 });
+    const expected = ["hello bob", "second", "hi alice", "written offline"];
+    expect(await messageTexts(a.page)).toEqual(expected);
+    expect(await messageTexts(b.page)).toEqual(expected);
+    expect(await historyTexts(a, channelIdOf(a))).toEqual(expected);
+  });
+
+  it("shows markup in a message as text", async () => {
+    const evil = "<img src=x onerror=alert(1)>";
+    await send(a.page, evil);
+    for (const tab of [a, b]) {
+      await tab.page.locator("#message-list .message:not(.pending) .text", { hasText: evil }).waitFor();
+      expect(await tab.page.locator("#message-list img").count()).toBe(0);
+    }
+    expect(a.dialogs).toEqual([]);
+    expect(b.dialogs).toEqual([]);
+  });
+
+  it("works at phone width", async () => {
+    const phone = await browser.newContext({ baseURL: server.url, viewport: { width: 360, height: 740 } });
+    try {
+      const page = await phone.newPage();
+      await page.goto("/");
+      await page.evaluate((s) => localStorage.setItem("chat.session", s), JSON.stringify(await sessionOf(b)));
+      // Only the hash differs from the page already loaded: reload so the app starts with the session.
+      await page.goto(`/#c/${encodeURIComponent(channelIdOf(a))}`);
+      await page.reload();
+      await page.locator("#message-list .text", { hasText: "written offline" }).waitFor();
+      // One pane at a time: the list is hidden while a conversation is open.
+      expect(await page.locator("#sidebar").isVisible()).toBe(false);
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      expect(width).toBeLessThanOrEqual(360);
+      await page.screenshot({ path: `${SHOTS}/phone-conversation.png` });
+      await page.click("#back");
+      await page.locator("#channel-list .channel", { hasText: alice }).waitFor();
+      expect(await page.locator("#conversation").isVisible()).toBe(false);
+      await page.screenshot({ path: `${SHOTS}/phone-channels.png` });
+    } finally {
+      await phone.close();
+    }
+  });
+});

@@ -1,0 +1,231 @@
+import type { ChannelSummary, ChatClient, Message, User } from "../../sdk/src/index.ts";
+import type { Store } from "./state.ts";
+
+const PAGE = 50;
+
+/**
+ * The actions the views call and the translation of SDK events into store changes.
+ * Views never talk to the SDK directly, so what they show always comes from the store.
+ */
+export class App {
+  private readonly readSent = new Map<string, number>();
+
+  constructor(
+    readonly client: ChatClient,
+    readonly store: Store,
+  ) {
+    client.on("message", (m) => this.onMessage(m));
+    client.on("presence", (p) => {
+      store.presence.set(p.userId, p.status);
+      store.changed();
+    });
+    client.on("typing", (t) => {
+      let map = store.typing.get(t.channelId);
+      if (!map) {
+        map = new Map();
+        store.typing.set(t.channelId, map);
+      }
+      map.set(t.userId, t.expiresAt);
+      store.changed();
+      setTimeout(() => store.changed(), t.expiresAt - Date.now() + 50);
+    });
+    client.on("read", (r) => {
+      // Without userId it is another device of mine: the badge follows it.
+      const entry = store.channels.get(r.channelId);
+      if (r.userId !== undefined || !entry) return;
+      entry.summary.readSeq = Math.max(entry.summary.readSeq, r.seq);
+      if (entry.summary.readSeq >= entry.summary.lastSeq) entry.summary.unread = 0;
+      store.changed();
+    });
+    client.on("channel", () => void this.loadChannels());
+    client.on("removed", ({ channelId }) => this.forget(channelId));
+    client.on("sent", () => store.changed());
+    client.on("sendFailed", () => store.changed());
+  }
+
+  get meId(): string | null {
+    return this.client.session?.userId ?? null;
+  }
+
+  async start(): Promise<void> {
+    this.store.me = await this.client.loadMe();
+    this.store.users.set(this.store.me.id, this.store.me);
+    this.client.connect();
+    await this.loadChannels();
+  }
+
+  async loadChannels(): Promise<void> {
+    const list = await this.client.api.listChannels();
+    const seen = new Set<string>();
+    for (const summary of list) {
+      seen.add(summary.id);
+      const old = this.store.channels.get(summary.id);
+      this.store.channels.set(summary.id, {
+        summary,
+        title: old?.title ?? summary.name ?? "Direct message",
+        ...(old?.partnerId ? { partnerId: old.partnerId } : {}),
+      });
+      if (summary.lastMessage) this.store.addMessages(summary.id, [summary.lastMessage]);
+    }
+    for (const id of [...this.store.channels.keys()]) if (!seen.has(id)) this.forget(id);
+    this.store.changed();
+    await Promise.all(
+      list.filter((c) => c.kind === "dm" && !this.store.channels.get(c.id)?.partnerId).map((c) => this.resolveDm(c)),
+    );
+    await this.refreshPresence();
+  }
+
+  private async resolveDm(c: ChannelSummary): Promise<void> {
+    const { members } = await this.client.api.getChannel(c.id);
+    const partnerId = members.find((m) => m.userId !== this.meId)?.userId;
+    const entry = this.store.channels.get(c.id);
+    if (!partnerId || !entry) return;
+    const user = await this.user(partnerId);
+    entry.partnerId = partnerId;
+    entry.title = user.displayName || user.username;
+    this.store.changed();
+  }
+
+  async user(id: string): Promise<User> {
+    const known = this.store.users.get(id);
+    if (known) return known;
+    const user = await this.client.api.getUser(id);
+    this.store.users.set(id, user);
+    this.store.changed();
+    return user;
+  }
+
+  private async refreshPresence(): Promise<void> {
+    const ids = [...this.store.channels.values()].flatMap((c) => (c.partnerId ? [c.partnerId] : []));
+    if (ids.length === 0) return;
+    for (const p of await this.client.api.presence(ids)) this.store.presence.set(p.userId, p.status);
+    this.store.changed();
+  }
+
+  private onMessage(m: Message): void {
+    const entry = this.store.channels.get(m.channelId);
+    if (!entry) {
+      // A channel someone else just started with us: the list tells us what it is.
+      void this.loadChannels();
+    } else if (m.seq > entry.summary.lastSeq) {
+      entry.summary.lastSeq = m.seq;
+      entry.summary.lastMessage = m;
+      if (m.senderId !== this.meId && m.seq > entry.summary.readSeq) entry.summary.unread += 1;
+    }
+    void this.user(m.senderId).catch(() => {});
+    this.store.typing.get(m.channelId)?.delete(m.senderId);
+    this.store.addMessages(m.channelId, [m]);
+  }
+
+  async select(channelId: string | null): Promise<void> {
+    const prev = this.store.activeId;
+    if (prev === channelId) return;
+    if (prev) this.client.closeChannel(prev);
+    this.store.activeId = channelId;
+    this.store.changed();
+    if (!channelId) return;
+    await this.client.openChannel(channelId);
+    const page = await this.client.history(channelId, { limit: PAGE });
+    this.store.hasOlder.set(channelId, page.hasMore);
+    this.store.addMessages(channelId, page.messages);
+  }
+
+  async loadOlder(channelId: string): Promise<void> {
+    if (this.store.hasOlder.get(channelId) === false) return;
+    const oldest = this.store.messagesOf(channelId)[0];
+    if (!oldest || oldest.seq <= 1) {
+      this.store.hasOlder.set(channelId, false);
+      return;
+    }
+    const page = await this.client.history(channelId, { before: oldest.seq, limit: PAGE });
+    this.store.hasOlder.set(channelId, page.hasMore);
+    this.store.addMessages(channelId, page.messages);
+  }
+
+  /** Called by the conversation when it is on screen and scrolled to the bottom. */
+  markSeen(channelId: string): void {
+    const entry = this.store.channels.get(channelId);
+    const last = this.store.messagesOf(channelId).at(-1)?.seq ?? 0;
+    if (!entry || last === 0) return;
+    if (entry.summary.unread !== 0 || entry.summary.readSeq < last) {
+      entry.summary.unread = 0;
+      entry.summary.readSeq = Math.max(entry.summary.readSeq, last);
+      this.store.changed();
+    }
+    if ((this.readSent.get(channelId) ?? 0) >= last) return;
+    this.readSent.set(channelId, last);
+    this.client.markRead(channelId, last).catch(() => this.readSent.delete(channelId));
+  }
+
+  send(channelId: string, text: string): void {
+    // The outbox keeps it until acked; failures show up through the `sendFailed` event.
+    this.client.send(channelId, text).catch(() => {});
+    this.store.changed();
+  }
+
+  typing(channelId: string): void {
+    this.client.typing(channelId);
+  }
+
+  async searchUsers(prefix: string): Promise<User[]> {
+    const users = await this.client.api.searchUsers(prefix);
+    return users.filter((u) => u.id !== this.meId);
+  }
+
+  async openDm(user: User): Promise<string> {
+    this.store.users.set(user.id, user);
+    const channel = await this.client.api.openDm(user.id);
+    await this.loadChannels();
+    return channel.id;
+  }
+
+  async createGroup(name: string, visibility: "public" | "private"): Promise<string> {
+    const channel = await this.client.api.createChannel({ name, visibility });
+    await this.loadChannels();
+    return channel.id;
+  }
+
+  async joinGroup(channelId: string): Promise<string> {
+    const me = this.meId;
+    if (!me) throw new Error("not signed in");
+    await this.client.api.addMember(channelId, me);
+    await this.loadChannels();
+    return channelId;
+  }
+
+  async invite(channelId: string, user: User): Promise<void> {
+    this.store.users.set(user.id, user);
+    await this.client.api.addMember(channelId, user.id);
+  }
+
+  async leave(channelId: string): Promise<void> {
+    const me = this.meId;
+    if (!me) return;
+    await this.client.api.removeMember(channelId, me);
+    this.forget(channelId);
+  }
+
+  private forget(channelId: string): void {
+    if (this.store.activeId === channelId) void this.select(null);
+    this.client.closeChannel(channelId);
+    this.store.channels.delete(channelId);
+    this.store.messages.delete(channelId);
+    this.store.changed();
+  }
+
+  /** The SDK waits out its backoff (up to 30 s); when the browser says the network is back, try at once. */
+  reconnectNow(): void {
+    this.client.disconnect();
+    this.client.connect();
+    const active = this.store.activeId;
+    if (active) {
+      this.client.closeChannel(active);
+      void this.client.openChannel(active);
+    }
+  }
+
+  async logout(): Promise<void> {
+    await this.client.logout().catch(() => {});
+    this.store.reset();
+  }
+}

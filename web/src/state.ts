@@ -1,0 +1,80 @@
+import type { ChannelSummary, Message, PresenceStatus, User } from "../../sdk/src/index.ts";
+
+export type ConnectionState = "online" | "reconnecting" | "offline";
+
+export interface ChannelEntry {
+  summary: ChannelSummary;
+  /** The group name, or the partner's display name for a DM once it is known. */
+  title: string;
+  partnerId?: string;
+}
+
+/**
+ * Everything the views show, in one place. Views subscribe and redraw; changes are
+ * batched into one redraw per microtask so a burst of frames costs one render.
+ */
+export class Store {
+  me: User | null = null;
+  readonly channels = new Map<string, ChannelEntry>();
+  readonly users = new Map<string, User>();
+  readonly presence = new Map<string, PresenceStatus>();
+  readonly messages = new Map<string, Map<number, Message>>();
+  /** False once scroll-back reached the first message of a channel. */
+  readonly hasOlder = new Map<string, boolean>();
+  /** channelId → userId → when the indicator expires. */
+  readonly typing = new Map<string, Map<string, number>>();
+  activeId: string | null = null;
+  connection: ConnectionState = "offline";
+  private readonly listeners = new Set<() => void>();
+  private scheduled = false;
+
+  subscribe(fn: () => void): void {
+    this.listeners.add(fn);
+  }
+
+  changed(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      for (const fn of this.listeners) fn();
+    });
+  }
+
+  addMessages(channelId: string, list: readonly Message[]): void {
+    let map = this.messages.get(channelId);
+    if (!map) {
+      map = new Map();
+      this.messages.set(channelId, map);
+    }
+    for (const m of list) map.set(m.seq, m);
+    this.changed();
+  }
+
+  /** Ascending by seq. */
+  messagesOf(channelId: string): Message[] {
+    return [...(this.messages.get(channelId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+  }
+
+  userName(userId: string): string {
+    const u = this.users.get(userId);
+    return u ? u.displayName || u.username : "…";
+  }
+
+  typingNames(channelId: string, now: number): string[] {
+    const map = this.typing.get(channelId);
+    if (!map) return [];
+    return [...map].filter(([id, until]) => until > now && id !== this.me?.id).map(([id]) => this.userName(id));
+  }
+
+  reset(): void {
+    this.me = null;
+    this.channels.clear();
+    this.messages.clear();
+    this.hasOlder.clear();
+    this.typing.clear();
+    this.presence.clear();
+    this.activeId = null;
+    this.changed();
+  }
+}

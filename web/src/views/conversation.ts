@@ -1,0 +1,140 @@
+import type { Message, OutboxEntry } from "../../../sdk/src/index.ts";
+import type { App } from "../app.ts";
+import { byId, formatTime, h } from "../dom.ts";
+import { go } from "../route.ts";
+import { bindUserSearch } from "./sidebar.ts";
+
+/** Typing frames are throttled: the others keep showing the indicator for 6 s anyway. */
+const TYPING_EVERY_MS = 3_000;
+const NEAR_EDGE_PX = 40;
+
+function messageItem(app: App, m: Message): HTMLLIElement {
+  const mine = m.senderId === app.meId;
+  return h(
+    "li",
+    { class: mine ? "message mine" : "message", "data-seq": m.seq },
+    h("span", { class: "meta" }, `${app.store.userName(m.senderId)} · ${formatTime(m.ts)}`),
+    h("p", { class: "text" }, m.text),
+  );
+}
+
+function pendingItem(e: OutboxEntry): HTMLLIElement {
+  return h(
+    "li",
+    { class: "message mine pending", "data-client-msg-id": e.clientMsgId },
+    h("span", { class: "meta" }, "Sending…"),
+    h("p", { class: "text" }, e.text),
+  );
+}
+
+export function bindConversation(app: App): void {
+  const { store } = app;
+  const section = byId<HTMLElement>("conversation");
+  const title = byId<HTMLHeadingElement>("conv-title");
+  const presence = byId<HTMLSpanElement>("conv-presence");
+  const groupTools = byId<HTMLDetailsElement>("group-tools");
+  const channelIdText = byId<HTMLElement>("conv-channel-id");
+  const scroller = byId<HTMLDivElement>("messages");
+  const list = byId<HTMLOListElement>("message-list");
+  const older = byId<HTMLButtonElement>("older");
+  const typing = byId<HTMLParagraphElement>("typing");
+  const composer = byId<HTMLFormElement>("composer");
+  const input = byId<HTMLTextAreaElement>("composer-text");
+  let lastTypingSent = 0;
+  let loadingOlder = false;
+  let renderedId: string | null = null;
+
+  const atBottom = () => scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < NEAR_EDGE_PX;
+  const maybeSeen = () => {
+    const id = store.activeId;
+    if (id && document.visibilityState === "visible" && atBottom()) app.markSeen(id);
+  };
+  const loadOlder = async () => {
+    const id = store.activeId;
+    if (!id || loadingOlder) return;
+    loadingOlder = true;
+    try {
+      await app.loadOlder(id);
+    } finally {
+      loadingOlder = false;
+    }
+  };
+
+  byId<HTMLButtonElement>("back").addEventListener("click", () => go(null));
+  byId<HTMLButtonElement>("leave").addEventListener("click", () => {
+    const id = store.activeId;
+    if (id && confirm("Leave this group?")) void app.leave(id).then(() => go(null));
+  });
+  bindUserSearch(app, byId("invite-search"), byId("invite-results"), async (u) => {
+    if (store.activeId) await app.invite(store.activeId, u);
+  });
+  older.addEventListener("click", () => void loadOlder());
+  scroller.addEventListener("scroll", () => {
+    if (scroller.scrollTop < NEAR_EDGE_PX) void loadOlder();
+    maybeSeen();
+  });
+  document.addEventListener("visibilitychange", maybeSeen);
+
+  const submit = () => {
+    const id = store.activeId;
+    const text = input.value;
+    if (!id || text.trim() === "") return;
+    app.send(id, text);
+    input.value = "";
+    lastTypingSent = 0;
+    // Your own message always scrolls into view.
+    queueMicrotask(() => queueMicrotask(() => scroller.scrollTo({ top: scroller.scrollHeight })));
+  };
+  composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    submit();
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  });
+  input.addEventListener("input", () => {
+    const id = store.activeId;
+    const now = Date.now();
+    if (!id || input.value === "" || now - lastTypingSent < TYPING_EVERY_MS) return;
+    if (app.client.isChannelOpen(id) && app.client.channelSocketState(id) === "open") {
+      app.typing(id);
+      lastTypingSent = now;
+    }
+  });
+
+  store.subscribe(() => {
+    const id = store.activeId;
+    document.body.classList.toggle("has-conversation", id !== null);
+    section.hidden = id === null;
+    const entry = id ? store.channels.get(id) : undefined;
+    if (!id || !entry) {
+      list.replaceChildren();
+      return;
+    }
+    title.textContent = entry.title;
+    const status = entry.partnerId ? (store.presence.get(entry.partnerId) ?? "offline") : null;
+    presence.textContent = status ?? (entry.summary.visibility === "public" ? "public group" : "private group");
+    presence.dataset.status = status ?? "group";
+    groupTools.hidden = entry.summary.kind !== "group";
+    channelIdText.textContent = id;
+
+    const wasAtBottom = atBottom() || renderedId !== id;
+    renderedId = id;
+    const fromBottom = scroller.scrollHeight - scroller.scrollTop;
+    const messages = store.messagesOf(id);
+    const have = new Set(messages.filter((m) => m.senderId === app.meId).map((m) => m.clientMsgId));
+    const pending = app.client.pendingSends.filter((e) => e.channelId === id && !have.has(e.clientMsgId));
+    list.replaceChildren(...messages.map((m) => messageItem(app, m)), ...pending.map(pendingItem));
+    older.hidden = store.hasOlder.get(id) !== true;
+    // New messages keep a reader at the bottom there; prepended history must not move what they look at.
+    scroller.scrollTop = wasAtBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
+
+    const names = store.typingNames(id, Date.now());
+    typing.textContent =
+      names.length === 0 ? "" : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
+    maybeSeen();
+  });
+}
