@@ -13,6 +13,7 @@ let server: DevServer;
 let browser: Browser;
 let a: Tab;
 let b: Tab;
+let dmId: string;
 
 async function sessionOf(tab: Tab): Promise<{ accessToken: string }> {
   return JSON.parse((await tab.page.evaluate(() => localStorage.getItem("chat.session"))) ?? "null");
@@ -66,6 +67,7 @@ describe("the web client", () => {
     await signUp(b.page, bob);
 
     await startDm(a.page, bob);
+    dmId = channelIdOf(a);
     await a.page.locator("#conv-presence[data-status=online]").waitFor();
     await send(a.page, "hello bob");
     await send(a.page, "second");
@@ -120,7 +122,7 @@ describe("the web client", () => {
     const expected = ["hello bob", "second", "hi alice", "written offline"];
     expect(await messageTexts(a.page)).toEqual(expected);
     expect(await messageTexts(b.page)).toEqual(expected);
-    expect(await historyTexts(a, channelIdOf(a))).toEqual(expected);
+    expect(await historyTexts(a, dmId)).toEqual(expected);
   });
 
   it("shows markup in a message as text", async () => {
@@ -134,6 +136,36 @@ describe("the web client", () => {
     expect(b.dialogs).toEqual([]);
   });
 
+  it("breaks no rule of its own Content-Security-Policy", () => {
+    // Going offline legitimately logs failed socket attempts; anything else is a bug.
+    const unexpected = [...a.errors, ...b.errors].filter((e) => !/WebSocket|net::ERR_INTERNET_DISCONNECTED/.test(e));
+    expect(unexpected).toEqual([]);
+  });
+
+  it("creates, joins and leaves groups", async () => {
+    const name = `Team ${run}`;
+    await a.page.click(".groups summary");
+    await a.page.fill("#group-form [name=name]", name);
+    await a.page.check("#group-form [name=public]");
+    await a.page.click("#group-form button[type=submit]");
+    await a.page.locator("#conv-title", { hasText: name }).waitFor();
+    const groupId = channelIdOf(a);
+    expect(groupId).toMatch(/^g_/);
+
+    await b.page.click(".groups summary");
+    await b.page.fill("#join-form [name=channelId]", groupId);
+    await b.page.click("#join-form button[type=submit]");
+    await b.page.locator("#conv-title", { hasText: name }).waitFor();
+    await send(b.page, "joined!");
+    await a.page.locator("#message-list .text", { hasText: "joined!" }).waitFor();
+
+    await b.page.click("#group-tools summary");
+    await b.page.click("#leave");
+    expect(b.dialogs).toEqual(["Leave this group?"]);
+    await b.page.locator("#channel-list .channel", { hasText: name }).waitFor({ state: "detached" });
+    expect(await b.page.locator("#conversation").isVisible()).toBe(false);
+  });
+
   it("works at phone width", async () => {
     const phone = await browser.newContext({ baseURL: server.url, viewport: { width: 360, height: 740 } });
     try {
@@ -141,7 +173,7 @@ describe("the web client", () => {
       await page.goto("/");
       await page.evaluate((s) => localStorage.setItem("chat.session", s), JSON.stringify(await sessionOf(b)));
       // Only the hash differs from the page already loaded: reload so the app starts with the session.
-      await page.goto(`/#c/${encodeURIComponent(channelIdOf(a))}`);
+      await page.goto(`/#c/${encodeURIComponent(dmId)}`);
       await page.reload();
       await page.locator("#message-list .text", { hasText: "written offline" }).waitFor();
       // One pane at a time: the list is hidden while a conversation is open.
@@ -156,5 +188,13 @@ describe("the web client", () => {
     } finally {
       await phone.close();
     }
+  });
+
+  it("shows a partner going offline once their last tab is gone", async () => {
+    await startDm(a.page, bob);
+    await a.page.locator("#conv-presence[data-status=online]").waitFor();
+    await b.context.close();
+    await a.page.locator("#conv-presence[data-status=offline]").waitFor({ timeout: 15_000 });
+    await a.page.locator(".channel", { hasText: bob }).locator(".dot[data-status=offline]").waitFor();
   });
 });

@@ -25,6 +25,8 @@ export interface Tab {
   page: Page;
   /** Every dialog (alert, confirm) the page opened: an injected script would show up here. */
   dialogs: string[];
+  /** Console errors and uncaught exceptions, e.g. a CSP violation. */
+  errors: string[];
 }
 
 export async function openTab(
@@ -37,10 +39,16 @@ export async function openTab(
   const dialogs: string[] = [];
   page.on("dialog", (d) => {
     dialogs.push(d.message());
-    void d.dismiss();
+    // Confirmations are the app's own (leaving a group); anything else is dismissed.
+    void (d.type() === "confirm" ? d.accept() : d.dismiss());
   });
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto("/");
-  return { context, page, dialogs };
+  return { context, page, dialogs, errors };
 }
 
 export async function signUp(page: Page, username: string, password = "correct horse battery"): Promise<void> {
