@@ -102,3 +102,38 @@ export async function sendAllOverSocket(
   }
   return items.map((i) => acks.get(i.clientMsgId));
 }
+
+/** The heartbeat in exactly the bytes the runtime answers by auto-response. */
+export const PING_FRAME = '{"type":"ping"}';
+
+/**
+ * Pings `sock` with the exact heartbeat bytes every `everyMs` until it closes or the
+ * returned function is called, so a test can outlast HEARTBEAT_TIMEOUT_MS.
+ */
+export function keepAlive(sock: TestSocket, everyMs = 300): () => void {
+  const timer = setInterval(() => {
+    if (sock.closed) return clearInterval(timer);
+    try {
+      sock.ws.send(PING_FRAME);
+    } catch {
+      clearInterval(timer);
+    }
+  }, everyMs);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Opens a user socket (GET /api/ws) with the token in the Authorization header, waits
+ * for its `hello`, and by default keeps it alive with pings (`heartbeat: false` for a
+ * silent client).
+ */
+export async function openUserSocket(token: string, opts: { heartbeat?: boolean } = {}): Promise<TestSocket> {
+  const res = await exports.default.fetch("https://chat.test/api/ws", {
+    headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
+  });
+  if (!res.webSocket) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
+  const sock = new TestSocket(res.webSocket);
+  await sock.until((f) => f.find((x) => x.type === "hello"), 10_000, "hello");
+  if (opts.heartbeat ?? true) keepAlive(sock);
+  return sock;
+}
