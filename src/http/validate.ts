@@ -1,5 +1,5 @@
 import { zValidator } from "@hono/zod-validator";
-import type { ValidationTargets } from "hono";
+import type { MiddlewareHandler, ValidationTargets } from "hono";
 import type { z } from "zod";
 import type { $ZodError } from "zod/v4/core";
 import { ApiError } from "./errors";
@@ -9,9 +9,24 @@ import { ApiError } from "./errors";
  * naming the first offending field, so clients get one error shape for every route.
  */
 export function valid<T extends keyof ValidationTargets, S extends z.ZodType>(target: T, schema: S) {
-  return zValidator(target, schema, (result) => {
+  const validator = zValidator(target, schema, (result) => {
     if (!result.success) throw invalidRequest(result.error);
   });
+  if (target !== "json") return validator;
+  // Hono's JSON validator reads a body of another Content-Type as `{}`, which would let
+  // a text/plain body pass as "no fields"; such a request is refused instead. The cast
+  // keeps the validator's types, which `c.req.valid("json")` is inferred from.
+  const guarded: MiddlewareHandler = async (c, next) => {
+    requireJsonContentType(c.req.header("Content-Type"));
+    return validator(c, next);
+  };
+  return guarded as typeof validator;
+}
+
+export function requireJsonContentType(contentType: string | undefined): void {
+  if (!/^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType ?? "")) {
+    throw new ApiError("invalid_request", "Content-Type must be application/json");
+  }
 }
 
 export function invalidRequest(error: $ZodError): ApiError {

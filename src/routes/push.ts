@@ -4,12 +4,16 @@ import { config } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { ApiError } from "../http/errors";
-import { invalidRequest } from "../http/validate";
+import { invalidRequest, requireJsonContentType } from "../http/validate";
 import { pushEndpointSchema, pushSubscriptionSchema } from "../push/subscription";
 import { userStub } from "../users/user-stub";
 
 /** Parses a JSON body against a schema that depends on configuration (insecure endpoints). */
-async function body<S extends z.ZodType>(req: { json: () => Promise<unknown> }, schema: S): Promise<z.infer<S>> {
+async function body<S extends z.ZodType>(
+  req: { json: () => Promise<unknown>; header: (name: string) => string | undefined },
+  schema: S,
+): Promise<z.infer<S>> {
+  requireJsonContentType(req.header("Content-Type"));
   let json: unknown;
   try {
     json = await req.json();

@@ -23,11 +23,15 @@ export function toUser(row: typeof users.$inferSelect): User {
 /** Counts code points, not UTF-16 units, as PROTOCOL.md measures lengths. */
 export const codePoints = (s: string) => [...s].length;
 
+/** Well-formed UTF-16 only: a lone surrogate cannot be stored faithfully, so it is refused, not mangled. */
 const boundedText = (min: number, max: number, what: string) =>
-  z.string().refine((s) => {
-    const n = codePoints(s);
-    return n >= min && n <= max;
-  }, `${what} must be ${min}–${max} characters`);
+  z
+    .string()
+    .refine((s) => s.isWellFormed(), `${what} is not well-formed UTF-16`)
+    .refine((s) => {
+      const n = codePoints(s);
+      return n >= min && n <= max;
+    }, `${what} must be ${min}–${max} characters`);
 
 export const Username = z
   .string()

@@ -42,3 +42,41 @@ describe("WebSocket upgrades check Origin", () => {
     }
   });
 });
+
+describe("bodies", () => {
+  it("a JSON route refuses another Content-Type instead of reading the body as {}", async () => {
+    const u = await signup("ctype");
+    for (const [method, path] of [
+      ["PATCH", "/api/users/me"],
+      ["POST", "/api/push/subscriptions"],
+      ["POST", "/api/auth/login"],
+    ] as const) {
+      const res = await api(method, path, {
+        token: u.accessToken,
+        rawBody: '{"displayName":"x"}',
+        headers: { "Content-Type": "text/plain" },
+      });
+      expect(res.status, path).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+    }
+    const ok = await api("PATCH", "/api/users/me", {
+      token: u.accessToken,
+      rawBody: '{"displayName":"x"}',
+      headers: { "Content-Type": "application/json; charset=utf-8" },
+    });
+    expect(ok.status).toBe(200);
+  });
+
+  it("profile text with a lone surrogate is refused, not silently changed", async () => {
+    const u = await signup("surrogate");
+    for (const field of ["displayName", "statusText"]) {
+      const res = await api("PATCH", "/api/users/me", {
+        token: u.accessToken,
+        rawBody: `{"${field}":"a\\ud800b"}`,
+        headers: { "Content-Type": "application/json" },
+      });
+      expect(res.status, field).toBe(400);
+    }
+    expect((await api("GET", "/api/users/me", { token: u.accessToken })).body.user.displayName).toBe(u.username);
+  });
+});
