@@ -3,16 +3,25 @@ import { db } from "./db/client";
 import type { AppEnv } from "./http/app-env";
 import { ApiError, onError } from "./http/errors";
 import { securityHeaders } from "./http/security";
+import { hit } from "./metrics/counters";
+import { meteredEnv } from "./metrics/metered";
+import { metricsRoutes } from "./metrics/routes";
 import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
 import { dmRoutes } from "./routes/dms";
 import { pushRoutes } from "./routes/push";
 import { realtimeRoutes } from "./routes/realtime";
+import { testHookRoutes } from "./routes/test-hooks";
 import { userRoutes } from "./routes/users";
 
 /** The HTTP API: one router per resource under /api, one error shape for every failure. */
 export function buildApp() {
   const app = new Hono<AppEnv>();
+  app.use("*", async (c, next) => {
+    if (!c.req.path.startsWith("/api/_metrics")) hit("worker.requests");
+    c.env = meteredEnv(c.env);
+    await next();
+  });
   app.use("/api/*", securityHeaders);
   app.use("/api/*", async (c, next) => {
     c.set("db", db(c.env.DB));
@@ -23,6 +32,8 @@ export function buildApp() {
   app.route("/api/dms", dmRoutes);
   app.route("/api/channels", channelRoutes);
   app.route("/api/push", pushRoutes);
+  app.route("/api/_test", testHookRoutes);
+  app.route("/api/_metrics", metricsRoutes);
   app.route("/api", realtimeRoutes);
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");

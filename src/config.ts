@@ -21,6 +21,16 @@ const ConfigSchema = z.object({
   /** Sign-in and sign-up attempts per client address: refill per minute, and burst. */
   AUTH_RATE_PER_MIN: z.coerce.number().positive().default(10),
   AUTH_BURST: positiveInt.default(20),
+  /** Fault-injection routes under /api/_test for the chaos test; never on in production. */
+  TEST_HOOKS: z
+    .enum(["on", "off"])
+    .default("off")
+    .transform((v) => v === "on"),
+  /** GET /api/_metrics: billable-operation counters for the benchmark (src/metrics); never in production. */
+  METRICS: z
+    .enum(["on", "off"])
+    .default("off")
+    .transform((v) => v === "on"),
   /** Origins besides the service's own whose pages may open WebSockets (comma-separated). */
   ALLOWED_ORIGINS: z
     .string()

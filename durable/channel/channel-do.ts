@@ -2,10 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { deleteMember, writeChannel, writeMember } from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
 import { insertMessages, readMessages } from "../../src/history/d1-history";
+import { hit } from "../../src/metrics/counters";
+import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
 import { checkText } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
+import { answerClose } from "../shared/close";
 import { migrate } from "../shared/sql-migrations";
 import { sqliteTimerStore, Timers } from "../shared/timers";
 import { TokenBuckets } from "../shared/token-bucket";
@@ -51,10 +54,11 @@ export class ChannelDO extends DurableObject<Env> {
   historyWriter: HistoryWriter = insertMessages;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    migrate(ctx.storage, CHANNEL_MIGRATIONS);
-    this.store = new ChannelStore(ctx.storage);
-    this.timers = new Timers(sqliteTimerStore(ctx.storage));
+    super(ctx, meteredEnv(env));
+    const storage = meteredStorage(ctx.storage, env, "ChannelDO");
+    migrate(storage, CHANNEL_MIGRATIONS);
+    this.store = new ChannelStore(storage);
+    this.timers = new Timers(sqliteTimerStore(storage));
     const cfg = config(env);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
     // Clients heartbeat channel sockets too; the runtime answers without waking the object.
@@ -65,6 +69,7 @@ export class ChannelDO extends DurableObject<Env> {
 
   /** Creates the channel, or returns it unchanged if it exists (DM get-or-create relies on this). */
   async create(init: CreateChannel): Promise<Outcome<{ channel: Channel; created: boolean }>> {
+    hit("rpc.ChannelDO.create");
     const existing = this.store.channel();
     if (existing) return { ok: true, channel: toChannel(existing), created: false };
     const memberIds = [...new Set([init.createdBy, ...init.memberIds])];
@@ -90,6 +95,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   async info(userId: string): Promise<Outcome<{ channel: Channel; members: Member[] }>> {
+    hit("rpc.ChannelDO.info");
     const ch = this.store.channel();
     if (!ch) return fail("not_found", "No such channel");
     if (!canView(ch, this.store.roleOf(userId))) return fail("forbidden", "Not a member of this channel");
@@ -98,6 +104,7 @@ export class ChannelDO extends DurableObject<Env> {
 
   /** Adds `userId` (a self-join when actorId === userId). Adding a member again changes nothing. */
   async addMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel; added: boolean }>> {
+    hit("rpc.ChannelDO.addMember");
     const ch = this.store.channel();
     if (!ch) return fail("not_found", "No such channel");
     return this.ctx.blockConcurrencyWhile(async () => {
@@ -122,6 +129,7 @@ export class ChannelDO extends DurableObject<Env> {
 
   /** Leave (actorId === userId) or removal by the owner or an admin. */
   async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
+    hit("rpc.ChannelDO.removeMember");
     const ch = this.store.channel();
     if (!ch) return fail("not_found", "No such channel");
     return this.ctx.blockConcurrencyWhile(async () => {
@@ -149,6 +157,7 @@ export class ChannelDO extends DurableObject<Env> {
 
   /** HTTP send. A re-send returns the original message (its text may have to come from D1). */
   async send(userId: string, clientMsgId: string, text: unknown): Promise<SendResult> {
+    hit("rpc.ChannelDO.send");
     const outcome = this.sendMessage(userId, clientMsgId, text);
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
     const [original] = await readMessages(this.env.DB, this.store.channel()!.id, {
@@ -162,6 +171,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   async history(userId: string, q: HistoryQuery): Promise<Outcome<{ messages: Message[]; hasMore: boolean }>> {
+    hit("rpc.ChannelDO.history");
     const ch = this.store.channel();
     if (!ch) return fail("not_found", "No such channel");
     if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
@@ -181,6 +191,8 @@ export class ChannelDO extends DurableObject<Env> {
 
   /** Moves the caller's read cursor forward (never back, never past the last message). */
   async markRead(userId: string, seq: number, deviceId?: string): Promise<Outcome<{ seq: number }>> {
+    // Also reached from a "read" frame, which is then counted twice (frame and call).
+    hit("rpc.ChannelDO.markRead");
     const ch = this.store.channel();
     if (!ch) return fail("not_found", "No such channel");
     if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
@@ -194,7 +206,10 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /** lastSeq and the caller's read cursor, for channel summaries. */
-  async summary(userId: string): Promise<Outcome<{ channel: Channel; lastSeq: number; readSeq: number }>> {
+  async summary(
+    userId: string,
+  ): Promise<Outcome<{ channel: Channel; lastSeq: number; readSeq: number; lastMessage?: Message }>> {
+    hit("rpc.ChannelDO.summary");
     const ch = this.store.channel();
     if (!ch) return fail("not_found", "No such channel");
     if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
@@ -202,14 +217,37 @@ export class ChannelDO extends DurableObject<Env> {
       ok: true,
       channel: toChannel(ch),
       lastSeq: this.store.log().lastSeq,
+      ...this.lastMessage(),
       readSeq: this.store.readSeqOf(userId),
     };
+  }
+
+  private lastMessage(): { lastMessage?: Message } {
+    const log = this.store.log();
+    const [last] = log.read({ afterSeq: log.lastSeq - 1, beforeSeq: log.lastSeq + 1, limit: 1, from: "after" });
+    return last ? { lastMessage: last } : {};
+  }
+
+  // ---- Test hooks (reachable only through /api/_test with TEST_HOOKS=on) ---------------
+
+  /** Makes this channel's D1 writes fail for `ms`, as an outage would; memory only, like the fault. */
+  async testD1Outage(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    this.historyWriter = async (d1, rows) => {
+      if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
+      return insertMessages(d1, rows);
+    };
+  }
+
+  async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number }> {
+    return { lastSeq: this.store.log().lastSeq, flushedSeq: this.store.counter("flushed_seq") };
   }
 
   // ---- The channel socket -----------------------------------------------------------------
 
   /** Upgrades an already-authenticated request (the Worker put the caller in the URL). */
   override async fetch(request: Request): Promise<Response> {
+    hit("rpc.ChannelDO.fetch");
     const url = new URL(request.url);
     const who: ChannelSocket = {
       userId: url.searchParams.get("userId") ?? "",
@@ -233,6 +271,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    hit("ws.in.ChannelDO");
     const who = socketInfo(ws);
     if (who.exp * 1000 <= Date.now()) return ws.close(CLOSE_TOKEN_EXPIRED, "access token expired");
     if (!this.store.roleOf(who.userId)) return ws.close(CLOSE_REMOVED, "removed from channel");
@@ -268,9 +307,14 @@ export class ChannelDO extends DurableObject<Env> {
     }
   }
 
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    answerClose(ws, code, reason);
+  }
+
   // ---- Alarm: D1 flush and inbox delivery retries ----------------------------------------
 
   override async alarm(): Promise<void> {
+    hit("alarm.ChannelDO");
     // The flush timer also restarts deliveries that an eviction may have cut short.
     await this.timers.fire({
       flush: async () => {

@@ -1,8 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../../src/config";
+import { hit } from "../../src/metrics/counters";
+import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame, type UserServerFrame } from "../../src/protocol/frames";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
+import { answerClose } from "../shared/close";
 import { migrate } from "../shared/sql-migrations";
 import { sqliteTimerStore, Timers } from "../shared/timers";
 import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "./presence";
@@ -21,6 +24,8 @@ interface UserSocket {
   /** Access-token expiry, seconds since the epoch. */
   exp: number;
   connectedAt: number;
+  /** The last frame that reached the object (a ping spelled differently counts as life too). */
+  lastFrameAt?: number;
 }
 
 export interface Presence {
@@ -53,11 +58,12 @@ export class UserDO extends DurableObject<Env> {
   static instances = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
+    super(ctx, meteredEnv(env));
     UserDO.instances++;
-    this.sql = ctx.storage.sql;
-    migrate(ctx.storage, USER_MIGRATIONS);
-    this.timers = new Timers(sqliteTimerStore(ctx.storage));
+    const storage = meteredStorage(ctx.storage, env, "UserDO");
+    this.sql = storage.sql;
+    migrate(storage, USER_MIGRATIONS);
+    this.timers = new Timers(sqliteTimerStore(storage));
     this.push = new PushOutbox(this.sql, env, this.timers);
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -66,6 +72,7 @@ export class UserDO extends DurableObject<Env> {
   // ---- The user socket ----------------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
+    hit("rpc.UserDO.fetch");
     const url = new URL(request.url);
     const userId = url.searchParams.get("userId") ?? "";
     const info: UserSocket = {
@@ -86,13 +93,16 @@ export class UserDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    ws.serializeAttachment({ ...(ws.deserializeAttachment() as UserSocket), lastFrameAt: Date.now() });
+    hit("ws.in.UserDO");
     // An exact ping never gets here (auto-response). A ping spelled differently still counts.
     const frame = parseJsonFrame(data) as { type?: unknown } | undefined;
     if (frame?.type === "ping") return ws.send(PONG);
     this.send(ws, { type: "error", code: "invalid_request", message: "The user socket accepts only ping frames" });
   }
 
-  override async webSocketClose(ws: WebSocket): Promise<void> {
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    answerClose(ws, code, reason);
     await this.refreshPresence(ws);
   }
 
@@ -103,6 +113,7 @@ export class UserDO extends DurableObject<Env> {
   // ---- RPC: presence -------------------------------------------------------------------
 
   async presence(): Promise<Presence> {
+    hit("rpc.UserDO.presence");
     const status = (this.getState("status") as Status | undefined) ?? "offline";
     const live = this.liveSockets();
     const lastActiveAt =
@@ -112,11 +123,13 @@ export class UserDO extends DurableObject<Env> {
 
   /** A contact went online or offline: tell this user's devices, if any are connected. */
   async presenceChanged(p: Presence): Promise<void> {
+    hit("rpc.UserDO.presenceChanged");
     this.broadcast({ type: "presence", ...p });
   }
 
   /** Closes a logged-out device's sockets now rather than at token expiry. */
   async deviceRevoked(deviceId: string): Promise<void> {
+    hit("rpc.UserDO.deviceRevoked");
     for (const ws of this.ctx.getWebSockets(deviceId)) ws.close(CLOSE_TOKEN_EXPIRED, "device logged out");
     await this.refreshPresence();
   }
@@ -129,6 +142,7 @@ export class UserDO extends DurableObject<Env> {
    * they wrote themselves.
    */
   async deliver(channel: Channel, messages: readonly Message[]): Promise<void> {
+    hit("rpc.UserDO.deliver");
     this.stats.deliverCalls++;
     const row = this.inboxRow(channel.id);
     const known = row?.last_seq ?? 0;
@@ -156,10 +170,12 @@ export class UserDO extends DurableObject<Env> {
   // ---- RPC: push subscriptions ------------------------------------------------------------
 
   async addPushSubscription(sub: PushSubscription): Promise<void> {
+    hit("rpc.UserDO.addPushSubscription");
     this.push.subscribe(sub);
   }
 
   async removePushSubscription(endpoint: string): Promise<void> {
+    hit("rpc.UserDO.removePushSubscription");
     this.push.unsubscribe(endpoint);
   }
 
@@ -167,19 +183,22 @@ export class UserDO extends DurableObject<Env> {
   async channelEvent(
     event: "added" | "removed" | "updated",
     channel: Channel,
-    counters: { lastSeq: number; readSeq: number } = { lastSeq: 0, readSeq: 0 },
+    counters: { lastSeq: number; readSeq: number; lastMessage?: Message } = { lastSeq: 0, readSeq: 0 },
   ): Promise<void> {
+    hit("rpc.UserDO.channelEvent");
     if (event === "removed") {
       this.sql.exec("DELETE FROM inbox WHERE channel_id = ?", channel.id);
     } else {
       this.sql.exec(
-        `INSERT INTO inbox (channel_id, channel, last_seq, read_seq) VALUES (?, ?, ?, ?)
+        `INSERT INTO inbox (channel_id, channel, last_seq, read_seq, last_message) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (channel_id) DO UPDATE SET channel = excluded.channel,
-           last_seq = MAX(inbox.last_seq, excluded.last_seq), read_seq = MAX(inbox.read_seq, excluded.read_seq)`,
+           last_seq = MAX(inbox.last_seq, excluded.last_seq), read_seq = MAX(inbox.read_seq, excluded.read_seq),
+           last_message = COALESCE(inbox.last_message, excluded.last_message)`,
         channel.id,
         JSON.stringify(channel),
         counters.lastSeq,
         counters.readSeq,
+        counters.lastMessage ? JSON.stringify(counters.lastMessage) : null,
       );
     }
     this.broadcast({ type: "channel", event, channel });
@@ -187,6 +206,7 @@ export class UserDO extends DurableObject<Env> {
 
   /** The read cursor moved (on any device): keep it, and tell the user's other devices. */
   async readMoved(channelId: string, seq: number, byDeviceId?: string): Promise<void> {
+    hit("rpc.UserDO.readMoved");
     const moved = this.sql.exec(
       "UPDATE inbox SET read_seq = ? WHERE channel_id = ? AND read_seq < ?",
       seq,
@@ -201,6 +221,7 @@ export class UserDO extends DurableObject<Env> {
   }
 
   async listChannels(): Promise<ChannelSummary[]> {
+    hit("rpc.UserDO.listChannels");
     return this.sql
       .exec<InboxRow>("SELECT * FROM inbox")
       .toArray()
@@ -216,6 +237,7 @@ export class UserDO extends DurableObject<Env> {
   // ---- Alarm -----------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {
+    hit("alarm.UserDO");
     await this.timers.fire({
       liveness: () => this.refreshPresence(),
       offline: () => this.goOfflineIfStillAlone(),
@@ -347,9 +369,9 @@ export class UserDO extends DurableObject<Env> {
   }
 
   private lastSeenAt(ws: WebSocket): number {
-    const { connectedAt } = ws.deserializeAttachment() as UserSocket;
+    const { connectedAt, lastFrameAt = 0 } = ws.deserializeAttachment() as UserSocket;
     const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
-    return Math.max(connectedAt, pinged);
+    return Math.max(connectedAt, lastFrameAt, pinged);
   }
 
   private heartbeatTimeoutMs(): number {

@@ -18,8 +18,13 @@ export async function channelList(env: Env, orm: Db, userId: string): Promise<Ch
     missing.map(async (id) => {
       const s = await channelStub(env, id).summary(userId);
       if (!s.ok) return undefined;
-      await inbox.channelEvent("added", s.channel, { lastSeq: s.lastSeq, readSeq: s.readSeq });
-      return { ...s.channel, lastSeq: s.lastSeq, readSeq: s.readSeq, unread: Math.max(0, s.lastSeq - s.readSeq) };
+      const counters = {
+        lastSeq: s.lastSeq,
+        readSeq: s.readSeq,
+        ...(s.lastMessage ? { lastMessage: s.lastMessage } : {}),
+      };
+      await inbox.channelEvent("added", s.channel, counters);
+      return { ...s.channel, ...counters, unread: Math.max(0, s.lastSeq - s.readSeq) };
     }),
   );
   const member = new Set(memberOf);

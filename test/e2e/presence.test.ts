@@ -143,10 +143,7 @@ describe("presence and the inbox against wrangler dev", () => {
     for (const s of [aSock, bSock, bLaptop]) s.close();
   });
 
-  // Server bug (durable/user/user-do.ts, webSocketClose): the object never answers the
-  // client's Close frame (RFC 6455 5.5.1), so a client's close() hangs in CLOSING until
-  // its own timeout (30 s for `ws`). Presence is right; the handshake is not.
-  it.fails("a client-initiated close is answered, so the client sees its socket closed", async () => {
+  it("a client-initiated close is answered, so the client sees its socket closed", async () => {
     const u = await signupUser("bye");
     const sock = await userSocket(u.accessToken, u.id);
     sock.close();

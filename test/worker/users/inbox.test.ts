@@ -223,10 +223,7 @@ describe("a lost inbox event is repaired by GET /api/channels", () => {
     expect(inboxRow(await inboxOf(a), g.id)).toMatchObject({ lastSeq: 3, readSeq: 1, unread: 2 });
   });
 
-  // Server bug (src/channels/channel-list.ts, the `missing` branch): the repair builds the
-  // summary from ChannelDO.summary(), which has no last message, and hands the inbox a
-  // row without one, so the channel shows no last message until the next message arrives.
-  it.fails("the repaired summary carries the last message like any other", async () => {
+  it("the repaired summary carries the last message like any other", async () => {
     const a = await signup("repla");
     const b = await signup("replb");
     const g = await createGroup(b, [a]);
