@@ -1,0 +1,69 @@
+// Turns the service's own counters (GET /api/_metrics) into billable operations per
+// message and a price per million messages at Cloudflare's published list prices.
+
+/** Workers Paid list prices, USD per unit (brief and the pages cited in `sources`). */
+export const PRICES = {
+  doRequest: 0.15 / 1e6,
+  wsIncomingRatio: 20,
+  doRowWritten: 1.0 / 1e6,
+  doRowRead: 0.001 / 1e6,
+  d1RowWritten: 1.0 / 1e6,
+  d1RowRead: 0.001 / 1e6,
+  workerRequest: 0.3 / 1e6,
+  sources: [
+    "https://developers.cloudflare.com/durable-objects/platform/pricing/ (requests $0.15/M incl. RPC calls, WebSocket messages and alarms; SQLite rows written $1.00/M, read $0.001/M)",
+    "https://developers.cloudflare.com/durable-objects/platform/changelog/ (incoming WebSocket messages billed 20:1)",
+    "https://developers.cloudflare.com/d1/platform/pricing/ (rows written $1.00/M, read $0.001/M)",
+    "https://developers.cloudflare.com/workers/platform/pricing/ (requests $0.30/M)",
+  ],
+};
+
+const sum = (m, re) => Object.entries(m).reduce((s, [k, v]) => (re.test(k) ? s + v : s), 0);
+
+/** Operations per message from a counter snapshot taken over `messages` messages. */
+export function perMessage(m, messages) {
+  const per = (x) => Math.round((x / messages) * 100) / 100;
+  const rpc = {};
+  for (const [k, v] of Object.entries(m)) if (/^(rpc|alarm)\./.test(k)) rpc[k] = per(v);
+  return {
+    doRequests: per(sum(m, /^(rpc|alarm)\./)),
+    wsIncoming: per(sum(m, /^ws\.in\./)),
+    doRowsWritten: per(sum(m, /^sql\..*\.rowsWritten$/)),
+    doRowsRead: per(sum(m, /^sql\..*\.rowsRead$/)),
+    userDoRowsWritten: per(m["sql.UserDO.rowsWritten"] ?? 0),
+    channelDoRowsWritten: per(m["sql.ChannelDO.rowsWritten"] ?? 0),
+    d1RowsWritten: per(m["d1.rowsWritten"] ?? 0),
+    d1RowsRead: per(m["d1.rowsRead"] ?? 0),
+    workerRequests: per(m["worker.requests"] ?? 0),
+    calls: rpc,
+  };
+}
+
+/** USD per million messages, total and by line. */
+export function pricePerMillion(ops) {
+  const lines = {
+    doRequests: ops.doRequests * PRICES.doRequest,
+    wsIncoming: (ops.wsIncoming / PRICES.wsIncomingRatio) * PRICES.doRequest,
+    doRowsWritten: ops.doRowsWritten * PRICES.doRowWritten,
+    doRowsRead: ops.doRowsRead * PRICES.doRowRead,
+    d1RowsWritten: ops.d1RowsWritten * PRICES.d1RowWritten,
+    d1RowsRead: ops.d1RowsRead * PRICES.d1RowRead,
+    workerRequests: ops.workerRequests * PRICES.workerRequest,
+  };
+  const r = (x) => Math.round(x * 1e6 * 1000) / 1000;
+  const byLine = Object.fromEntries(Object.entries(lines).map(([k, v]) => [k, r(v)]));
+  return { total: r(Object.values(lines).reduce((a, b) => a + b, 0)), byLine };
+}
+
+/** The floor's bill by construction: one incoming frame and one SQLite row per message. */
+export function floorOps() {
+  return {
+    doRequests: 0,
+    wsIncoming: 1,
+    doRowsWritten: 1,
+    doRowsRead: 0,
+    d1RowsWritten: 0,
+    d1RowsRead: 0,
+    workerRequests: 0,
+  };
+}

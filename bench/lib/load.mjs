@@ -1,0 +1,103 @@
+// One open-loop run: send `rate` messages a second into a room for a bounded count and
+// time, record each delivery on one clock (this process's performance.now()), and check
+// every member's stream for loss, duplication and order.
+import { performance } from "node:perf_hooks";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function percentiles(samples) {
+  if (samples.length === 0) return { p50: null, p99: null, max: null, n: 0 };
+  const s = Float64Array.from(samples).sort();
+  const at = (q) => s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)];
+  const r = (x) => Math.round(x * 100) / 100;
+  return { p50: r(at(0.5)), p99: r(at(0.99)), max: r(s[s.length - 1]), n: s.length };
+}
+
+let runCounter = 0;
+
+/** A sink that keeps, per member, what arrived for the current run. */
+export function makeSink() {
+  const sink = {
+    tag: "",
+    received: new Map(),
+    errors: [],
+    onMessage(member, message, t) {
+      if (!message.clientMsgId?.startsWith(sink.tag)) return;
+      let list = sink.received.get(member);
+      if (!list) {
+        list = [];
+        sink.received.set(member, list);
+      }
+      list.push({ seq: message.seq, cid: message.clientMsgId, t });
+    },
+    onError(member, frame) {
+      sink.errors.push({ member: member.id, frame });
+    },
+    start() {
+      sink.tag = `b${++runCounter}x${Math.random().toString(36).slice(2, 6)}_`;
+      sink.received = new Map();
+      sink.errors = [];
+    },
+  };
+  return sink;
+}
+
+/**
+ * Sends `count` messages at `rate`/s from up to `senders` members in turn, waits for every
+ * member to have them all (or `drainMs`), then judges the run.
+ */
+export async function drive(room, sink, { rate, count, senders = 1, drainMs = 5000 }) {
+  sink.start();
+  const sentAt = new Map();
+  const senderOf = new Map();
+  const from = room.members.filter((m) => m.ws).slice(0, senders);
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < count) {
+    const due = Math.min(count, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    while (sent < due) {
+      const member = from[sent % from.length];
+      const cid = `${sink.tag}${sent}`;
+      sentAt.set(cid, performance.now());
+      senderOf.set(cid, member);
+      member.ws.send(JSON.stringify({ type: "send", clientMsgId: cid, text: `m${sent}` }));
+      sent++;
+    }
+    await sleep(Math.max(0, Math.min(5, t0 + (sent * 1000) / rate - performance.now())));
+  }
+  const sendSeconds = (performance.now() - t0) / 1000;
+  const deadline = performance.now() + drainMs;
+  const complete = () => room.members.every((m) => (sink.received.get(m)?.length ?? 0) >= count);
+  while (!complete() && performance.now() < deadline) await sleep(20);
+
+  const latencies = [];
+  let lost = 0;
+  let duplicated = 0;
+  let outOfOrder = 0;
+  for (const member of room.members) {
+    const list = sink.received.get(member) ?? [];
+    const seen = new Set();
+    for (let i = 0; i < list.length; i++) {
+      const { seq, cid, t } = list[i];
+      if (seen.has(cid)) duplicated++;
+      seen.add(cid);
+      // One writer per channel: each member must see seq climb by exactly one.
+      if (i > 0 && seq !== list[i - 1].seq + 1) outOfOrder++;
+      if (senderOf.get(cid) !== member) latencies.push(t - sentAt.get(cid));
+    }
+    lost += count - seen.size;
+  }
+  const ok = lost === 0 && duplicated === 0 && outOfOrder === 0 && sink.errors.length === 0;
+  return {
+    rate,
+    count,
+    members: room.members.length,
+    achievedRate: Math.round((count / sendSeconds) * 10) / 10,
+    latency: percentiles(latencies),
+    lost,
+    duplicated,
+    outOfOrder,
+    errors: sink.errors.slice(0, 3),
+    ok,
+  };
+}

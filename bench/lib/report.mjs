@@ -1,0 +1,138 @@
+// Writes the results: latest.json (stable keys), latest.md (a table) and latency.svg
+// (latency against send rate, drawn by hand so the benchmark needs no chart library).
+
+const fmt = (x, unit = "") => (x === null || x === undefined ? "–" : `${x}${unit}`);
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : Math.round((a / b) * 100) / 100);
+
+export function ratios(r) {
+  const out = {};
+  for (const [key, s] of Object.entries(r.latency)) {
+    out[`latency.${key}.p50`] = ratio(s.service.p50, s.floor.p50);
+    out[`latency.${key}.p99`] = ratio(s.service.p99, s.floor.p99);
+  }
+  for (const [key, c] of Object.entries(r.capacity)) out[`capacity.${key}`] = ratio(c.service.rate, c.floor.rate);
+  out["memory.perUser"] = ratio(r.memory.service.bytesPerUser, r.memory.floor.bytesPerUser);
+  out["history.page50VsStatic.p50"] = ratio(r.history.page50.p50, r.history.static.p50);
+  for (const [key, c] of Object.entries(r.cost.cases))
+    out[`cost.${key}`] = ratio(c.perMillion.total, r.cost.floor.total);
+  return out;
+}
+
+export function markdown(r) {
+  const q = r.ratios;
+  const rows = ["| measure | service | floor | service ÷ floor | target |", "| --- | --- | --- | --- | --- |"];
+  for (const [key, s] of Object.entries(r.latency)) {
+    const l = (x) => `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max)} ms`;
+    rows.push(
+      `| latency ${key} (${s.members} members, ${s.rate}/s) p50 / p99 / max | ${l(s.service)} | ${l(s.floor)} | ${fmt(q[`latency.${key}.p50`])} / ${fmt(q[`latency.${key}.p99`])} | ≤ 1.5 |`,
+    );
+  }
+  for (const [key, c] of Object.entries(r.capacity)) {
+    rows.push(
+      `| capacity ${key} (${c.members} members; p99 < 100 ms, nothing lost) | ${fmt(c.service.rate, "/s")} | ${fmt(c.floor.rate, "/s")} | ${fmt(q[`capacity.${key}`])} | ≥ 0.7 |`,
+    );
+  }
+  const kb = (b) => (b == null ? null : Math.round(b / 102.4) / 10);
+  rows.push(
+    `| memory per idle connected user (${r.memory.users} users) | ${fmt(kb(r.memory.service.bytesPerUser), " KiB")} | ${fmt(kb(r.memory.floor.bytesPerUser), " KiB")} | ${fmt(q["memory.perUser"])} | – |`,
+  );
+  rows.push(
+    `| history page of 50 vs static route, p50 / p99 | ${fmt(r.history.page50.p50)} / ${fmt(r.history.page50.p99)} ms | static ${fmt(r.history.static.p50)} / ${fmt(r.history.static.p99)} ms | ${fmt(q["history.page50VsStatic.p50"])} | – |`,
+  );
+  const targets = { dm: "≤ $6", groupOpen: "≤ $10", groupInbox: "≤ $30" };
+  for (const [key, c] of Object.entries(r.cost.cases)) {
+    rows.push(
+      `| cost per million ${key} messages (${c.members} members) | $${c.perMillion.total} | $${r.cost.floor.total} | ${fmt(q[`cost.${key}`])} | ${targets[key]} |`,
+    );
+  }
+  const ops = [
+    "| case | DO requests | WS frames in | DO rows written (UserDO) | DO rows read | D1 rows written | D1 rows read | $/M |",
+  ];
+  ops.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
+  for (const [key, c] of Object.entries(r.cost.cases)) {
+    const o = c.perMessage;
+    ops.push(
+      `| ${key} | ${o.doRequests} | ${o.wsIncoming} | ${o.doRowsWritten} (${o.userDoRowsWritten}) | ${o.doRowsRead} | ${o.d1RowsWritten} | ${o.d1RowsRead} | ${c.perMillion.total} |`,
+    );
+  }
+  return [
+    `Benchmark ${r.mode} run, ${r.startedAt}, ${r.machine}. Every figure is from one run, next to the floor (bench/floor) measured in the same run, alternating.`,
+    "",
+    ...rows,
+    "",
+    `Billable operations per message (from GET /api/_metrics), priced at ${r.cost.prices.map((s) => s.split(" ")[0]).join(", ")}:`,
+    "",
+    ...ops,
+    "",
+    `Correctness: ${r.correctness.runs} runs, ${r.correctness.lost} lost, ${r.correctness.duplicated} duplicated, ${r.correctness.outOfOrder} out of order — ${r.correctness.ok ? "pass" : "FAIL"}.`,
+    "",
+  ].join("\n");
+}
+
+/** p50 and p99 against send rate, log-log, one colour per target. */
+export function svg(r) {
+  const series = [];
+  for (const target of ["service", "floor"]) {
+    for (const q of ["p50", "p99"]) {
+      const points = (r.curve?.[target] ?? [])
+        .filter((p) => p.latency[q] != null && p.latency[q] > 0)
+        .map((p) => [p.rate, p.latency[q]]);
+      series.push({ target, q, points });
+    }
+  }
+  const all = series.flatMap((s) => s.points);
+  const W = 640;
+  const H = 360;
+  const L = 60;
+  const B = 40;
+  const T = 30;
+  const R = 130;
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const x0 = Math.log10(Math.min(...xs, 10));
+  const x1 = Math.log10(Math.max(...xs, 100) * 1.1);
+  const y0 = Math.log10(Math.min(...ys, 1) * 0.9);
+  const y1 = Math.log10(Math.max(...ys, 200) * 1.1);
+  const px = (x) => L + ((Math.log10(x) - x0) / (x1 - x0)) * (W - L - R);
+  const py = (y) => H - B - ((Math.log10(y) - y0) / (y1 - y0)) * (H - B - T);
+  const colour = { service: "#d9480f", floor: "#1c7ed6" };
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${L}" y="18" font-size="13">Delivery latency vs send rate, ${r.curve?.members ?? "?"}-member channel (log-log)</text>`,
+  ];
+  for (let d = Math.ceil(y0); d <= Math.floor(y1); d++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** d;
+      if (Math.log10(v) < y0 || Math.log10(v) > y1) continue;
+      out.push(`<line x1="${L}" x2="${W - R}" y1="${py(v)}" y2="${py(v)}" stroke="#eee"/>`);
+      out.push(`<text x="${L - 6}" y="${py(v) + 4}" text-anchor="end">${v}</text>`);
+    }
+  }
+  for (const v of [10, 20, 50, 100, 200, 500, 1000, 2000, 5000]) {
+    if (Math.log10(v) < x0 || Math.log10(v) > x1) continue;
+    out.push(`<line x1="${px(v)}" x2="${px(v)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
+    out.push(`<text x="${px(v)}" y="${H - B + 14}" text-anchor="middle">${v}</text>`);
+  }
+  out.push(`<line x1="${L}" x2="${W - R}" y1="${py(100)}" y2="${py(100)}" stroke="#888" stroke-dasharray="4 3"/>`);
+  out.push(`<text x="${W - R + 4}" y="${py(100) + 4}" fill="#888">100 ms</text>`);
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">messages per second (open loop)</text>`);
+  out.push(
+    `<text x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" text-anchor="middle">ms</text>`,
+  );
+  series.forEach((s, i) => {
+    if (s.points.length === 0) return;
+    const dash = s.q === "p50" ? "" : ' stroke-dasharray="6 3"';
+    const d = s.points.map(([x, y], j) => `${j ? "L" : "M"}${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(" ");
+    out.push(`<path d="${d}" fill="none" stroke="${colour[s.target]}" stroke-width="2"${dash}/>`);
+    for (const [x, y] of s.points)
+      out.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="2.5" fill="${colour[s.target]}"/>`);
+    const ly = T + 14 + i * 16;
+    out.push(
+      `<line x1="${W - R + 10}" x2="${W - R + 34}" y1="${ly}" y2="${ly}" stroke="${colour[s.target]}" stroke-width="2"${dash}/>`,
+    );
+    out.push(`<text x="${W - R + 40}" y="${ly + 4}">${s.target} ${s.q}</text>`);
+  });
+  out.push("</svg>", "");
+  return out.join("\n");
+}

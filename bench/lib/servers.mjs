@@ -1,0 +1,135 @@
+// Starts the service and the floor with `wrangler dev` on loopback, pinned to one core
+// (the load generator takes the other), and finds each one's workerd for RSS readings.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+
+/** `cmd args` pinned to `cores` when taskset works here; plain otherwise. */
+export function pinned(cores, cmd, args) {
+  return hasTaskset ? ["taskset", ["-c", cores, cmd, ...args]] : [cmd, args];
+}
+
+/** Pins this process (the load generator) to `cores`; returns whether it could. */
+export function pinSelf(cores) {
+  return hasTaskset && spawnSync("taskset", ["-pc", cores, String(process.pid)]).status === 0;
+}
+
+function descendants(pid) {
+  const children = new Map();
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${name}/stat`, "utf8").split(") ")[1].split(" ")[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+    } catch {
+      // A process that exited while we looked.
+    }
+  }
+  const out = [];
+  const queue = [pid];
+  while (queue.length) {
+    for (const c of children.get(queue.shift()) ?? []) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+function rssBytes(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("VmRSS:"));
+  return Number(line.split(/\s+/)[1]) * 1024;
+}
+
+async function waitForHttp(url, child, log) {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited early:\n${log()}`);
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`server did not answer within 120 s:\n${log()}`);
+}
+
+async function launch(name, cmd, args, readyPath, port) {
+  let log = "";
+  const [bin, argv] = pinned("0", cmd, args);
+  const child = spawn(bin, argv, {
+    cwd: root,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  child.stdout.on("data", (d) => (log += d));
+  child.stderr.on("data", (d) => (log += d));
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(url + readyPath, child, () => log);
+  return {
+    name,
+    url,
+    /** RSS of this server's workerd processes (the runtime that holds the objects). */
+    rss() {
+      const pids = descendants(child.pid).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd";
+        } catch {
+          return false;
+        }
+      });
+      return pids.reduce((sum, p) => sum + rssBytes(p), 0);
+    },
+    output: () => log,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      process.kill(-child.pid, "SIGTERM");
+      const timer = setTimeout(() => child.exitCode === null && process.kill(-child.pid, "SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+const common = ["--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", "warn"];
+
+/** The service through scripts/dev.mjs (secrets, migrations), with metrics on and the rate limit out of the way. */
+export async function startService(vars) {
+  const port = await freePort();
+  const persist = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const args = ["scripts/dev.mjs", "--port", String(port), "--persist-to", persist, ...common, ...varArgs];
+  return launch("service", process.execPath, args, "/api/push/vapid-public-key", port);
+}
+
+export async function startFloor() {
+  const port = await freePort();
+  const persist = mkdtempSync(join(tmpdir(), "edge-chat-floor-"));
+  const wrangler = join(root, "node_modules/.bin/wrangler");
+  const args = ["dev", "-c", "bench/floor/wrangler.toml", "--port", String(port), "--persist-to", persist, ...common];
+  return launch("floor", wrangler, args, "/", port);
+}

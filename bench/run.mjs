@@ -1,0 +1,236 @@
+// `npm run bench [-- --quick]`: the service against the floor, in one run, on loopback.
+// --quick (CI) uses small counts and checks correctness, not speed.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { performance } from "node:perf_hooks";
+import { FloorTarget, ServiceTarget } from "./lib/clients.mjs";
+import { floorOps, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
+import { drive, makeSink, percentiles } from "./lib/load.mjs";
+import { markdown, ratios, svg } from "./lib/report.mjs";
+import { pinSelf, startFloor, startService } from "./lib/servers.mjs";
+
+const quick = process.argv.includes("--quick");
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log(`[bench ${Math.round(performance.now() / 1000)}s]`, ...a);
+
+const P = quick
+  ? { group: 10, seconds: 1, repeats: 1, capRates: [20], capSeconds: 1, idleUsers: 20, historyN: 10, costN: 10 }
+  : {
+      group: 100,
+      seconds: 5,
+      repeats: 2,
+      capRates: [25, 50, 100, 200, 400, 800, 1600],
+      capSeconds: 3,
+      idleUsers: 1000,
+      historyN: 200,
+      costN: 30,
+    };
+
+const results = {
+  mode: quick ? "quick" : "full",
+  startedAt: new Date().toISOString(),
+  machine: `${cpus().length} cores, ${process.platform}, Node ${process.version}`,
+  pinned: pinSelf("1"),
+  latency: {},
+  capacity: {},
+  curve: { members: P.group, service: [], floor: [] },
+  memory: {},
+  history: {},
+  cost: {},
+};
+const runs = [];
+
+async function withRoom(target, members, fn, mode) {
+  const sink = makeSink();
+  const room = await target.room(members, sink, mode);
+  try {
+    return await fn(room, sink);
+  } finally {
+    room.close();
+  }
+}
+
+/** Runs `fn(target)` for both targets, in alternating order per repeat. */
+async function alternate(targets, repeat, fn) {
+  const order = repeat % 2 === 0 ? targets : [...targets].reverse();
+  for (const t of order) await fn(t);
+}
+
+async function latency(targets, key, members, rate) {
+  const per = { service: [], floor: [] };
+  const rooms = {};
+  const sinks = {};
+  for (const t of targets) {
+    sinks[t.name] = makeSink();
+    rooms[t.name] = await t.room(members, sinks[t.name]);
+  }
+  for (let rep = 0; rep < P.repeats; rep++) {
+    await alternate(targets, rep, async (t) => {
+      const r = await drive(rooms[t.name], sinks[t.name], { rate, count: Math.round(rate * P.seconds), senders: 2 });
+      runs.push(r);
+      per[t.name].push(r);
+      log(key, t.name, JSON.stringify(r.latency), r.ok ? "ok" : "FAILED");
+    });
+  }
+  for (const t of targets) rooms[t.name].close();
+  // The median repeat by p99 stands for the target: one noisy neighbour does not decide it.
+  const pick = (rs) => rs.sort((a, b) => a.latency.p99 - b.latency.p99)[Math.floor((rs.length - 1) / 2)].latency;
+  results.latency[key] = { members, rate, service: pick(per.service), floor: pick(per.floor) };
+}
+
+/** The highest open-loop rate with p99 < 100 ms and nothing lost: doubling steps, then one bisection. */
+async function capacity(target, members, curve) {
+  return withRoom(target, members, async (room, sink) => {
+    let best = null;
+    let failed = null;
+    const step = async (rate) => {
+      const count = Math.min(3000, Math.round(rate * P.capSeconds));
+      const r = await drive(room, sink, { rate, count, senders: 2, drainMs: 3000 });
+      runs.push({ ...r, ok: r.lost === 0 && r.duplicated === 0 && r.outOfOrder === 0 });
+      if (curve) curve.push({ rate, latency: r.latency });
+      log("capacity", target.name, members, rate, JSON.stringify(r.latency), r.lost ? `lost ${r.lost}` : "");
+      return r.ok && r.latency.p99 < 100;
+    };
+    for (const rate of P.capRates) {
+      if (await step(rate)) best = rate;
+      else {
+        failed = rate;
+        break;
+      }
+    }
+    if (best && failed && !quick) {
+      const mid = Math.round((best + failed) / 2);
+      if (await step(mid)) best = mid;
+    }
+    return { rate: best, firstFailing: failed };
+  });
+}
+
+async function memory(target) {
+  await target.ensureUsers(P.idleUsers);
+  await sleep(1000);
+  const before = target.server.rss();
+  const close = await target.idleUsers(P.idleUsers);
+  await sleep(quick ? 1000 : 5000);
+  const after = target.server.rss();
+  close();
+  return { rssBefore: before, rssAfter: after, bytesPerUser: Math.round((after - before) / P.idleUsers) };
+}
+
+async function history(service) {
+  const [owner] = await service.ensureUsers(P.group);
+  const channelId = await service.makeChannel(await service.ensureUsers(P.group));
+  for (let i = 0; i < 60; i++) {
+    await service.api(`/api/channels/${channelId}/messages`, {
+      method: "POST",
+      token: owner.token,
+      body: { clientMsgId: `h${i}`, text: `h${i}` },
+    });
+  }
+  const page = [];
+  const plain = [];
+  for (let i = 0; i < P.historyN; i++) {
+    let t = performance.now();
+    const res = await service.api(`/api/channels/${channelId}/messages?limit=50`, { token: owner.token });
+    page.push(performance.now() - t);
+    if (res.messages.length !== 50) throw new Error(`history page has ${res.messages.length} messages`);
+    t = performance.now();
+    await service.api("/api/push/vapid-public-key");
+    plain.push(performance.now() - t);
+  }
+  return { page50: percentiles(page), static: { route: "GET /api/push/vapid-public-key", ...percentiles(plain) } };
+}
+
+async function cost(service, key, members, mode) {
+  return withRoom(
+    service,
+    members,
+    async (room, sink) => {
+      await sleep(1500);
+      await service.api("/api/_metrics/reset", { method: "POST" });
+      const r = await drive(room, sink, { rate: 10, count: P.costN, senders: 1 });
+      runs.push(r);
+      // Let the D1 flush alarm (500 ms after a send) and inbox deliveries finish.
+      await sleep(2500);
+      const counters = await service.api("/api/_metrics");
+      const ops = perMessage(counters, P.costN);
+      log("cost", key, JSON.stringify(ops));
+      return { members, mode, messages: P.costN, perMessage: ops, perMillion: pricePerMillion(ops), counters };
+    },
+    mode,
+  );
+}
+
+async function main() {
+  log(
+    quick ? "quick mode" : "full mode",
+    results.pinned ? "(load generator on core 1, servers on core 0)" : "(no taskset)",
+  );
+  const [serviceServer, floorServer] = await Promise.all([
+    startService({
+      METRICS: "on",
+      SEND_RATE_PER_SEC: "100000",
+      SEND_BURST: "100000",
+      AUTH_BURST: "100000",
+      AUTH_RATE_PER_MIN: "100000",
+    }),
+    startFloor(),
+  ]);
+  const service = new ServiceTarget(serviceServer);
+  const floor = new FloorTarget(floorServer);
+  const targets = [service, floor];
+  try {
+    await service.ensureUsers(P.group);
+    await latency(targets, "dm", 2, 100);
+    await latency(targets, "group20", P.group, 20);
+    await latency(targets, "group50", P.group, 50);
+    for (const [key, members] of [
+      ["group", P.group],
+      ["dm", 2],
+    ]) {
+      const c = { members, service: null, floor: null };
+      for (const t of key === "group" ? targets : [...targets].reverse()) {
+        c[t.name] = await capacity(t, members, key === "group" ? results.curve[t.name] : null);
+      }
+      results.capacity[key] = c;
+    }
+    results.history = await history(service);
+    log("history", JSON.stringify(results.history));
+    results.memory = { users: P.idleUsers, service: await memory(service), floor: await memory(floor) };
+    log("memory", JSON.stringify(results.memory));
+    const cases = {
+      dm: await cost(service, "dm", 2, "open"),
+      groupOpen: await cost(service, "groupOpen", P.group, "open"),
+      groupInbox: await cost(service, "groupInbox", P.group, "inbox"),
+    };
+    results.cost = { prices: PRICES.sources, unitPrices: PRICES, floor: pricePerMillion(floorOps()), cases };
+  } finally {
+    await Promise.all([serviceServer.stop(), floorServer.stop()]);
+  }
+  const bad = runs.filter((r) => !r.ok);
+  results.correctness = {
+    runs: runs.length,
+    lost: runs.reduce((s, r) => s + r.lost, 0),
+    duplicated: runs.reduce((s, r) => s + r.duplicated, 0),
+    outOfOrder: runs.reduce((s, r) => s + r.outOfOrder, 0),
+    errors: bad.flatMap((r) => r.errors).slice(0, 5),
+    ok: bad.every((r) => r.lost === 0 && r.duplicated === 0 && r.outOfOrder === 0 && r.errors.length === 0),
+  };
+  results.ratios = ratios(results);
+  const dir = new URL("./results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL("latest.json", dir), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(new URL("latest.md", dir), markdown(results));
+  writeFileSync(new URL("latency.svg", dir), svg(results));
+  console.log(markdown(results));
+  log(`done in ${Math.round(performance.now() / 1000)} s`);
+  if (!results.correctness.ok) {
+    console.error("FAIL: deliveries were lost, duplicated or out of order", JSON.stringify(results.correctness));
+    process.exit(1);
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
