@@ -1,5 +1,7 @@
+import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { users } from "../db/schema";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { allowedOrigin } from "../http/security";
@@ -38,8 +40,16 @@ export const realtimeRoutes = new Hono<AppEnv>()
     ),
     async (c) => {
       const ids = c.req.valid("query").userIds;
+      // Only real users get their object asked: an unknown id must not create one.
+      const known = new Set(
+        (await c.var.db.select({ id: users.id }).from(users).where(inArray(users.id, ids))).map((r) => r.id),
+      );
       const presence = await Promise.all(
-        ids.map(async (id) => ({ ...(await userStub(c.env, id).presence()), userId: id })),
+        ids.map(async (id) =>
+          known.has(id)
+            ? { ...(await userStub(c.env, id).presence()), userId: id }
+            : { userId: id, status: "offline" as const, lastActiveAt: 0 },
+        ),
       );
       return c.json({ presence });
     },
