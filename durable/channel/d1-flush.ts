@@ -17,7 +17,13 @@ export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; at
  * it already holds, so a flush replayed after a crash changes nothing. Only once D1
  * accepted a batch does the watermark move and may old texts be pruned locally.
  */
-export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D1Database): Promise<FlushResult> {
+export async function flushToD1(
+  store: ChannelStore,
+  write: HistoryWriter,
+  d1: D1Database,
+  /** The ChannelDO's in-memory delivery progress, persisted here (see ChannelDO.delivered). */
+  deliveredSeq: number,
+): Promise<FlushResult> {
   const batch = store.log().read({
     afterSeq: store.counter("flushed_seq"),
     beforeSeq: Number.MAX_SAFE_INTEGER,
@@ -38,7 +44,8 @@ export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D
   store.transaction(() => {
     store.setCounter("flushed_seq", upTo);
     if (store.counter("flush_attempt") !== 0) store.setCounter("flush_attempt", 0);
-    const pruneTo = Math.min(upTo, store.counter("delivered_seq")) - RETAIN_RECENT;
+    if (deliveredSeq > store.counter("delivered_seq")) store.setCounter("delivered_seq", deliveredSeq);
+    const pruneTo = Math.min(upTo, deliveredSeq) - RETAIN_RECENT;
     if (pruneTo > store.counter("pruned_seq")) {
       store.log().pruneTextThrough(pruneTo);
       store.setCounter("pruned_seq", pruneTo);

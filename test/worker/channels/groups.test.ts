@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup, history, sendHttp } from "../support/channels";
+import { createGroup, history, sendHttp, settledChannelList } from "../support/channels";
 
 const err = (code: string) => ({ error: { code, message: expect.any(String) } });
 const byUserId = <T extends { userId: string }>(xs: readonly T[]) =>
@@ -14,7 +14,7 @@ const addMember = (actor: TestUser, id: string, userId: string) =>
   api("POST", `/api/channels/${id}/members`, { token: actor.accessToken, body: { userId } });
 const removeMember = (actor: TestUser, id: string, userId: string) =>
   api("DELETE", `/api/channels/${id}/members/${userId}`, { token: actor.accessToken });
-const listChannels = (user: TestUser) => api("GET", "/api/channels", { token: user.accessToken });
+const listChannels = (user: TestUser) => settledChannelList(user);
 
 /** The members of a channel as the API shows them, sorted by userId. */
 async function members(viewer: TestUser, id: string) {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup, fullHistory, history, sendHttp } from "../support/channels";
+import { createGroup, fullHistory, history, sendHttp, settledChannelList } from "../support/channels";
 
 const err = (code: string) => ({ error: { code, message: expect.any(String) } });
 
@@ -17,7 +17,7 @@ const markRead = (user: TestUser, id: string, body: unknown) =>
   api("POST", `/api/channels/${id}/read`, { token: user.accessToken, body });
 
 async function summaryOf(user: TestUser, id: string) {
-  const res = await api("GET", "/api/channels", { token: user.accessToken });
+  const res = await settledChannelList(user);
   expect(res.status).toBe(200);
   const s = res.body.channels.find((c: any) => c.id === id);
   expect(s).toBeDefined();

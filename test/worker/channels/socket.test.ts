@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { createGroup, fullHistory, sendHttp, settledChannelList } from "../support/channels";
 import { openChannelSocket, TestSocket } from "../support/socket";
 
 const err = (code: string) => ({ error: { code, message: expect.any(String) } });
@@ -380,7 +380,7 @@ describe("live frames", () => {
     const frame = { type: "read", channelId: g.id, userId: b!.id, seq: 2 };
     for (const s of [sa, sb, sc]) expect(await s.until((f) => f.find((x) => x.type === "read"))).toEqual(frame);
 
-    const list = await api("GET", "/api/channels", { token: b!.accessToken });
+    const list = await settledChannelList(b!);
     expect(list.body.channels.find((x: any) => x.id === g.id)).toMatchObject({ lastSeq: 3, readSeq: 2, unread: 1 });
     for (const s of [sa, sb, sc]) s.close();
   });

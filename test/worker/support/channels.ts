@@ -29,3 +29,25 @@ export async function fullHistory(user: TestUser, channelId: string) {
     after = all[all.length - 1].seq;
   }
 }
+
+/**
+ * GET /api/channels once the caller's inbox has caught up. The inbox is fed after
+ * the ack (an RPC from the ChannelDO), so a list read straight after a send may be a
+ * moment behind; this waits until every listed channel shows the channel's real last
+ * seq, then returns that answer for exact assertions.
+ */
+export async function settledChannelList(user: TestUser, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const list = await api("GET", "/api/channels", { token: user.accessToken });
+    if (list.status !== 200) return list;
+    const behind = await Promise.all(
+      list.body.channels.map(async (c: any) => {
+        const latest = await history(user, c.id, "?limit=1");
+        return (latest.body.messages?.[0]?.seq ?? 0) !== c.lastSeq;
+      }),
+    );
+    if (!behind.some(Boolean) || Date.now() > deadline) return list;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
