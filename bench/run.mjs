@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { FloorTarget, ServiceTarget } from "./lib/clients.mjs";
-import { floorOps, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
+import { background, floorOps, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
 import { drive, makeSink, percentiles } from "./lib/load.mjs";
 import { markdown, ratios, svg } from "./lib/report.mjs";
 import { pinSelf, startFloor, startService } from "./lib/servers.mjs";
@@ -14,16 +14,16 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(`[bench ${Math.round(performance.now() / 1000)}s]`, ...a);
 
 const P = quick
-  ? { group: 10, seconds: 1, repeats: 1, capRates: [20], capSeconds: 1, idleUsers: 20, historyN: 10, costN: 10 }
+  ? { group: 10, seconds: 1, repeats: 1, capRates: [20], capSeconds: 1, idleUsers: 20, historyN: 10, costN: 4 }
   : {
       group: 100,
       seconds: 5,
       repeats: 2,
-      capRates: [25, 50, 100, 200, 400, 800, 1600],
+      capRates: [5, 10, 25, 50, 100, 200, 400, 800, 1600],
       capSeconds: 3,
       idleUsers: 1000,
       historyN: 200,
-      costN: 30,
+      costN: 20,
     };
 
 const results = {
@@ -40,9 +40,9 @@ const results = {
 };
 const runs = [];
 
-async function withRoom(target, members, fn, mode) {
+async function withRoom(target, members, fn, mode, offset) {
   const sink = makeSink();
-  const room = await target.room(members, sink, mode);
+  const room = await target.room(members, sink, mode, offset);
   try {
     return await fn(room, sink);
   } finally {
@@ -67,6 +67,7 @@ async function latency(targets, key, members, rate) {
   for (let rep = 0; rep < P.repeats; rep++) {
     await alternate(targets, rep, async (t) => {
       const r = await drive(rooms[t.name], sinks[t.name], { rate, count: Math.round(rate * P.seconds), senders: 2 });
+      await t.server.settle();
       runs.push(r);
       per[t.name].push(r);
       log(key, t.name, JSON.stringify(r.latency), r.ok ? "ok" : "FAILED");
@@ -86,6 +87,7 @@ async function capacity(target, members, curve) {
     const step = async (rate) => {
       const count = Math.min(3000, Math.round(rate * P.capSeconds));
       const r = await drive(room, sink, { rate, count, senders: 2, drainMs: 3000 });
+      await target.server.settle();
       runs.push({ ...r, ok: r.lost === 0 && r.duplicated === 0 && r.outOfOrder === 0 });
       if (curve) curve.push({ rate, latency: r.latency });
       log("capacity", target.name, members, rate, JSON.stringify(r.latency), r.lost ? `lost ${r.lost}` : "");
@@ -111,7 +113,7 @@ async function memory(target) {
   await sleep(1000);
   const before = target.server.rss();
   const close = await target.idleUsers(P.idleUsers);
-  await sleep(quick ? 1000 : 5000);
+  await sleep(quick ? 1000 : 12_000);
   const after = target.server.rss();
   close();
   return { rssBefore: before, rssAfter: after, bytesPerUser: Math.round((after - before) / P.idleUsers) };
@@ -141,23 +143,44 @@ async function history(service) {
   return { page50: percentiles(page), static: { route: "GET /api/push/vapid-public-key", ...percentiles(plain) } };
 }
 
-async function cost(service, key, members, mode) {
+/**
+ * Each case gets users of its own, hence a channel of its own: a DM between the same two
+ * users is the same ChannelDO, which may still run in an isolate whose counters the
+ * route no longer sees (workerd replaces an isolate and lets live objects finish in the old one).
+ */
+async function cost(service, key, members, mode, offset) {
   return withRoom(
     service,
     members,
     async (room, sink) => {
+      // Count only this case: earlier runs' backlog and this room's presence fan-out settle first.
       await sleep(1500);
+      await service.server.settle();
       await service.api("/api/_metrics/reset", { method: "POST" });
-      const r = await drive(room, sink, { rate: 10, count: P.costN, senders: 1 });
+      // Two a second, so each message's deliveries finish before the next: the cost of a
+      // message in a conversation, not of a burst that the in-flight batching absorbs.
+      const r = await drive(room, sink, { rate: 2, count: P.costN, senders: 1 });
       runs.push(r);
       // Let the D1 flush alarm (500 ms after a send) and inbox deliveries finish.
       await sleep(2500);
       const counters = await service.api("/api/_metrics");
       const ops = perMessage(counters, P.costN);
-      log("cost", key, JSON.stringify(ops));
-      return { members, mode, messages: P.costN, perMessage: ops, perMillion: pricePerMillion(ops), counters };
+      // Every message is exactly one incoming frame: anything else means counters were missed.
+      const complete = ops.wsIncoming === 1;
+      log("cost", key, JSON.stringify(ops), complete ? "" : "INCOMPLETE COUNTERS");
+      return {
+        members,
+        mode,
+        messages: P.costN,
+        complete,
+        perMessage: ops,
+        perMillion: pricePerMillion(ops),
+        background: background(counters, P.costN),
+        counters,
+      };
     },
     mode,
+    offset,
   );
 }
 
@@ -169,6 +192,8 @@ async function main() {
   const [serviceServer, floorServer] = await Promise.all([
     startService({
       METRICS: "on",
+      // Offline announcements of closed rooms then happen before the next reading, not in it.
+      PRESENCE_GRACE_MS: "1000",
       SEND_RATE_PER_SEC: "100000",
       SEND_BURST: "100000",
       AUTH_BURST: "100000",
@@ -194,16 +219,35 @@ async function main() {
       }
       results.capacity[key] = c;
     }
+    if (!quick) {
+      // Diagnostic, service only: the group at 20/s without user sockets, to split the
+      // channel's own work from the inbox deliveries that every message also triggers.
+      results.diagnostics = {
+        group20ChannelSocketsOnly: await withRoom(
+          service,
+          P.group,
+          async (room, sink) => {
+            const r = await drive(room, sink, { rate: 20, count: 20 * P.seconds, senders: 2 });
+            runs.push(r);
+            await service.server.settle();
+            log("diagnostic group20 channel sockets only", JSON.stringify(r.latency));
+            return { members: P.group, rate: 20, latency: r.latency };
+          },
+          "channel",
+        ),
+      };
+    }
     results.history = await history(service);
     log("history", JSON.stringify(results.history));
-    results.memory = { users: P.idleUsers, service: await memory(service), floor: await memory(floor) };
-    log("memory", JSON.stringify(results.memory));
     const cases = {
-      dm: await cost(service, "dm", 2, "open"),
-      groupOpen: await cost(service, "groupOpen", P.group, "open"),
-      groupInbox: await cost(service, "groupInbox", P.group, "inbox"),
+      dm: await cost(service, "dm", 2, "open", P.group),
+      groupOpen: await cost(service, "groupOpen", P.group, "open", P.group + 2),
+      groupInbox: await cost(service, "groupInbox", P.group, "inbox", 2 * P.group + 2),
     };
     results.cost = { prices: PRICES.sources, unitPrices: PRICES, floor: pricePerMillion(floorOps()), cases };
+    // Last: closing a thousand user sockets starts as many presence grace timers.
+    results.memory = { users: P.idleUsers, service: await memory(service), floor: await memory(floor) };
+    log("memory", JSON.stringify(results.memory));
   } finally {
     await Promise.all([serviceServer.stop(), floorServer.stop()]);
   }

@@ -32,6 +32,23 @@ function listen(ws, member, sink) {
     if (frame.type === "message") sink.onMessage(member, frame.message, t);
     else if (frame.type === "error") sink.onError(member, frame);
   });
+  // A socket the benchmark did not close is a finding (e.g. wrangler dev reloading the
+  // Worker because a source file changed under it), not something to retry around.
+  ws.on("close", (code) => {
+    if (!ws.closedByBench) sink.onError(member, { type: "closed", code });
+  });
+}
+
+/** User sockets heartbeat as the SDK does, or the server closes them after 30 s of silence. */
+function keepAlive(ws) {
+  const timer = setInterval(() => ws.send('{"type":"ping"}'), 20_000);
+  ws.on("close", () => clearInterval(timer));
+  return ws;
+}
+
+function terminate(ws) {
+  ws.closedByBench = true;
+  ws.terminate();
 }
 
 async function inBatches(items, size, fn) {
@@ -93,20 +110,22 @@ export class ServiceTarget {
   /**
    * A room of `n` members. mode "open": each member has the channel on screen (channel
    * socket) and a user socket, as the SDK does; "inbox": only the sender opens the
-   * channel, everyone is on their user socket.
+   * channel, everyone is on their user socket; "channel": channel sockets only (a
+   * diagnostic: what the inbox sockets add).
    */
-  async room(n, sink, mode = "open") {
-    const users = await this.ensureUsers(n);
+  async room(n, sink, mode = "open", offset = 0) {
+    const users = (await this.ensureUsers(offset + n)).slice(offset);
     const channelId = await this.makeChannel(users);
     const { messages } = await this.api(`/api/channels/${channelId}/messages?limit=1`, { token: users[0].token });
     const after = messages.at(-1)?.seq ?? 0;
     const sockets = [];
     const members = await inBatches(users, 20, async (u, i) => {
       const headers = { authorization: `Bearer ${u.token}` };
-      const userWs = await openSocket(`${this.wsBase}/api/ws`, headers, "hello");
-      sockets.push(userWs);
+      const userWs =
+        mode === "channel" ? undefined : keepAlive(await openSocket(`${this.wsBase}/api/ws`, headers, "hello"));
+      if (userWs) sockets.push(userWs);
       const member = { id: u.id, index: i, ws: undefined };
-      if (mode === "open" || i === 0) {
+      if (mode !== "inbox" || i === 0) {
         member.ws = await openSocket(`${this.wsBase}/api/channels/${channelId}/ws?after=${after}`, headers, "synced");
         sockets.push(member.ws);
         listen(member.ws, member, sink);
@@ -115,16 +134,16 @@ export class ServiceTarget {
       }
       return member;
     });
-    return { channelId, members, close: () => sockets.forEach((s) => void s.terminate()) };
+    return { channelId, members, close: () => sockets.forEach(terminate) };
   }
 
   /** Idle user sockets for the memory reading; the users are made beforehand. */
   async idleUsers(n) {
     const users = await this.ensureUsers(n);
-    const sockets = await inBatches(users, 25, (u) =>
-      openSocket(`${this.wsBase}/api/ws`, { authorization: `Bearer ${u.token}` }, "hello"),
+    const sockets = await inBatches(users, 25, async (u) =>
+      keepAlive(await openSocket(`${this.wsBase}/api/ws`, { authorization: `Bearer ${u.token}` }, "hello")),
     );
-    return () => sockets.forEach((s) => void s.terminate());
+    return () => sockets.forEach(terminate);
   }
 }
 
@@ -151,7 +170,7 @@ export class FloorTarget {
         return member;
       },
     );
-    return { channelId: roomId, members, close: () => members.forEach((m) => void m.ws.terminate()) };
+    return { channelId: roomId, members, close: () => members.forEach((m) => void terminate(m.ws)) };
   }
 
   /** One room per user, as the service has one UserDO per user. */
@@ -161,6 +180,6 @@ export class FloorTarget {
       25,
       (i) => openSocket(`${this.wsBase}/room/idle${i}/ws?user=u${i}`, {}),
     );
-    return () => sockets.forEach((s) => void s.terminate());
+    return () => sockets.forEach(terminate);
   }
 }

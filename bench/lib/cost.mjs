@@ -20,8 +20,23 @@ export const PRICES = {
 
 const sum = (m, re) => Object.entries(m).reduce((s, [k, v]) => (re.test(k) ? s + v : s), 0);
 
+/**
+ * Presence traffic (announcements, liveness and grace alarms) follows connections, not
+ * messages: it is reported beside the message cost, never in it.
+ */
+const BACKGROUND = /^(rpc\.UserDO\.presence|alarm\.UserDO)/;
+
+export function background(m, messages) {
+  return Object.fromEntries(
+    Object.entries(m)
+      .filter(([k]) => BACKGROUND.test(k))
+      .map(([k, v]) => [k, Math.round((v / messages) * 100) / 100]),
+  );
+}
+
 /** Operations per message from a counter snapshot taken over `messages` messages. */
-export function perMessage(m, messages) {
+export function perMessage(all, messages) {
+  const m = Object.fromEntries(Object.entries(all).filter(([k]) => !BACKGROUND.test(k)));
   const per = (x) => Math.round((x / messages) * 100) / 100;
   const rpc = {};
   for (const [k, v] of Object.entries(m)) if (/^(rpc|alarm)\./.test(k)) rpc[k] = per(v);

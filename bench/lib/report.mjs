@@ -10,7 +10,9 @@ export function ratios(r) {
     out[`latency.${key}.p50`] = ratio(s.service.p50, s.floor.p50);
     out[`latency.${key}.p99`] = ratio(s.service.p99, s.floor.p99);
   }
-  for (const [key, c] of Object.entries(r.capacity)) out[`capacity.${key}`] = ratio(c.service.rate, c.floor.rate);
+  for (const [key, c] of Object.entries(r.capacity)) {
+    out[`capacity.${key}`] = ratio(c.service.rate, c.floor.rate);
+  }
   out["memory.perUser"] = ratio(r.memory.service.bytesPerUser, r.memory.floor.bytesPerUser);
   out["history.page50VsStatic.p50"] = ratio(r.history.page50.p50, r.history.static.p50);
   for (const [key, c] of Object.entries(r.cost.cases))
@@ -27,9 +29,15 @@ export function markdown(r) {
       `| latency ${key} (${s.members} members, ${s.rate}/s) p50 / p99 / max | ${l(s.service)} | ${l(s.floor)} | ${fmt(q[`latency.${key}.p50`])} / ${fmt(q[`latency.${key}.p99`])} | ≤ 1.5 |`,
     );
   }
+  // No passing step: the capacity is below the lowest rate tried.
+  const cap = (c) => (c.rate == null && c.firstFailing ? `< ${c.firstFailing}/s` : fmt(c.rate, "/s"));
+  const capRatio = (c, x) =>
+    x == null && c.service.rate == null && c.service.firstFailing && c.floor.rate
+      ? `< ${ratio(c.service.firstFailing, c.floor.rate)}`
+      : fmt(x);
   for (const [key, c] of Object.entries(r.capacity)) {
     rows.push(
-      `| capacity ${key} (${c.members} members; p99 < 100 ms, nothing lost) | ${fmt(c.service.rate, "/s")} | ${fmt(c.floor.rate, "/s")} | ${fmt(q[`capacity.${key}`])} | ≥ 0.7 |`,
+      `| capacity ${key} (${c.members} members; p99 < 100 ms, nothing lost) | ${cap(c.service)} | ${cap(c.floor)} | ${capRatio(c, q[`capacity.${key}`])} | ≥ 0.7 |`,
     );
   }
   const kb = (b) => (b == null ? null : Math.round(b / 102.4) / 10);
@@ -42,7 +50,7 @@ export function markdown(r) {
   const targets = { dm: "≤ $6", groupOpen: "≤ $10", groupInbox: "≤ $30" };
   for (const [key, c] of Object.entries(r.cost.cases)) {
     rows.push(
-      `| cost per million ${key} messages (${c.members} members) | $${c.perMillion.total} | $${r.cost.floor.total} | ${fmt(q[`cost.${key}`])} | ${targets[key]} |`,
+      `| cost per million ${key} messages (${c.members} members)${c.complete ? "" : " — counters incomplete"} | $${c.perMillion.total} | $${r.cost.floor.total} | ${fmt(q[`cost.${key}`])} | ${targets[key]} |`,
     );
   }
   const ops = [
@@ -64,6 +72,12 @@ export function markdown(r) {
     "",
     ...ops,
     "",
+    ...(r.diagnostics?.group20ChannelSocketsOnly
+      ? [
+          `Diagnostic: the ${r.diagnostics.group20ChannelSocketsOnly.members}-member group at 20/s with channel sockets only (no user sockets): p50 / p99 / max ${r.diagnostics.group20ChannelSocketsOnly.latency.p50} / ${r.diagnostics.group20ChannelSocketsOnly.latency.p99} / ${r.diagnostics.group20ChannelSocketsOnly.latency.max} ms.`,
+          "",
+        ]
+      : []),
     `Correctness: ${r.correctness.runs} runs, ${r.correctness.lost} lost, ${r.correctness.duplicated} duplicated, ${r.correctness.outOfOrder} out of order — ${r.correctness.ok ? "pass" : "FAIL"}.`,
     "",
   ].join("\n");

@@ -55,6 +55,26 @@ function descendants(pid) {
   return out;
 }
 
+function workerdPids(root) {
+  return descendants(root).filter((p) => {
+    try {
+      return readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd";
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** User + system CPU ticks of a process so far (fields 14 and 15 of /proc/pid/stat). */
+function cpuTicks(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
 function rssBytes(pid) {
   const line = readFileSync(`/proc/${pid}/status`, "utf8")
     .split("\n")
@@ -94,14 +114,22 @@ async function launch(name, cmd, args, readyPath, port) {
     url,
     /** RSS of this server's workerd processes (the runtime that holds the objects). */
     rss() {
-      const pids = descendants(child.pid).filter((p) => {
-        try {
-          return readFileSync(`/proc/${p}/comm`, "utf8").trim() === "workerd";
-        } catch {
-          return false;
-        }
-      });
-      return pids.reduce((sum, p) => sum + rssBytes(p), 0);
+      return workerdPids(child.pid).reduce((sum, p) => sum + rssBytes(p), 0);
+    },
+    /**
+     * Waits until this server's workerd is nearly idle (under 5% of a core for half a second),
+     * so the backlog of one run does not slow the next one on the shared core. Bounded: 30 s.
+     */
+    async settle() {
+      const ticks = () => workerdPids(child.pid).reduce((s, p) => s + cpuTicks(p), 0);
+      const deadline = Date.now() + 30_000;
+      let before = ticks();
+      while (Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        const now = ticks();
+        if (now - before <= 2.5) return; // 100 ticks a second: 2.5 ticks in 0.5 s is 5%
+        before = now;
+      }
     },
     output: () => log,
     async stop() {
