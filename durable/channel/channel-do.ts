@@ -15,6 +15,7 @@ import { TokenBuckets } from "../shared/token-bucket";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
+import { planDeliveries, windowFor } from "./delivery-plan";
 import { type HistoryQuery, readHistory } from "./history-read";
 import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
@@ -50,6 +51,10 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly timers: Timers;
   private readonly buckets: TokenBuckets;
   private delivering = false;
+  /** Per member: the highest seq handed to their inbox, and when their next batch may go. */
+  private readonly deliveredTo = new Map<string, number>();
+  private readonly notBefore = new Map<string, number>();
+  private wakeAt: number | undefined;
   /**
    * How far the inboxes have been handed messages. Kept in memory and persisted with
    * each D1 flush rather than after every batch (a row write per message): after an
@@ -129,6 +134,8 @@ export class ChannelDO extends DurableObject<Env> {
       this.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
       const channel = toChannel(ch);
       const lastSeq = this.store.log().lastSeq;
+      // A new member's inbox starts at the present; older messages are history, not news.
+      this.deliveredTo.set(userId, lastSeq);
       await this.tellInboxes([userId], (inbox) => inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }));
       return { ok: true as const, channel, added: true };
     });
@@ -342,13 +349,14 @@ export class ChannelDO extends DurableObject<Env> {
     const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.deliveredSeq());
     if (result.next === "now") this.timers.schedule("flush", Date.now());
     if (result.next === "retry") this.timers.schedule("flush", Date.now() + result.delayMs);
+    if (this.wakeAt !== undefined) this.timers.schedule("deliver", this.wakeAt);
   }
 
   /**
-   * Hands new messages to every member's inbox (UserDO). One call per member carries
-   * everything since the last delivery, so under load the calls per message fall.
-   * Progress moves only after every member accepted the batch; a retry may repeat a
-   * batch, which the inbox ignores by seq.
+   * Hands new messages to the members' inboxes (UserDOs), each member paced by
+   * planDeliveries. Progress per member is in memory; the lowest is persisted with the
+   * D1 flush, so after an eviction deliveries resume from there and the inbox ignores
+   * the repeats by seq.
    */
   private async deliver(): Promise<void> {
     if (this.delivering) return;
@@ -356,29 +364,69 @@ export class ChannelDO extends DurableObject<Env> {
     if (!ch) return;
     this.delivering = true;
     try {
+      const channel = toChannel(ch);
       for (let round = 0; ; round++) {
-        // A lone message goes at once. Once a round has run, more have arrived: yield so
-        // the frames already queued behind them are stored too and go in the same batch,
-        // and a burst costs a few calls per member instead of one per message.
+        // After a round, yield once so frames already queued behind it are stored and
+        // go in the next batch.
         if (round > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-        const from = this.deliveredSeq();
-        if (from >= this.store.log().lastSeq) return;
-        const batch = this.store.log().read({
-          afterSeq: from,
-          beforeSeq: Number.MAX_SAFE_INTEGER,
-          limit: DELIVERY_BATCH,
-          from: "after",
-        });
-        const channel = toChannel(ch);
-        await Promise.all([...this.store.members().keys()].map((userId) => this.inbox(userId).deliver(channel, batch)));
-        this.delivered = batch[batch.length - 1]!.seq;
+        const floor = this.deliveredSeq();
+        const members = [...this.store.members().keys()].map((userId) => ({
+          userId,
+          deliveredTo: Math.max(floor, this.deliveredTo.get(userId) ?? 0),
+          notBefore: this.notBefore.get(userId) ?? 0,
+        }));
+        const lastSeq = this.store.log().lastSeq;
+        this.delivered = Math.min(lastSeq, ...members.map((m) => m.deliveredTo));
+        const plan = planDeliveries(members, lastSeq, Date.now());
+        if (plan.wakeAt !== null) this.wakeDeliveriesAt(plan.wakeAt);
+        if (plan.due.length === 0) return;
+        const watching = new Set(this.ctx.getWebSockets().map((ws) => socketInfo(ws).userId));
+        const results = await Promise.allSettled(
+          plan.due.map(async (userId) => {
+            const from = Math.max(floor, this.deliveredTo.get(userId) ?? 0);
+            const batch = this.store
+              .log()
+              .read({ afterSeq: from, beforeSeq: Number.MAX_SAFE_INTEGER, limit: DELIVERY_BATCH, from: "after" });
+            if (batch.length === 0) return;
+            await this.inbox(userId).deliver(channel, batch);
+            this.deliveredTo.set(userId, batch[batch.length - 1]!.seq);
+            this.notBefore.set(userId, Date.now() + windowFor(watching.has(userId)));
+          }),
+        );
+        const failed = results.filter((r) => r.status === "rejected");
+        if (failed.length > 0) {
+          console.warn(`inbox delivery for ${ch.id} failed for ${failed.length} members; retrying`, failed[0]!.reason);
+          this.timers.schedule("deliver", Date.now() + DELIVERY_RETRY_MS);
+          return;
+        }
       }
     } catch (err) {
-      console.warn(`inbox delivery for ${ch.id} failed; retrying`, err);
+      console.error(`inbox delivery for ${ch.id} stopped; retrying`, err);
       this.timers.schedule("deliver", Date.now() + DELIVERY_RETRY_MS);
     } finally {
       this.delivering = false;
     }
+  }
+
+  /**
+   * Members waiting out their window are woken by an in-memory timer: cheap, and an
+   * eviction that loses it also loses the windows, so the next send or the D1 flush
+   * (whose timer is durable) delivers at once. Only a flush that finds deliveries still
+   * waiting leaves a durable timer behind.
+   */
+  private wakeDeliveriesAt(at: number): void {
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
+    this.wakeAt = at;
+    setTimeout(
+      () => {
+        this.wakeAt = undefined;
+        // The timer firing is what proves the window has passed (a clock read could be
+        // skewed or, in tests, frozen): everyone who was waiting for it goes now.
+        for (const [userId, notBefore] of this.notBefore) if (notBefore <= at) this.notBefore.delete(userId);
+        void this.deliver();
+      },
+      Math.max(0, at - Date.now()),
+    );
   }
 
   // ---- Internals --------------------------------------------------------------------------

@@ -36,9 +36,9 @@ export async function fullHistory(user: TestUser, channelId: string) {
  * moment behind; this waits until every listed channel shows the channel's real last
  * seq, then returns that answer for exact assertions.
  */
-export async function settledChannelList(user: TestUser, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+export async function settledChannelList(user: TestUser, attempts = 250) {
+  // Counted in attempts (20 ms apart), not by Date.now(): some tests freeze the clock.
+  for (let attempt = 1; ; attempt++) {
     const list = await api("GET", "/api/channels", { token: user.accessToken });
     if (list.status !== 200) return list;
     const behind = await Promise.all(
@@ -47,7 +47,7 @@ export async function settledChannelList(user: TestUser, timeoutMs = 5_000) {
         return (latest.body.messages?.[0]?.seq ?? 0) !== c.lastSeq;
       }),
     );
-    if (!behind.some(Boolean) || Date.now() > deadline) return list;
+    if (!behind.some(Boolean) || attempt >= attempts) return list;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
