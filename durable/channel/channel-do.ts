@@ -15,8 +15,8 @@ import { TokenBuckets } from "../shared/token-bucket";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
-import { planDeliveries, windowFor } from "./delivery-plan";
 import { type HistoryQuery, readHistory } from "./history-read";
+import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { CHANNEL_MIGRATIONS } from "./schema";
@@ -26,8 +26,6 @@ const PING = '{"type":"ping"}';
 const PONG = '{"type":"pong"}';
 /** Sends within this window are flushed to D1 together. */
 const FLUSH_DELAY_MS = 500;
-const DELIVERY_BATCH = 100;
-const DELIVERY_RETRY_MS = 2_000;
 
 export interface CreateChannel {
   id: string;
@@ -50,18 +48,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly store: ChannelStore;
   private readonly timers: Timers;
   private readonly buckets: TokenBuckets;
-  private delivering = false;
-  /** Per member: the highest seq handed to their inbox, and when their next batch may go. */
-  private readonly deliveredTo = new Map<string, number>();
-  private readonly notBefore = new Map<string, number>();
-  private wakeAt: number | undefined;
-  /**
-   * How far the inboxes have been handed messages. Kept in memory and persisted with
-   * each D1 flush rather than after every batch (a row write per message): after an
-   * eviction deliveries resume from the persisted value, and the inbox ignores the
-   * repeats by seq.
-   */
-  private delivered: number | undefined;
+  private readonly delivery: InboxDelivery;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
 
@@ -71,6 +58,16 @@ export class ChannelDO extends DurableObject<Env> {
     migrate(storage, CHANNEL_MIGRATIONS);
     this.store = new ChannelStore(storage);
     this.timers = new Timers(sqliteTimerStore(storage));
+    this.delivery = new InboxDelivery({
+      store: this.store,
+      channel: () => {
+        const ch = this.store.channel();
+        return ch && toChannel(ch);
+      },
+      deliverTo: (userId, channel, batch) => this.inbox(userId).deliver(channel, batch),
+      watching: () => new Set(this.ctx.getWebSockets().map((ws) => socketInfo(ws).userId)),
+      retryAt: (at) => this.timers.schedule("deliver", at),
+    });
     const cfg = config(env);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
     // Clients heartbeat channel sockets too; the runtime answers without waking the object.
@@ -135,7 +132,7 @@ export class ChannelDO extends DurableObject<Env> {
       const channel = toChannel(ch);
       const lastSeq = this.store.log().lastSeq;
       // A new member's inbox starts at the present; older messages are history, not news.
-      this.deliveredTo.set(userId, lastSeq);
+      this.delivery.joined(userId, lastSeq);
       await this.tellInboxes([userId], (inbox) => inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }));
       return { ok: true as const, channel, added: true };
     });
@@ -236,11 +233,6 @@ export class ChannelDO extends DurableObject<Env> {
     };
   }
 
-  private deliveredSeq(): number {
-    this.delivered ??= this.store.counter("delivered_seq");
-    return this.delivered;
-  }
-
   private lastMessage(): { lastMessage?: Message } {
     const log = this.store.log();
     const [last] = log.read({ afterSeq: log.lastSeq - 1, beforeSeq: log.lastSeq + 1, limit: 1, from: "after" });
@@ -338,95 +330,18 @@ export class ChannelDO extends DurableObject<Env> {
     await this.timers.fire({
       flush: async () => {
         await this.flush();
-        await this.deliver();
+        await this.delivery.run();
       },
-      deliver: () => this.deliver(),
+      deliver: () => this.delivery.run(),
     });
   }
 
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
-    const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.deliveredSeq());
+    const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.delivery.progress());
     if (result.next === "now") this.timers.schedule("flush", Date.now());
     if (result.next === "retry") this.timers.schedule("flush", Date.now() + result.delayMs);
-    if (this.wakeAt !== undefined) this.timers.schedule("deliver", this.wakeAt);
-  }
-
-  /**
-   * Hands new messages to the members' inboxes (UserDOs), each member paced by
-   * planDeliveries. Progress per member is in memory; the lowest is persisted with the
-   * D1 flush, so after an eviction deliveries resume from there and the inbox ignores
-   * the repeats by seq.
-   */
-  private async deliver(): Promise<void> {
-    if (this.delivering) return;
-    const ch = this.store.channel();
-    if (!ch) return;
-    this.delivering = true;
-    try {
-      const channel = toChannel(ch);
-      for (let round = 0; ; round++) {
-        // After a round, yield once so frames already queued behind it are stored and
-        // go in the next batch.
-        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 0));
-        const floor = this.deliveredSeq();
-        const members = [...this.store.members().keys()].map((userId) => ({
-          userId,
-          deliveredTo: Math.max(floor, this.deliveredTo.get(userId) ?? 0),
-          notBefore: this.notBefore.get(userId) ?? 0,
-        }));
-        const lastSeq = this.store.log().lastSeq;
-        this.delivered = Math.min(lastSeq, ...members.map((m) => m.deliveredTo));
-        const plan = planDeliveries(members, lastSeq, Date.now());
-        if (plan.wakeAt !== null) this.wakeDeliveriesAt(plan.wakeAt);
-        if (plan.due.length === 0) return;
-        const watching = new Set(this.ctx.getWebSockets().map((ws) => socketInfo(ws).userId));
-        const results = await Promise.allSettled(
-          plan.due.map(async (userId) => {
-            const from = Math.max(floor, this.deliveredTo.get(userId) ?? 0);
-            const batch = this.store
-              .log()
-              .read({ afterSeq: from, beforeSeq: Number.MAX_SAFE_INTEGER, limit: DELIVERY_BATCH, from: "after" });
-            if (batch.length === 0) return;
-            await this.inbox(userId).deliver(channel, batch);
-            this.deliveredTo.set(userId, batch[batch.length - 1]!.seq);
-            this.notBefore.set(userId, Date.now() + windowFor(watching.has(userId)));
-          }),
-        );
-        const failed = results.filter((r) => r.status === "rejected");
-        if (failed.length > 0) {
-          console.warn(`inbox delivery for ${ch.id} failed for ${failed.length} members; retrying`, failed[0]!.reason);
-          this.timers.schedule("deliver", Date.now() + DELIVERY_RETRY_MS);
-          return;
-        }
-      }
-    } catch (err) {
-      console.error(`inbox delivery for ${ch.id} stopped; retrying`, err);
-      this.timers.schedule("deliver", Date.now() + DELIVERY_RETRY_MS);
-    } finally {
-      this.delivering = false;
-    }
-  }
-
-  /**
-   * Members waiting out their window are woken by an in-memory timer: cheap, and an
-   * eviction that loses it also loses the windows, so the next send or the D1 flush
-   * (whose timer is durable) delivers at once. Only a flush that finds deliveries still
-   * waiting leaves a durable timer behind.
-   */
-  private wakeDeliveriesAt(at: number): void {
-    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
-    this.wakeAt = at;
-    setTimeout(
-      () => {
-        this.wakeAt = undefined;
-        // The timer firing is what proves the window has passed (a clock read could be
-        // skewed or, in tests, frozen): everyone who was waiting for it goes now.
-        for (const [userId, notBefore] of this.notBefore) if (notBefore <= at) this.notBefore.delete(userId);
-        void this.deliver();
-      },
-      Math.max(0, at - Date.now()),
-    );
+    if (this.delivery.wakeAt !== undefined) this.timers.schedule("deliver", this.delivery.wakeAt);
   }
 
   // ---- Internals --------------------------------------------------------------------------
@@ -452,7 +367,7 @@ export class ChannelDO extends DurableObject<Env> {
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.broadcast({ type: "message", message });
     this.timers.schedule("flush", Date.now() + FLUSH_DELAY_MS);
-    void this.deliver();
+    void this.delivery.run();
     return { ok: true, message, created: true };
   }
 
