@@ -11,7 +11,7 @@ export const PRICES = {
   d1RowRead: 0.001 / 1e6,
   workerRequest: 0.3 / 1e6,
   sources: [
-    "https://developers.cloudflare.com/durable-objects/platform/pricing/ (requests $0.15/M incl. RPC calls, WebSocket messages and alarms; SQLite rows written $1.00/M, read $0.001/M)",
+    "https://developers.cloudflare.com/durable-objects/platform/pricing/ (requests $0.15/M incl. RPC calls, WebSocket messages and alarms; SQLite rows written $1.00/M, read $0.001/M; each setAlarm() counted as a row written)",
     "https://developers.cloudflare.com/durable-objects/platform/changelog/ (incoming WebSocket messages billed 20:1)",
     "https://developers.cloudflare.com/d1/platform/pricing/ (rows written $1.00/M, read $0.001/M)",
     "https://developers.cloudflare.com/workers/platform/pricing/ (requests $0.30/M)",

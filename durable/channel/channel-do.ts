@@ -24,8 +24,12 @@ import { type ChannelSocket, CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED, sendRaw, socket
 
 const PING = '{"type":"ping"}';
 const PONG = '{"type":"pong"}';
-/** Sends within this window are flushed to D1 together. */
-const FLUSH_DELAY_MS = 500;
+/**
+ * Sends within this window are flushed to D1 together. Each flush writes a progress
+ * row and re-arms the alarm, so a longer window is cheaper per message; history and
+ * catch-up read the object's own log, so nobody waits for D1.
+ */
+const FLUSH_DELAY_MS = 2_000;
 
 export interface CreateChannel {
   id: string;
@@ -65,8 +69,8 @@ export class ChannelDO extends DurableObject<Env> {
         return ch && toChannel(ch);
       },
       deliverTo: (userId, channel, batch) => this.inbox(userId).deliver(channel, batch),
-      watching: () => new Set(this.ctx.getWebSockets().map((ws) => socketInfo(ws).userId)),
-      retryAt: (at) => this.timers.schedule("deliver", at),
+      watching: () => new Set(this.openSockets().map((ws) => socketInfo(ws).userId)),
+      wakeBy: (at) => this.timers.wakeBy(at),
     });
     const cfg = config(env);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
@@ -189,7 +193,7 @@ export class ChannelDO extends DurableObject<Env> {
     try {
       const page = await readHistory(
         q,
-        this.store.counter("pruned_seq"),
+        this.store.progress().prunedSeq,
         (r) => this.store.log().read(r),
         (r) => readMessages(this.env.DB, ch.id, r),
       );
@@ -251,7 +255,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number }> {
-    return { lastSeq: this.store.log().lastSeq, flushedSeq: this.store.counter("flushed_seq") };
+    return { lastSeq: this.store.log().lastSeq, flushedSeq: this.store.progress().flushedSeq };
   }
 
   // ---- The channel socket -----------------------------------------------------------------
@@ -320,28 +324,46 @@ export class ChannelDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     answerClose(ws, code, reason);
+    this.stoppedWatching(ws);
   }
 
-  // ---- Alarm: D1 flush and inbox delivery retries ----------------------------------------
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.stoppedWatching(ws);
+  }
 
+  /** A member's last socket on the channel is gone: their inbox need not trail any more. */
+  private stoppedWatching(ws: WebSocket): void {
+    const { userId } = socketInfo(ws);
+    if (!this.openSockets(userId).some((other) => other !== ws)) this.delivery.unwatched(userId);
+  }
+
+  private openSockets(userId?: string): WebSocket[] {
+    return this.ctx.getWebSockets(userId).filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  // ---- Alarm: D1 flush and inbox deliveries ------------------------------------------------
+
+  /**
+   * Both jobs are due exactly when the object's own state says so (D1 is behind the log,
+   * an inbox is behind), so the alarm needs no stored timers: every run checks both,
+   * and running twice is harmless.
+   */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
-    // The flush timer also restarts deliveries that an eviction may have cut short.
-    await this.timers.fire({
-      flush: async () => {
-        await this.flush();
-        await this.delivery.run();
-      },
-      deliver: () => this.delivery.run(),
-    });
+    // No timers are stored any more; this clears rows an older version may have left.
+    const rungFor = await this.timers.fire({});
+    await this.flush();
+    this.delivery.windowsOverBy(rungFor);
+    await this.delivery.run();
   }
 
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
-    const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.delivery.progress());
-    if (result.next === "now") this.timers.schedule("flush", Date.now());
-    if (result.next === "retry") this.timers.schedule("flush", Date.now() + result.delayMs);
-    if (this.delivery.wakeAt !== undefined) this.timers.schedule("deliver", this.delivery.wakeAt);
+    for (;;) {
+      const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.delivery.progress());
+      if (result.next === "retry") this.timers.wakeBy(Date.now() + result.delayMs);
+      if (result.next !== "now") return;
+    }
   }
 
   // ---- Internals --------------------------------------------------------------------------
@@ -366,7 +388,7 @@ export class ChannelDO extends DurableObject<Env> {
 
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.broadcast({ type: "message", message });
-    this.timers.schedule("flush", Date.now() + FLUSH_DELAY_MS);
+    this.timers.wakeBy(Date.now() + FLUSH_DELAY_MS);
     void this.delivery.run();
     return { ok: true, message, created: true };
   }

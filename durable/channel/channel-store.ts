@@ -4,8 +4,17 @@ import { MessageLog } from "./message-log";
 
 export type MemberInfo = { role: Role; joinedAt: number };
 
-/** Names of the ChannelDO's counters (see schema.ts). */
-export type CounterName = "flushed_seq" | "pruned_seq" | "delivered_seq" | "flush_attempt";
+/** The ChannelDO's counters (see schema.ts). */
+export interface Progress {
+  /** D1 has every message up to here. */
+  flushedSeq: number;
+  /** Texts up to here live only in D1. */
+  prunedSeq: number;
+  /** Every inbox was handed every message up to here. */
+  deliveredSeq: number;
+  /** Consecutive failed D1 flushes. */
+  flushAttempt: number;
+}
 
 /**
  * The ChannelDO's SQLite, behind small synchronous methods. The channel record and the
@@ -16,6 +25,7 @@ export class ChannelStore {
   private record: ChannelRecord | null | undefined;
   private memberCache: Map<string, MemberInfo> | undefined;
   private messageLog: MessageLog | undefined;
+  private progressRow: Progress | undefined;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -126,12 +136,35 @@ export class ChannelStore {
     return row?.seq ?? null;
   }
 
-  counter(name: CounterName): number {
-    return this.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = ?", name).toArray()[0]?.value ?? 0;
+  progress(): Readonly<Progress> {
+    this.progressRow ??= this.sql
+      .exec<{ flushed_seq: number; pruned_seq: number; delivered_seq: number; flush_attempt: number }>(
+        "SELECT * FROM progress",
+      )
+      .toArray()
+      .map((r) => ({
+        flushedSeq: r.flushed_seq,
+        prunedSeq: r.pruned_seq,
+        deliveredSeq: r.delivered_seq,
+        flushAttempt: r.flush_attempt,
+      }))[0] ?? { flushedSeq: 0, prunedSeq: 0, deliveredSeq: 0, flushAttempt: 0 };
+    return this.progressRow;
   }
 
-  setCounter(name: CounterName, value: number): void {
-    this.sql.exec("INSERT OR REPLACE INTO counters (name, value) VALUES (?, ?)", name, value);
+  /** Writes the changed counters as one row (nothing when none changed). */
+  saveProgress(changes: Partial<Progress>): void {
+    const now = this.progress();
+    const next = { ...now, ...changes };
+    if ((Object.keys(next) as (keyof Progress)[]).every((k) => next[k] === now[k])) return;
+    this.sql.exec(
+      // The row always exists (the migration made it); REPLACE would write it twice.
+      "UPDATE progress SET flushed_seq = ?, pruned_seq = ?, delivered_seq = ?, flush_attempt = ? WHERE id = 0",
+      next.flushedSeq,
+      next.prunedSeq,
+      next.deliveredSeq,
+      next.flushAttempt,
+    );
+    this.progressRow = next;
   }
 
   transaction(fn: () => void): void {

@@ -24,8 +24,9 @@ export async function flushToD1(
   /** The ChannelDO's in-memory delivery progress, persisted here (see ChannelDO.delivered). */
   deliveredSeq: number,
 ): Promise<FlushResult> {
+  const progress = store.progress();
   const batch = store.log().read({
-    afterSeq: store.counter("flushed_seq"),
+    afterSeq: progress.flushedSeq,
     beforeSeq: Number.MAX_SAFE_INTEGER,
     limit: FLUSH_BATCH,
     from: "after",
@@ -34,22 +35,24 @@ export async function flushToD1(
   try {
     await write(d1, batch);
   } catch (err) {
-    const attempt = store.counter("flush_attempt") + 1;
-    store.setCounter("flush_attempt", attempt);
+    const attempt = store.progress().flushAttempt + 1;
+    store.saveProgress({ flushAttempt: attempt });
     const delayMs = Math.min(FLUSH_BACKOFF_MAX_MS, 1000 * 2 ** (attempt - 1));
     console.warn(`D1 flush failed (attempt ${attempt}), retrying in ${delayMs} ms`, err);
     return { next: "retry", delayMs, attempt };
   }
   const upTo = batch[batch.length - 1]!.seq;
   store.transaction(() => {
-    store.setCounter("flushed_seq", upTo);
-    if (store.counter("flush_attempt") !== 0) store.setCounter("flush_attempt", 0);
-    if (deliveredSeq > store.counter("delivered_seq")) store.setCounter("delivered_seq", deliveredSeq);
+    const now = store.progress();
     const pruneTo = Math.min(upTo, deliveredSeq) - RETAIN_RECENT;
-    if (pruneTo > store.counter("pruned_seq")) {
-      store.log().pruneTextThrough(pruneTo);
-      store.setCounter("pruned_seq", pruneTo);
-    }
+    const pruned = pruneTo > now.prunedSeq;
+    if (pruned) store.log().pruneTextThrough(pruneTo);
+    store.saveProgress({
+      flushedSeq: upTo,
+      flushAttempt: 0,
+      deliveredSeq: Math.max(now.deliveredSeq, deliveredSeq),
+      prunedSeq: pruned ? pruneTo : now.prunedSeq,
+    });
   });
   return upTo < store.log().lastSeq ? { next: "now" } : { next: "idle" };
 }

@@ -12,6 +12,19 @@ export const CHANNEL_MIGRATIONS = [
   "CREATE UNIQUE INDEX messages_dedupe ON messages (sender_id, client_msg_id)",
   "CREATE TABLE reads (user_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
   // Counters: flushed_seq (D1 has every message up to here), pruned_seq (texts up to
-  // here live only in D1), delivered_seq (inboxes were handed everything up to here).
+  // here live only in D1), delivered_seq (inboxes were handed everything up to here),
+  // flush_attempt (consecutive failed D1 flushes). Since replaced by `progress`.
   "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+  // The counters as one row, so a D1 flush that moves several of them writes one row
+  // (rows written are what a message costs).
+  `CREATE TABLE progress (
+     id INTEGER PRIMARY KEY CHECK (id = 0), flushed_seq INTEGER NOT NULL, pruned_seq INTEGER NOT NULL,
+     delivered_seq INTEGER NOT NULL, flush_attempt INTEGER NOT NULL)`,
+  `INSERT INTO progress
+     SELECT 0, ifnull(max(CASE name WHEN 'flushed_seq' THEN value END), 0),
+       ifnull(max(CASE name WHEN 'pruned_seq' THEN value END), 0),
+       ifnull(max(CASE name WHEN 'delivered_seq' THEN value END), 0),
+       ifnull(max(CASE name WHEN 'flush_attempt' THEN value END), 0)
+     FROM counters`,
+  "DROP TABLE counters",
 ] as const;

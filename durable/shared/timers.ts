@@ -1,9 +1,9 @@
 /**
- * Several logical timers (outbox flush, delivery retry, presence grace, push
- * coalescing) on top of the single alarm a Durable Object has. Timers live in SQLite,
- * so they survive eviction; an in-memory mirror spares a storage write when a timer
- * is asked for again while an earlier one is already pending, which is the common
- * case on the send path.
+ * Several logical timers (presence grace, socket liveness, push coalescing) on top of
+ * the single alarm a Durable Object has. Timers live in SQLite, so they survive
+ * eviction; an in-memory mirror spares a storage write when a timer is asked for
+ * again while an earlier one is already pending. Work an object can see is due from
+ * its own state (a D1 flush, inbox deliveries) needs no stored timer: `wakeBy`.
  *
  * Alarms run at least once, so every handler must be idempotent: running one twice,
  * or after its work was already done, is harmless.
@@ -24,6 +24,8 @@ export class Timers {
   private pending: Map<string, number> | undefined;
   /** The alarm time this instance last set; unknown after a wake-up or once the alarm fired. */
   private armedAt: number | undefined;
+  /** The earliest wakeBy() not yet rung. */
+  private wakeAt: number | undefined;
 
   constructor(
     private readonly store: TimerStore,
@@ -49,14 +51,32 @@ export class Timers {
     this.store.remove(name);
   }
 
+  /**
+   * Makes the alarm ring by `at` without storing a timer: for work whose owner can tell
+   * from its own state that it is due, and checks in every alarm. It costs no row, and
+   * an eviction loses nothing, since the alarm itself is durable.
+   */
+  wakeBy(at: number): void {
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
+    this.wakeAt = at;
+    this.armAlarm();
+  }
+
   has(name: string): boolean {
     return this.timers.has(name);
   }
 
-  /** The alarm handler: runs every due timer once, then re-arms for the next one. */
-  async fire(handlers: TimerHandlers): Promise<void> {
-    this.armedAt = undefined;
+  /**
+   * The alarm handler: runs every due timer once, then re-arms for the next one.
+   * Returns the time this alarm stands for: the later of now and the time it was set
+   * for, so work that waited for it can go even if the clock reads earlier (a test's
+   * frozen clock, an alarm run by hand).
+   */
+  async fire(handlers: TimerHandlers): Promise<number> {
     const now = this.now();
+    const rungFor = Math.max(now, this.armedAt ?? 0);
+    this.armedAt = undefined;
+    if (this.wakeAt !== undefined && this.wakeAt <= rungFor) this.wakeAt = undefined;
     const due = [...this.timers].filter(([, at]) => at <= now).map(([name]) => name);
     for (const name of due) {
       // Removed before running so a handler can schedule its own next run.
@@ -72,10 +92,11 @@ export class Timers {
       }
     }
     this.armAlarm();
+    return rungFor;
   }
 
   private armAlarm(): void {
-    let next = Number.POSITIVE_INFINITY;
+    let next = this.wakeAt ?? Number.POSITIVE_INFINITY;
     for (const at of this.timers.values()) next = Math.min(next, at);
     if (next === Number.POSITIVE_INFINITY || next === this.armedAt) return;
     this.armedAt = next;

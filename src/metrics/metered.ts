@@ -56,6 +56,13 @@ export function meteredStorage(storage: DurableObjectStorage, env: Env, owner: s
     get(target, prop) {
       if (prop === "sql") return sql;
       const value = Reflect.get(target, prop, target);
+      // The pricing page bills each setAlarm() of a SQLite-backed object as one row written.
+      if (prop === "setAlarm") {
+        return (...args: unknown[]) => {
+          hit(`sql.${owner}.rowsWritten`);
+          return value.apply(target, args);
+        };
+      }
       return typeof value === "function" ? value.bind(target) : value;
     },
   });

@@ -69,16 +69,15 @@ it("sends succeed while D1 fails; once it is back D1 gets everything exactly onc
   await runDurableObjectAlarm(stub);
   expect(await d1Texts(g.id)).toEqual(texts(1, 15));
   await runInDurableObject(stub, (_i, state) => {
-    state.storage.sql.exec("UPDATE counters SET value = 0 WHERE name = 'flushed_seq'");
-    state.storage.sql.exec("INSERT OR REPLACE INTO _timers (name, due) VALUES ('flush', 0)");
+    state.storage.sql.exec("UPDATE progress SET flushed_seq = 0");
   });
-  await evict(stub); // so the timer table is re-read
+  await evict(stub); // so the progress row is re-read
   await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now()));
   const flushedSeq = () =>
     runInDurableObject(
       stub,
       (_i, state) =>
-        state.storage.sql.exec<{ value: number }>("SELECT value FROM counters WHERE name = 'flushed_seq'").one().value,
+        state.storage.sql.exec<{ flushed_seq: number }>("SELECT flushed_seq FROM progress").one().flushed_seq,
     );
   await until(async () => (await flushedSeq()) === 15); // the replay really ran
   expect(await d1Texts(g.id)).toEqual(texts(1, 15));

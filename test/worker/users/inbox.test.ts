@@ -257,6 +257,10 @@ describe("message frames on the user socket", () => {
       range(1, 3).map((i) => ({ clientMsgId: `dm-${i}`, text: `dm ${i}` })),
     );
     await sendMany(b, d.id, 2, "dm http");
+    // Inboxes of members watching a channel trail it (WATCHING_INBOX_WINDOW_MS); they
+    // catch up as soon as the channel socket closes.
+    bChan.close();
+    aDm.close();
 
     for (const sock of [aUser, bUser]) {
       await waitMessages(sock, g.id, 10);
@@ -465,6 +469,28 @@ describe("durability and batching", () => {
     const after = await inboxUntil(a, (r) => inboxRow(r, g.id)?.lastSeq === 5, "seq 5");
     expect(inboxRow(after, g.id)).toMatchObject({ lastSeq: 5, readSeq: 2, unread: 3, lastMessage: next[0] });
     aSock.close();
+  });
+
+  it("a member watching the channel: their inbox trails, and catches up as soon as they stop watching", async () => {
+    const sender = await signup("trails");
+    const watcher = await signup("trailw");
+    const g = await createGroup(sender, [watcher]);
+    const userSock = await openUserSocket(watcher.accessToken); // another device of the watcher
+    const chan = await openChannelSocket(g.id, watcher.accessToken);
+    await chan.until((f) => f.some((x) => x.type === "synced"));
+
+    const sent = await sendMany(sender, g.id, 3, "while watched");
+    await chan.until((f) => f.filter((x) => x.type === "message").length === 3);
+    await sleep(1000);
+    // The channel socket showed them; the inbox waits (WATCHING_INBOX_WINDOW_MS) instead of
+    // taking a call per message.
+    expect(messagesOn(userSock, g.id)).toEqual([]);
+    expect(inboxRow(await inboxOf(watcher), g.id)?.lastSeq ?? 0).toBe(0);
+
+    chan.close();
+    expect(await waitMessages(userSock, g.id, 3, 5_000)).toEqual(sent);
+    await inboxUntil(watcher, (r) => inboxRow(r, g.id)?.lastSeq === 3, "caught up");
+    userSock.close();
   });
 
   it("deliveries are batched: 100 messages sent as fast as possible reach the other member in far fewer calls", async () => {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { type TimerStore, Timers } from "../../../durable/shared/timers";
+
+/** A TimerStore in memory that records what would reach storage. */
+function fakeStore() {
+  const rows = new Map<string, number>();
+  const alarms: number[] = [];
+  const store: TimerStore = {
+    load: () => new Map(rows),
+    save: (name, due) => void rows.set(name, due),
+    remove: (name) => void rows.delete(name),
+    setAlarm: (at) => void alarms.push(at),
+  };
+  return { store, rows, alarms };
+}
+
+describe("Timers", () => {
+  it("stores a timer and arms the alarm; asking again for a later time writes nothing", () => {
+    const { store, rows, alarms } = fakeStore();
+    const timers = new Timers(store, () => 1000);
+    timers.schedule("grace", 5000);
+    timers.schedule("grace", 6000);
+    expect([...rows]).toEqual([["grace", 5000]]);
+    expect(alarms).toEqual([5000]);
+  });
+
+  it("wakeBy arms the alarm without storing anything, and only moves it earlier", () => {
+    const { store, rows, alarms } = fakeStore();
+    const timers = new Timers(store, () => 1000);
+    timers.wakeBy(3000);
+    timers.wakeBy(4000);
+    timers.wakeBy(2000);
+    expect(rows.size).toBe(0);
+    expect(alarms).toEqual([3000, 2000]);
+  });
+
+  it("an alarm runs the due timers, re-arms for the rest, and says which time it stood for", async () => {
+    const { store, rows, alarms } = fakeStore();
+    let now = 1000;
+    const timers = new Timers(store, () => now);
+    const ran: string[] = [];
+    timers.schedule("early", 2000);
+    timers.schedule("late", 9000);
+    timers.wakeBy(2000);
+    now = 1990; // the clock reads a little earlier than the alarm it set
+    const rungFor = await timers.fire({ early: () => void ran.push("early"), late: () => void ran.push("late") });
+    expect(rungFor).toBe(2000);
+    expect(ran).toEqual([]); // stored timers go by the clock
+    now = 2000;
+    await timers.fire({ early: () => void ran.push("early"), late: () => void ran.push("late") });
+    expect(ran).toEqual(["early"]);
+    expect([...rows]).toEqual([["late", 9000]]);
+    expect(alarms.at(-1)).toBe(9000);
+    // The wake-up was rung: a new one for a later time arms the alarm again.
+    timers.wakeBy(5000);
+    expect(alarms.at(-1)).toBe(5000);
+  });
+});
