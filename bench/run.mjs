@@ -23,7 +23,9 @@ const P = quick
       capSeconds: 3,
       idleUsers: 1000,
       historyN: 200,
-      costN: 20,
+      // 30 s of messages: long enough that the first message after a quiet spell (which
+      // goes to every inbox at once) weighs as it does in a running conversation.
+      costN: 60,
     };
 
 const results = {
@@ -144,6 +146,12 @@ async function history(service) {
 }
 
 /**
+ * Two a second, so each message's deliveries finish before the next: the cost of a
+ * message in a conversation, not of a burst that the in-flight batching absorbs.
+ */
+const COST_RATE = 2;
+
+/**
  * Each case gets users of its own, hence a channel of its own: a DM between the same two
  * users is the same ChannelDO, which may still run in an isolate whose counters the
  * route no longer sees (workerd replaces an isolate and lets live objects finish in the old one).
@@ -156,16 +164,22 @@ async function cost(service, key, members, mode, offset) {
       // Count only this case: earlier runs' backlog and this room's presence fan-out settle first.
       await sleep(1500);
       await service.server.settle();
-      await service.api("/api/_metrics/reset", { method: "POST" });
-      // Two a second, so each message's deliveries finish before the next: the cost of a
-      // message in a conversation, not of a burst that the in-flight batching absorbs.
-      const r = await drive(room, sink, { rate: 2, count: P.costN, senders: 1 });
-      runs.push(r);
       // Let the D1 flush (2 s after a send) and the inbox deliveries still waiting out their
       // windows (up to 15 s for members watching the channel) finish: they are part of the
       // cost. Quick mode checks correctness only, so it does not wait for them.
-      await sleep(quick ? 2500 : 18_000);
-      const counters = await service.api("/api/_metrics");
+      const tail = quick ? 2500 : 18_000;
+      const window = (P.costN / COST_RATE) * 1000 + tail;
+      // The same room idle for as long: what its connections cost without messages
+      // (heartbeat liveness timers, presence rows) is subtracted from the loaded reading.
+      await service.api("/api/_metrics/reset", { method: "POST" });
+      await sleep(window);
+      const idle = await service.api("/api/_metrics");
+      await service.api("/api/_metrics/reset", { method: "POST" });
+      const r = await drive(room, sink, { rate: COST_RATE, count: P.costN, senders: 1 });
+      runs.push(r);
+      await sleep(tail);
+      const loaded = await service.api("/api/_metrics");
+      const counters = Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, Math.max(0, v - (idle[k] ?? 0))]));
       const ops = perMessage(counters, P.costN);
       // Every message is exactly one incoming frame: anything else means counters were missed.
       const complete = ops.wsIncoming === 1;
@@ -179,6 +193,7 @@ async function cost(service, key, members, mode, offset) {
         perMillion: pricePerMillion(ops),
         background: background(counters, P.costN),
         counters,
+        idle,
       };
     },
     mode,

@@ -30,6 +30,8 @@ const PONG = '{"type":"pong"}';
  * catch-up read the object's own log, so nobody waits for D1.
  */
 const FLUSH_DELAY_MS = 2_000;
+/** ...unless this many are waiting: big batches would stall the object's thread locally. */
+const FLUSH_SOON_AFTER = 50;
 
 export interface CreateChannel {
   id: string;
@@ -388,7 +390,8 @@ export class ChannelDO extends DurableObject<Env> {
 
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.broadcast({ type: "message", message });
-    this.timers.wakeBy(Date.now() + FLUSH_DELAY_MS);
+    const waiting = message.seq - this.store.progress().flushedSeq;
+    this.timers.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
     void this.delivery.run();
     return { ok: true, message, created: true };
   }

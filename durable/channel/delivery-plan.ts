@@ -8,7 +8,7 @@
  *   socket, so their inbox (their other devices, unread counts) trails by up to
  *   WATCHING_INBOX_WINDOW_MS, and catches up at once when they stop watching.
  */
-export const INBOX_WINDOW_MS = 2_000;
+export const INBOX_WINDOW_MS = 3_000;
 export const WATCHING_INBOX_WINDOW_MS = 15_000;
 
 export interface MemberDelivery {
