@@ -280,7 +280,8 @@ async function main() {
     ok: bad.every((r) => r.lost === 0 && r.duplicated === 0 && r.outOfOrder === 0 && r.errors.length === 0),
   };
   results.ratios = ratios(results);
-  const dir = new URL("./results/", import.meta.url);
+  // Quick runs (CI) go beside the ignored runs, so they never overwrite the committed full run.
+  const dir = new URL(quick ? "./results/runs/quick/" : "./results/", import.meta.url);
   mkdirSync(dir, { recursive: true });
   writeFileSync(new URL("latest.json", dir), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(new URL("latest.md", dir), markdown(results));
