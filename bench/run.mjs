@@ -191,7 +191,8 @@ async function cost(service, key, members, mode, offset) {
         complete,
         perMessage: ops,
         perMillion: pricePerMillion(ops),
-        background: background(counters, P.costN),
+        // Presence traffic during the case, as before the idle reading was subtracted.
+        background: background(loaded, P.costN),
         counters,
         idle,
       };

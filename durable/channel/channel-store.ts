@@ -137,17 +137,20 @@ export class ChannelStore {
   }
 
   progress(): Readonly<Progress> {
-    this.progressRow ??= this.sql
-      .exec<{ flushed_seq: number; pruned_seq: number; delivered_seq: number; flush_attempt: number }>(
-        "SELECT * FROM progress",
-      )
-      .toArray()
-      .map((r) => ({
+    if (!this.progressRow) {
+      // The migration made the one row; saveProgress only ever updates it.
+      const r = this.sql
+        .exec<{ flushed_seq: number; pruned_seq: number; delivered_seq: number; flush_attempt: number }>(
+          "SELECT * FROM progress",
+        )
+        .one();
+      this.progressRow = {
         flushedSeq: r.flushed_seq,
         prunedSeq: r.pruned_seq,
         deliveredSeq: r.delivered_seq,
         flushAttempt: r.flush_attempt,
-      }))[0] ?? { flushedSeq: 0, prunedSeq: 0, deliveredSeq: 0, flushAttempt: 0 };
+      };
+    }
     return this.progressRow;
   }
 
@@ -157,7 +160,7 @@ export class ChannelStore {
     const next = { ...now, ...changes };
     if ((Object.keys(next) as (keyof Progress)[]).every((k) => next[k] === now[k])) return;
     this.sql.exec(
-      // The row always exists (the migration made it); REPLACE would write it twice.
+      // An UPDATE of the one row: REPLACE would write it twice.
       "UPDATE progress SET flushed_seq = ?, pruned_seq = ?, delivered_seq = ?, flush_attempt = ? WHERE id = 0",
       next.flushedSeq,
       next.prunedSeq,

@@ -35,7 +35,7 @@ export async function flushToD1(
   try {
     await write(d1, batch);
   } catch (err) {
-    const attempt = store.progress().flushAttempt + 1;
+    const attempt = progress.flushAttempt + 1;
     store.saveProgress({ flushAttempt: attempt });
     const delayMs = Math.min(FLUSH_BACKOFF_MAX_MS, 1000 * 2 ** (attempt - 1));
     console.warn(`D1 flush failed (attempt ${attempt}), retrying in ${delayMs} ms`, err);
