@@ -34,6 +34,10 @@ export async function buildWeb() {
     bundle: true,
     format: "esm",
     target: "es2022",
+    // The SDK's TypeScript sources rather than its dist/ (which only `npm pack` builds), so
+    // the web client never bundles a stale SDK. "module" is listed because naming any
+    // condition drops esbuild's default of it.
+    conditions: ["@edge-chat/source", "module"],
     minify: true,
     // No source map: the CSP forbids nothing here, but a map would double the bytes shipped.
     sourcemap: false,

@@ -1,4 +1,4 @@
-import type { ChannelSummary, ChatClient, Message, User } from "../../sdk/src/index.ts";
+import type { ChannelSummary, ChatClient, Message, User } from "@edge-chat/sdk";
 import type { Store } from "./state.ts";
 
 const PAGE = 50;

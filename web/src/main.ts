@@ -1,4 +1,4 @@
-import { ChatClient } from "../../sdk/src/index.ts";
+import { ChatClient } from "@edge-chat/sdk";
 import { App } from "./app.ts";
 import { byId } from "./dom.ts";
 import { enableNotifications, pushSupported, registerServiceWorker, shareChannelTitles } from "./push.ts";

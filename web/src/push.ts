@@ -1,4 +1,4 @@
-import type { ChatClient } from "../../sdk/src/index.ts";
+import type { ChatClient } from "@edge-chat/sdk";
 import type { Store } from "./state.ts";
 
 /** Where the service worker finds channel titles: it cannot ask the page, which may be closed. */

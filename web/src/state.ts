@@ -1,4 +1,4 @@
-import type { ChannelSummary, Message, PresenceStatus, User } from "../../sdk/src/index.ts";
+import type { ChannelSummary, Message, PresenceStatus, User } from "@edge-chat/sdk";
 
 export type ConnectionState = "online" | "reconnecting" | "offline";
 

@@ -1,4 +1,4 @@
-import type { OutboxEntry, OutboxStore, Session } from "../../sdk/src/index.ts";
+import type { OutboxEntry, OutboxStore, Session } from "@edge-chat/sdk";
 
 const SESSION_KEY = "chat.session";
 const OUTBOX_KEY = "chat.outbox";

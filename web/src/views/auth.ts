@@ -1,4 +1,4 @@
-import { ChatApiError, type ChatClient } from "../../../sdk/src/index.ts";
+import { ChatApiError, type ChatClient } from "@edge-chat/sdk";
 import { byId } from "../dom.ts";
 
 /** The sign-in form: "Log in" submits, "Sign up" creates the account with the same fields. */

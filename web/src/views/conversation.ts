@@ -1,4 +1,4 @@
-import type { Message, OutboxEntry } from "../../../sdk/src/index.ts";
+import type { Message, OutboxEntry } from "@edge-chat/sdk";
 import type { App } from "../app.ts";
 import { byId, formatTime, h } from "../dom.ts";
 import { go } from "../route.ts";

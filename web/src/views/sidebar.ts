@@ -1,4 +1,4 @@
-import type { User } from "../../../sdk/src/index.ts";
+import type { User } from "@edge-chat/sdk";
 import type { App } from "../app.ts";
 import { byId, h } from "../dom.ts";
 import { go } from "../route.ts";

@@ -1,4 +1,4 @@
-import type { ChatClient } from "../../../sdk/src/index.ts";
+import type { ChatClient } from "@edge-chat/sdk";
 import { byId } from "../dom.ts";
 import type { ConnectionState, Store } from "../state.ts";
 
