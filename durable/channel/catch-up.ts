@@ -7,7 +7,7 @@ import type { MessageLog } from "./message-log";
  * seq > S, or, when more than CATCH_UP_MAX are missing, a `gap` naming the older ones
  * (the client pages them over HTTP) and then the newest CATCH_UP_MAX; then `synced`.
  */
-export function catchUpFrames(log: MessageLog, after: number): ChannelServerFrame[] {
+export function catchUpFrames(log: Pick<MessageLog, "lastSeq" | "read">, after: number): ChannelServerFrame[] {
   const lastSeq = log.lastSeq;
   let from = Math.max(0, Math.min(after, lastSeq));
   const frames: ChannelServerFrame[] = [];

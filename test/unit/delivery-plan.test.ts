@@ -4,7 +4,7 @@ import {
   planDeliveries,
   WATCHING_INBOX_WINDOW_MS,
   windowAfterDelivery,
-} from "../../../durable/channel/delivery-plan";
+} from "../../durable/channel/delivery-plan";
 
 const inboxOnly = (userId: string, deliveredTo: number, notBefore?: number) => ({
   userId,

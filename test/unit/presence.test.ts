@@ -1,0 +1,66 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "../../durable/user/presence";
+
+const TIMEOUT = 30_000;
+
+describe("isAlive", () => {
+  it("a socket is alive up to and including the timeout since its last sign of life, stale one ms later", () => {
+    const s = { lastSeenAt: 1_000 };
+    expect(isAlive(s, 1_000, TIMEOUT)).toBe(true);
+    expect(isAlive(s, 1_000 + TIMEOUT, TIMEOUT)).toBe(true);
+    expect(isAlive(s, 1_000 + TIMEOUT + 1, TIMEOUT)).toBe(false);
+  });
+
+  it("a sign of life stamped a little after the clock reads (another clock) still counts as alive", () => {
+    expect(isAlive({ lastSeenAt: 2_000 }, 1_990, TIMEOUT)).toBe(true);
+  });
+});
+
+describe("nextLivenessCheck", () => {
+  it("no sockets, nothing to check", () => {
+    expect(nextLivenessCheck([], TIMEOUT)).toBeNull();
+  });
+
+  it("looks again just after the most recently active socket would go stale", () => {
+    const sockets = [{ lastSeenAt: 5_000 }, { lastSeenAt: 9_000 }, { lastSeenAt: 1_000 }];
+    expect(nextLivenessCheck(sockets, TIMEOUT)).toBe(9_000 + TIMEOUT + 1);
+  });
+
+  it("property: at the check every socket is stale, one ms before it the freshest is still alive", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ lastSeenAt: fc.integer({ min: 0, max: 1e12 }) }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1_000, max: 120_000 }),
+        (sockets, timeout) => {
+          const at = nextLivenessCheck(sockets, timeout)!;
+          expect(sockets.every((s) => !isAlive(s, at, timeout))).toBe(true);
+          expect(sockets.some((s) => isAlive(s, at - 1, timeout))).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+describe("onSocketsChanged", () => {
+  const cases: [Status, boolean, ReturnType<typeof onSocketsChanged>][] = [
+    // First socket of an offline user: online at once, contacts are told.
+    ["offline", true, "online"],
+    // A socket while online (a reconnect inside the grace period): no event, just stop the countdown.
+    ["online", true, "cancel_grace"],
+    // Last socket gone while online: not offline yet, the grace period starts.
+    ["online", false, "start_grace"],
+    // Already offline and still no socket: nothing happens.
+    ["offline", false, "none"],
+  ];
+  it.each(cases)("stored %s, any socket alive %s → %s", (stored, anyAlive, action) => {
+    expect(onSocketsChanged(stored, anyAlive)).toBe(action);
+  });
+
+  it("a quick reconnect inside the grace period never produces an offline or a second online", () => {
+    // online → last socket closes → reconnect before the grace timer: the status never changes.
+    const actions = [onSocketsChanged("online", false), onSocketsChanged("online", true)];
+    expect(actions).toEqual(["start_grace", "cancel_grace"]);
+    expect(actions).not.toContain("online");
+  });
+});
