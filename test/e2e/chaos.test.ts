@@ -1,7 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { ChatClient } from "../../sdk/src/index";
-import type { Message } from "../../sdk/src/types";
+import { ChatClient, type Message } from "../../sdk/src/index";
 import { type DevServer, startDevServer } from "./support/dev-server";
 
 /**
