@@ -7,6 +7,7 @@ import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
 import { checkText } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
+import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED, PING, PONG, WS_SUBPROTOCOL } from "../../src/protocol/sockets";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
 import { answerClose } from "../shared/close";
 import { migrate } from "../shared/sql-migrations";
@@ -20,10 +21,8 @@ import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { CHANNEL_MIGRATIONS } from "./schema";
-import { type ChannelSocket, CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED, sendRaw, socketInfo } from "./sockets";
+import { type ChannelSocket, sendRaw, socketInfo } from "./sockets";
 
-const PING = '{"type":"ping"}';
-const PONG = '{"type":"pong"}';
 /**
  * Sends within this window are flushed to D1 together. Each flush writes a progress
  * row and re-arms the alarm, so a longer window is cheaper per message; history and
@@ -283,7 +282,7 @@ export class ChannelDO extends DurableObject<Env> {
     for (const frame of catchUpFrames(this.store.log(), Number(url.searchParams.get("after") ?? 0))) {
       this.reply(server, frame);
     }
-    const headers = url.searchParams.get("protocol") ? { "Sec-WebSocket-Protocol": "chat.v1" } : undefined;
+    const headers = url.searchParams.get("protocol") ? { "Sec-WebSocket-Protocol": WS_SUBPROTOCOL } : undefined;
     return new Response(null, { status: 101, webSocket: pair[0], headers });
   }
 

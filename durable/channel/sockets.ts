@@ -6,9 +6,6 @@ export interface ChannelSocket {
   exp: number;
 }
 
-export const CLOSE_TOKEN_EXPIRED = 4401;
-export const CLOSE_REMOVED = 4403;
-
 export function socketInfo(ws: WebSocket): ChannelSocket {
   return ws.deserializeAttachment() as ChannelSocket;
 }

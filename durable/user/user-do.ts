@@ -3,7 +3,8 @@ import { config } from "../../src/config";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame, type UserServerFrame } from "../../src/protocol/frames";
-import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED, PING, PONG, WS_SUBPROTOCOL } from "../../src/protocol/sockets";
+import type { Channel, ChannelSummary, Message, Presence } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
 import { answerClose } from "../shared/close";
 import { migrate } from "../shared/sql-migrations";
@@ -12,10 +13,6 @@ import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "./pre
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_MIGRATIONS } from "./schema";
 
-export const PING = '{"type":"ping"}';
-export const PONG = '{"type":"pong"}';
-const CLOSE_TOKEN_EXPIRED = 4401;
-const CLOSE_HEARTBEAT_TIMEOUT = 4408;
 /** Presence is pushed to at most this many contacts, most recent first; the rest poll. */
 export const PRESENCE_FANOUT_MAX = 100;
 
@@ -26,12 +23,6 @@ interface UserSocket {
   connectedAt: number;
   /** The last frame that reached the object (a ping spelled differently counts as life too). */
   lastFrameAt?: number;
-}
-
-export interface Presence {
-  userId: string;
-  status: Status;
-  lastActiveAt: number;
 }
 
 interface InboxRow extends Record<string, SqlStorageValue> {
@@ -88,7 +79,7 @@ export class UserDO extends DurableObject<Env> {
     this.send(server, { type: "hello", userId, deviceId: info.deviceId, heartbeatMs: this.heartbeatMs() });
     this.timers.schedule("expire", info.exp * 1000);
     await this.refreshPresence();
-    const headers = url.searchParams.get("protocol") ? { "Sec-WebSocket-Protocol": "chat.v1" } : undefined;
+    const headers = url.searchParams.get("protocol") ? { "Sec-WebSocket-Protocol": WS_SUBPROTOCOL } : undefined;
     return new Response(null, { status: 101, webSocket: pair[0], headers });
   }
 

@@ -1,17 +1,17 @@
-import type { HttpClient } from "./http";
 import type {
   AuthResponse,
   Channel,
-  ChannelMember,
   ChannelSummary,
-  ChannelVisibility,
+  Member,
   Message,
   MessagePage,
   Presence,
   PushSubscriptionData,
   TokenPair,
   User,
-} from "./types";
+  Visibility,
+} from "../../src/protocol";
+import type { HttpClient } from "./http";
 
 const enc = encodeURIComponent;
 
@@ -54,14 +54,14 @@ export class ChatApi {
   async openDm(userId: string): Promise<Channel> {
     return (await this.http.request<{ channel: Channel }>("POST", "/api/dms", { body: { userId } })).channel;
   }
-  async createChannel(body: { name: string; memberIds?: string[]; visibility?: ChannelVisibility }): Promise<Channel> {
+  async createChannel(body: { name: string; memberIds?: string[]; visibility?: Visibility }): Promise<Channel> {
     return (await this.http.request<{ channel: Channel }>("POST", "/api/channels", { body })).channel;
   }
   async listChannels(): Promise<ChannelSummary[]> {
     return (await this.http.request<{ channels: ChannelSummary[] }>("GET", "/api/channels")).channels;
   }
   getChannel(channelId: string) {
-    return this.http.request<{ channel: Channel; members: ChannelMember[] }>("GET", `/api/channels/${enc(channelId)}`);
+    return this.http.request<{ channel: Channel; members: Member[] }>("GET", `/api/channels/${enc(channelId)}`);
   }
   async addMember(channelId: string, userId: string): Promise<Channel> {
     const path = `/api/channels/${enc(channelId)}/members`;

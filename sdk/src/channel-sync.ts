@@ -1,5 +1,5 @@
+import type { Message, MessagePage } from "../../src/protocol";
 import type { Backoff } from "./backoff";
-import type { Message, MessagePage } from "./types";
 import type { Timer } from "./util";
 
 export interface ChannelSyncOptions {

@@ -1,13 +1,21 @@
+import {
+  assertNever,
+  type Message,
+  type MessagePage,
+  type ServerFrame,
+  TYPING_EXPIRY_MS,
+  type User,
+} from "../../src/protocol";
 import { ChatApi } from "./api";
 import { Backoff } from "./backoff";
 import { ChannelSync } from "./channel-sync";
 import { ChatApiError } from "./errors";
-import { assertNever, type ChatEvents, Emitter, type Listener, type SocketTarget } from "./events";
+import { type ChatEvents, Emitter, type Listener, type SocketTarget } from "./events";
 import { type FetchLike, HttpClient } from "./http";
 import { MemoryOutboxStore, Outbox, type OutboxEntry, type OutboxStore } from "./outbox";
 import { ManagedSocket, type SocketState, type WebSocketFactory } from "./socket";
 import { TokenManager } from "./tokens";
-import type { Message, MessagePage, ServerFrame, Session, User } from "./types";
+import type { Session } from "./types";
 
 export interface ChatClientOptions {
   /** Origin of the service, e.g. "https://chat.example.com". Default: the page's origin in a browser. */
@@ -53,8 +61,6 @@ export interface AuthResult {
   user: User;
   session: Session;
 }
-
-const TYPING_TTL_MS = 6_000;
 
 /**
  * The chat client: session, REST (`api`), the user socket, channel sockets with gap-free
@@ -396,7 +402,7 @@ export class ChatClient {
       },
       onRemoved: () => {
         this.channelSockets.delete(channelId);
-        this.outbox.dropChannel(channelId, new ChatApiError(403, "forbidden", "Removed from the channel"));
+        this.outbox.dropChannel(channelId, ChatApiError.of("forbidden", "Removed from the channel"));
         this.emitter.emit("removed", { channelId });
       },
     });
@@ -491,7 +497,7 @@ export class ChatClient {
         this.emitter.emit("typing", {
           channelId: frame.channelId,
           userId: frame.userId,
-          expiresAt: this.now() + TYPING_TTL_MS,
+          expiresAt: this.now() + TYPING_EXPIRY_MS,
         });
         return;
       case "member":

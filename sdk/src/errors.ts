@@ -1,14 +1,4 @@
-/** HTTP status of each PROTOCOL.md error code, for errors that arrive as socket frames. */
-const STATUS_OF_CODE: Record<string, number> = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  channel_full: 409,
-  message_too_long: 413,
-  rate_limited: 429,
-};
+import { ERROR_STATUS, type ErrorCode, errorStatus } from "../../src/protocol";
 
 /**
  * Every failure the SDK reports: HTTP errors keep the server's status and code;
@@ -28,14 +18,19 @@ export class ChatApiError extends Error {
     super(message);
   }
 
-  /** An error frame of a socket, given the status its code has over HTTP. */
+  /** A failure the SDK finds itself (e.g. a text too long to send), as the server would report it. */
+  static of(code: ErrorCode, message: string): ChatApiError {
+    return new ChatApiError(ERROR_STATUS[code], code, message);
+  }
+
+  /** An error frame of a socket, given the status its code has over HTTP (0 for a code this SDK does not know). */
   static fromFrame(code: string, message: string): ChatApiError {
-    return new ChatApiError(STATUS_OF_CODE[code] ?? 0, code, message);
+    return new ChatApiError(errorStatus(code) ?? 0, code, message);
   }
 }
 
 /** Sends failing with these will fail again however often they are retried. */
-export const PERMANENT_SEND_ERRORS: ReadonlySet<string> = new Set([
+export const PERMANENT_SEND_ERRORS: ReadonlySet<string> = new Set<ErrorCode>([
   "message_too_long",
   "invalid_request",
   "forbidden",

@@ -1,7 +1,8 @@
+import type { Channel, HelloFrame, MemberFrame, Message, PresenceFrame, ServerFrame } from "../../src/protocol";
 import type { ChatApiError } from "./errors";
 import type { OutboxEntry } from "./outbox";
 import type { SocketState } from "./socket";
-import type { Channel, HelloFrame, MemberFrame, Message, PresenceFrame, ServerFrame, Session } from "./types";
+import type { Session } from "./types";
 
 export type Listener<T> = (payload: T) => void;
 
@@ -43,13 +44,13 @@ export interface ChatEvents {
   presence: PresenceFrame;
   read: { channelId: string; seq: number; userId?: string };
   channel: { event: "added" | "removed" | "updated"; channel: Channel };
-  /** `expiresAt` is when to stop showing the indicator (6 s, as PROTOCOL.md says). */
+  /** `expiresAt` is when to stop showing the indicator (`TYPING_EXPIRY_MS` on, as PROTOCOL.md says). */
   typing: { channelId: string; userId: string; expiresAt: number };
   member: MemberFrame;
   gap: { channelId: string; from: number; to: number };
   synced: { channelId: string; lastSeq: number };
   ack: { channelId: string; clientMsgId: string; seq: number; ts: number };
-  /** The server closed a channel socket with 4403: the user is no longer a member. The socket stays closed. */
+  /** The server closed a channel socket with CLOSE_REMOVED: the user is no longer a member. The socket stays closed. */
   removed: { channelId: string };
   /** An outbox entry was accepted by the server (also for entries restored from an `OutboxStore`). */
   sent: { entry: OutboxEntry; message: Message };
@@ -108,9 +109,4 @@ export class Emitter<M extends object> {
   listenerCount(type: keyof M): number {
     return this.listeners[type]?.size ?? 0;
   }
-}
-
-/** Ends exhaustive switches: adding a frame type without handling it is a compile error. */
-export function assertNever(x: never): never {
-  throw new Error(`unexpected value: ${JSON.stringify(x)}`);
 }

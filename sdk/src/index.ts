@@ -1,10 +1,12 @@
+// The wire format (resources, frames and their schemas, error codes, close codes,
+// limits) is the protocol module's: the SDK re-exports it rather than restating it.
+export * from "../../src/protocol";
 export { ChatApi } from "./api";
 export { Backoff, type BackoffOptions } from "./backoff";
 export { ChannelSync, type ChannelSyncOptions } from "./channel-sync";
 export { type AuthResult, ChatClient, type ChatClientOptions, type OpenChannelOptions } from "./client";
 export { ChatApiError, PERMANENT_SEND_ERRORS } from "./errors";
 export {
-  assertNever,
   type ChatErrorEvent,
   type ChatEvents,
   type ConnectionEvent,
@@ -14,24 +16,8 @@ export {
 } from "./events";
 export { type ParseResult, parseMessage, parseServerFrame } from "./frames";
 export { type FetchLike, HttpClient, parseRetryAfter } from "./http";
-export {
-  MAX_TEXT_CODE_POINTS,
-  MemoryOutboxStore,
-  Outbox,
-  type OutboxEntry,
-  type OutboxStore,
-  type OutboxTransport,
-} from "./outbox";
-export {
-  CLOSE_HEARTBEAT_TIMEOUT,
-  CLOSE_REMOVED,
-  CLOSE_TOKEN_EXPIRED,
-  ManagedSocket,
-  type SocketState,
-  SUBPROTOCOL,
-  type WebSocketFactory,
-  type WebSocketLike,
-} from "./socket";
+export { MemoryOutboxStore, Outbox, type OutboxEntry, type OutboxStore, type OutboxTransport } from "./outbox";
+export { ManagedSocket, type SocketState, type WebSocketFactory, type WebSocketLike } from "./socket";
 export { decodeJwt, type JwtClaims, TokenManager } from "./tokens";
-export type * from "./types";
+export type { Session } from "./types";
 export { randomId } from "./util";

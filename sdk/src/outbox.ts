@@ -1,6 +1,6 @@
+import { CLIENT_MSG_ID, type ClientFrame, MAX_TEXT_CODE_POINTS, type Message } from "../../src/protocol";
 import { Backoff, type BackoffOptions } from "./backoff";
 import { ChatApiError, PERMANENT_SEND_ERRORS } from "./errors";
-import type { ClientFrame, Message } from "./types";
 import { codePointLength, randomId, type Timer } from "./util";
 
 export interface OutboxEntry {
@@ -52,9 +52,6 @@ export interface OutboxOptions {
   retry: BackoffOptions;
   now: () => number;
 }
-
-export const MAX_TEXT_CODE_POINTS = 100_000;
-const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 interface Lane {
   inflight: { clientMsgId: string; via: "socket" | "http" } | null;
@@ -115,14 +112,14 @@ export class Outbox {
   async enqueue(channelId: string, text: string, clientMsgId: string = randomId()): Promise<Message> {
     const len = codePointLength(text);
     if (len > MAX_TEXT_CODE_POINTS) {
-      throw new ChatApiError(413, "message_too_long", `text is ${len} characters; at most 100000`);
+      throw ChatApiError.of("message_too_long", `text is ${len} characters; at most ${MAX_TEXT_CODE_POINTS}`);
     }
-    if (len === 0) throw new ChatApiError(400, "invalid_request", "text must not be empty");
+    if (len === 0) throw ChatApiError.of("invalid_request", "text must not be empty");
     if (!CLIENT_MSG_ID.test(clientMsgId)) {
-      throw new ChatApiError(400, "invalid_request", "clientMsgId must be 1-64 of [A-Za-z0-9_-]");
+      throw ChatApiError.of("invalid_request", "clientMsgId must be 1-64 of [A-Za-z0-9_-]");
     }
     if (this.waiters.has(clientMsgId) || this.entries.some((e) => e.clientMsgId === clientMsgId)) {
-      throw new ChatApiError(400, "invalid_request", `clientMsgId ${clientMsgId} is already queued`);
+      throw ChatApiError.of("invalid_request", `clientMsgId ${clientMsgId} is already queued`);
     }
     const entry: OutboxEntry = { channelId, clientMsgId, text, createdAt: this.opts.now() };
     const result = new Promise<Message>((resolve, reject) => this.waiters.set(clientMsgId, { resolve, reject }));

@@ -1,16 +1,19 @@
+import {
+  BEARER_PROTOCOL_PREFIX,
+  CLOSE_HEARTBEAT_TIMEOUT,
+  CLOSE_REMOVED,
+  CLOSE_TOKEN_EXPIRED,
+  type ClientFrame,
+  PING,
+  type ServerFrame,
+  WS_SUBPROTOCOL,
+} from "../../src/protocol";
 import type { Backoff } from "./backoff";
 import { ChatApiError } from "./errors";
 import { type ParseResult, parseServerFrame } from "./frames";
-import type { ClientFrame, ServerFrame } from "./types";
 import type { Timer } from "./util";
 
 export type SocketState = "connecting" | "open" | "reconnecting" | "closed";
-
-export const SUBPROTOCOL = "chat.v1";
-export const CLOSE_TOKEN_EXPIRED = 4401;
-export const CLOSE_REMOVED = 4403;
-/** Our own close code for a socket we gave up on because its heartbeat stopped. */
-export const CLOSE_HEARTBEAT_TIMEOUT = 4000;
 
 /** The part of the WebSocket API the SDK uses: the browser's, Node 22's global and `ws` all fit. */
 export interface WebSocketLike {
@@ -33,7 +36,7 @@ export interface SocketHooks {
   onOpen(): void;
   /** The connection is gone (any reason); anything in flight on it is lost. */
   onDown(): void;
-  /** 4403: the socket stopped for good. */
+  /** CLOSE_REMOVED: the socket stopped for good. */
   onRemoved(): void;
 }
 
@@ -56,7 +59,7 @@ export interface ManagedSocketOptions {
 
 /**
  * One logical socket that stays connected: it reconnects with backoff, refreshes the
- * token on 4401, stops on 4403, and declares the connection dead when two heartbeats
+ * token on CLOSE_TOKEN_EXPIRED, stops on CLOSE_REMOVED, and declares the connection dead when two heartbeats
  * in a row get no answer. Each physical WebSocket's handlers check that it is still
  * the current one, so late events of a socket we abandoned can do nothing.
  */
@@ -108,9 +111,13 @@ export class ManagedSocket {
 
   /** Returns false when not open: the caller decides whether to queue. */
   send(frame: ClientFrame): boolean {
+    return this.sendText(JSON.stringify(frame));
+  }
+
+  private sendText(data: string): boolean {
     if (!this.isOpen || !this.ws) return false;
     try {
-      this.ws.send(JSON.stringify(frame));
+      this.ws.send(data);
       return true;
     } catch {
       return false;
@@ -160,7 +167,7 @@ export class ManagedSocket {
     this.tokenUsed = token;
     let ws: WebSocketLike;
     try {
-      ws = new this.opts.WebSocket(this.opts.url(), [SUBPROTOCOL, `bearer.${token}`]);
+      ws = new this.opts.WebSocket(this.opts.url(), [WS_SUBPROTOCOL, `${BEARER_PROTOCOL_PREFIX}${token}`]);
     } catch {
       return this.scheduleReconnect(undefined);
     }
@@ -258,7 +265,8 @@ export class ManagedSocket {
         this.lose(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout", true);
         return;
       }
-      this.awaitingReply = this.send({ type: "ping" });
+      // The exact bytes, so the server's runtime answers without waking the object.
+      this.awaitingReply = this.sendText(PING);
     }, this.heartbeatMs);
   }
 

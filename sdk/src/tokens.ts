@@ -1,5 +1,6 @@
+import type { TokenPair } from "../../src/protocol";
 import { ChatApiError } from "./errors";
-import type { Session, TokenPair } from "./types";
+import type { Session } from "./types";
 import { base64UrlDecodeToString, isRecord, type Timer, unrefTimer } from "./util";
 
 export interface JwtClaims {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Backoff } from "../src/backoff";
 import { ChannelSync } from "../src/channel-sync";
-import type { Message, MessagePage } from "../src/types";
+import type { Message, MessagePage } from "../src/index";
 import { FakeServer } from "./support/fake-server";
 import { closeClients, makeClient, range, record, seqs, sessionOf, sleep, waitFor } from "./support/helpers";
 

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ConnectionEvent } from "../src/events";
+import { CLOSE_HEARTBEAT_TIMEOUT } from "../src/index";
 import { FakeServer } from "./support/fake-server";
 import { closeClients, makeClient, record, sessionOf, sleep, waitFor } from "./support/helpers";
 
@@ -28,6 +29,15 @@ describe("user socket", () => {
     expect(states(conn)).toEqual(["connecting", "open"]);
     await waitFor(() => server.pings >= 3 && pongs.length >= 3, "three pings answered", 1_000);
     expect(client.userSocketState).toBe("open");
+  });
+
+  it("pings in exactly the bytes the server's runtime answers without waking an object", async () => {
+    server.heartbeatMs = 20;
+    const u = server.addUser("pia");
+    const client = makeClient(server, sessionOf(u));
+    client.connect();
+    await waitFor(() => server.pings >= 3, "three pings", 1_000);
+    expect(server.inexactPings).toBe(0);
   });
 
   it("reconnects after an abrupt drop, with backoff delays inside the jitter bounds", async () => {
@@ -89,7 +99,7 @@ describe("user socket", () => {
     const pingsBefore = server.pings;
     await waitFor(() => conn.some((e) => e.state === "reconnecting"), "heartbeat timeout", 1_000);
     const lost = conn.find((e) => e.state === "reconnecting");
-    expect(lost?.closeCode).toBe(4000);
+    expect(lost?.closeCode).toBe(CLOSE_HEARTBEAT_TIMEOUT);
     // Two unanswered pings, then the verdict: never more than a couple extra.
     expect(server.pings - pingsBefore).toBeGreaterThanOrEqual(2);
     expect(server.pings - pingsBefore).toBeLessThanOrEqual(3);

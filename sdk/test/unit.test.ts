@@ -90,6 +90,15 @@ describe("parseServerFrame", () => {
       reason: "malformed",
     });
     expect(parseServerFrame('{"type":"reaction","emoji":"x"}')).toMatchObject({ ok: false, reason: "unknown_type" });
+    expect(parseServerFrame('{"type":"toString"}')).toMatchObject({ ok: false, reason: "unknown_type" });
+  });
+
+  it("drops fields it does not know instead of refusing the frame", () => {
+    const later = { type: "message", message: { ...msg, editedAt: 7, mentions: ["u2"] }, rev: 3 };
+    expect(parseServerFrame(JSON.stringify(later))).toStrictEqual({
+      ok: true,
+      frame: { type: "message", message: msg },
+    });
   });
 });
 
@@ -135,5 +144,7 @@ describe("small helpers", () => {
   it("maps socket error codes to HTTP statuses", () => {
     expect(ChatApiError.fromFrame("message_too_long", "x")).toMatchObject({ status: 413, code: "message_too_long" });
     expect(ChatApiError.fromFrame("weird", "x").status).toBe(0);
+    expect(ChatApiError.fromFrame("toString", "x").status).toBe(0);
+    expect(ChatApiError.fromFrame("unsupported_media_type", "x").status).toBe(415);
   });
 });

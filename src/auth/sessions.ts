@@ -2,8 +2,9 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { devices, refreshTokens, users } from "../db/schema";
 import { ApiError } from "../http/errors";
+import type { AuthResponse } from "../protocol/types";
 import { findUserRowByUsername } from "../users/repo";
-import { toUser, type User } from "../users/user";
+import { toUser } from "../users/user";
 import { issueAccessToken } from "./access-token";
 import { decoyHash, hashPassword, verifyPassword } from "./password";
 import { hashRefreshToken, newRefreshToken } from "./refresh-token";
@@ -13,13 +14,6 @@ import { hashRefreshToken, newRefreshToken } from "./refresh-token";
  * family of every refresh token issued to it: re-using a rotated token revokes the
  * device, which ends all of its tokens at once (RFC 6819 §5.2.2.3).
  */
-
-export interface Session {
-  user: User;
-  accessToken: string;
-  refreshToken: string;
-  deviceId: string;
-}
 
 const badCredentials = () => new ApiError("unauthorized", "Invalid username or password");
 const badRefresh = () => new ApiError("unauthorized", "Invalid refresh token");
@@ -32,7 +26,7 @@ export async function signup(
   db: Db,
   secret: string,
   input: { username: string; password: string; displayName?: string; deviceName?: string },
-): Promise<Session> {
+): Promise<AuthResponse> {
   const pw = await hashPassword(input.password);
   const now = Date.now();
   const row = {
@@ -65,7 +59,7 @@ export async function login(
   db: Db,
   secret: string,
   input: { username: string; password: string; deviceName?: string },
-): Promise<Session> {
+): Promise<AuthResponse> {
   const row = await findUserRowByUsername(db, input.username);
   const stored = row
     ? { hash: row.passwordHash, salt: row.passwordSalt, iterations: row.passwordIterations }

@@ -1,11 +1,9 @@
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/access-token";
 import { isDeviceActive } from "../auth/sessions";
+import { BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from "../protocol/sockets";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
-
-export const WS_SUBPROTOCOL = "chat.v1";
-const BEARER_PROTOCOL_PREFIX = "bearer.";
 
 /**
  * The access token of a request: the Authorization header, or for browsers (which

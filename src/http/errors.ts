@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { ERROR_STATUS, type ErrorCode, type Failure, type Outcome } from "../protocol/outcome";
+import { ERROR_STATUS, type ErrorCode } from "../protocol/errors";
+import type { Failure, Outcome } from "../protocol/outcome";
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 export const MAX_TEXT_CODE_POINTS = 100_000;
 export const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -6,6 +6,8 @@ export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 200;
 /** Catch-up on a channel socket sends at most this many messages; older ones are paged over HTTP. */
 export const CATCH_UP_MAX = 500;
+/** A `typing` frame means "typing" for this long, unless another one comes. */
+export const TYPING_EXPIRY_MS = 6_000;
 
 export const ClientMsgId = z.string().regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -");
 

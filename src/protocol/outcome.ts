@@ -1,18 +1,4 @@
-/** Every error code of PROTOCOL.md with its HTTP status. */
-export const ERROR_STATUS = {
-  invalid_request: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  channel_full: 409,
-  message_too_long: 413,
-  rate_limited: 429,
-  internal_error: 500,
-  unavailable: 503,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
+import type { ErrorCode } from "./errors";
 
 export interface Failure {
   ok: false;

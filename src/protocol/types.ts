@@ -1,34 +1,92 @@
-/** The resources of PROTOCOL.md, as they travel on the wire. */
+import * as z from "zod";
 
-export interface Message {
-  channelId: string;
-  seq: number;
-  senderId: string;
-  clientMsgId: string;
-  text: string;
-  ts: number;
-}
+/**
+ * The resources of the protocol as they travel on the wire, each a zod schema with the
+ * type of the same name. Objects strip the fields they do not name: the server may add
+ * fields, and a client parsing an answer must not reject them.
+ */
 
-export type ChannelKind = "dm" | "group";
-export type Visibility = "public" | "private";
-export type Role = "owner" | "admin" | "member";
+/** Absent optional fields are left out, never null. */
+export const User = z.object({
+  id: z.string(),
+  username: z.string(),
+  displayName: z.string(),
+  avatarUrl: z.string().optional(),
+  statusText: z.string().optional(),
+});
+export type User = z.infer<typeof User>;
 
-export interface Channel {
-  id: string;
-  kind: ChannelKind;
-  name?: string;
-  visibility: Visibility;
-  createdAt: number;
-}
+export const Message = z.object({
+  channelId: z.string(),
+  seq: z.number().int(),
+  senderId: z.string(),
+  clientMsgId: z.string(),
+  text: z.string(),
+  ts: z.number(),
+});
+export type Message = z.infer<typeof Message>;
 
-export interface ChannelSummary extends Channel {
-  lastSeq: number;
-  readSeq: number;
-  unread: number;
-  lastMessage?: Message;
-}
+export const ChannelKind = z.enum(["dm", "group"]);
+export type ChannelKind = z.infer<typeof ChannelKind>;
 
-export interface Member {
-  userId: string;
-  role: Role;
-}
+export const Visibility = z.enum(["public", "private"]);
+export type Visibility = z.infer<typeof Visibility>;
+
+export const Role = z.enum(["owner", "admin", "member"]);
+export type Role = z.infer<typeof Role>;
+
+export const Channel = z.object({
+  id: z.string(),
+  kind: ChannelKind,
+  name: z.string().optional(),
+  visibility: Visibility,
+  createdAt: z.number(),
+});
+export type Channel = z.infer<typeof Channel>;
+
+export const ChannelSummary = Channel.extend({
+  lastSeq: z.number().int(),
+  readSeq: z.number().int(),
+  unread: z.number().int(),
+  lastMessage: Message.optional(),
+});
+export type ChannelSummary = z.infer<typeof ChannelSummary>;
+
+export const Member = z.object({ userId: z.string(), role: Role });
+export type Member = z.infer<typeof Member>;
+
+/** A page of history, ascending by seq. */
+export const MessagePage = z.object({ messages: z.array(Message), hasMore: z.boolean() });
+export type MessagePage = z.infer<typeof MessagePage>;
+
+export const PresenceStatus = z.enum(["online", "offline"]);
+export type PresenceStatus = z.infer<typeof PresenceStatus>;
+
+/** `lastActiveAt`: milliseconds since the epoch; 0 for a user the server has never seen connected. */
+export const Presence = z.object({ userId: z.string(), status: PresenceStatus, lastActiveAt: z.number() });
+export type Presence = z.infer<typeof Presence>;
+
+/** The answer to signup and login. */
+export const AuthResponse = z.object({
+  user: User,
+  accessToken: z.string(),
+  refreshToken: z.string(),
+  deviceId: z.string(),
+});
+export type AuthResponse = z.infer<typeof AuthResponse>;
+
+/** The answer to a refresh; the old refresh token stops working. */
+export const TokenPair = z.object({ accessToken: z.string(), refreshToken: z.string() });
+export type TokenPair = z.infer<typeof TokenPair>;
+
+/**
+ * A browser `PushSubscription.toJSON()`, the body of `POST /api/push/subscriptions`.
+ * The server checks more than this shape (https endpoints, key lengths).
+ */
+export const PushSubscriptionData = z.object({
+  endpoint: z.string(),
+  keys: z.object({ p256dh: z.string(), auth: z.string() }),
+  // Browsers send null when the subscription does not expire.
+  expirationTime: z.number().nullable().optional(),
+});
+export type PushSubscriptionData = z.infer<typeof PushSubscriptionData>;

@@ -7,6 +7,7 @@ import { requireAuth } from "../http/auth-middleware";
 import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
+import type { Presence } from "../protocol/types";
 import { userStub } from "../users/user-stub";
 
 const MAX_PRESENCE_IDS = 100;
@@ -44,7 +45,7 @@ export const realtimeRoutes = new Hono<AppEnv>()
       const known = new Set(
         (await c.var.db.select({ id: users.id }).from(users).where(inArray(users.id, ids))).map((r) => r.id),
       );
-      const presence = await Promise.all(
+      const presence: Presence[] = await Promise.all(
         ids.map(async (id) =>
           known.has(id)
             ? { ...(await userStub(c.env, id).presence()), userId: id }

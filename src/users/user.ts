@@ -1,14 +1,8 @@
 import { z } from "zod";
 import type { users } from "../db/schema";
+import type { User } from "../protocol/types";
 
-/** The public `user` of PROTOCOL.md; absent optional fields are left out, not null. */
-export interface User {
-  id: string;
-  username: string;
-  displayName: string;
-  avatarUrl?: string;
-  statusText?: string;
-}
+export type { User } from "../protocol/types";
 
 export function toUser(row: typeof users.$inferSelect): User {
   return {

@@ -2,7 +2,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import type { Channel, Message } from "../../src/types";
+import {
+  BEARER_PROTOCOL_PREFIX,
+  type Channel,
+  CLOSE_REMOVED,
+  CLOSE_TOKEN_EXPIRED,
+  errorStatus,
+  type Message,
+  PING,
+  PONG,
+  WS_SUBPROTOCOL,
+} from "../../src/index";
 
 /**
  * A stand-in for the real service, speaking PROTOCOL.md well enough for the SDK's
@@ -67,6 +77,8 @@ export class FakeServer {
   readonly tokenLog: { path: string; token: string }[] = [];
   readonly reads: { channelId: string; userId: string; seq: number }[] = [];
   pings = 0;
+  /** Pings not spelled exactly as PING, which the real server's runtime cannot answer alone. */
+  inexactPings = 0;
 
   private sendRejections: string[] = [];
   private acksToDrop = 0;
@@ -76,7 +88,7 @@ export class FakeServer {
   private http: Server | null = null;
   private readonly wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (protocols) => (protocols.has("chat.v1") ? "chat.v1" : false),
+    handleProtocols: (protocols) => (protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
   });
 
   async start(): Promise<this> {
@@ -170,21 +182,21 @@ export class FakeServer {
     return n;
   }
 
-  /** Invalidates every access token of the user and closes their sockets with 4401. */
+  /** Invalidates every access token of the user and closes their sockets with CLOSE_TOKEN_EXPIRED. */
   expireAccessTokens(userId: string): void {
     for (const [t, v] of this.accessTokens) if (v.userId === userId) this.accessTokens.delete(t);
-    for (const c of [...this.conns]) if (c.userId === userId) c.ws.close(4401, "token expired");
+    for (const c of [...this.conns]) if (c.userId === userId) c.ws.close(CLOSE_TOKEN_EXPIRED, "token expired");
   }
 
   revokeRefreshTokens(userId: string): void {
     for (const [t, v] of this.refreshTokens) if (v.userId === userId) this.refreshTokens.delete(t);
   }
 
-  /** Removes a member; their channel sockets close with 4403. */
+  /** Removes a member; their channel sockets close with CLOSE_REMOVED. */
   removeMember(channelId: string, userId: string): void {
     this.channels.get(channelId)?.members.delete(userId);
     for (const c of [...this.conns]) {
-      if (c.userId === userId && c.channelId === channelId) c.ws.close(4403, "removed");
+      if (c.userId === userId && c.channelId === channelId) c.ws.close(CLOSE_REMOVED, "removed");
     }
   }
 
@@ -229,7 +241,7 @@ export class FakeServer {
     if (header) token = /^Bearer (\S+)$/.exec(header)?.[1];
     else {
       const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((s) => s.trim());
-      token = offered.find((p) => p.startsWith("bearer."))?.slice("bearer.".length);
+      token = offered.find((p) => p.startsWith(BEARER_PROTOCOL_PREFIX))?.slice(BEARER_PROTOCOL_PREFIX.length);
     }
     const v = token ? this.accessTokens.get(token) : undefined;
     return v && token ? { ...v, token } : null;
@@ -271,8 +283,9 @@ export class FakeServer {
     res.end(body === undefined ? undefined : JSON.stringify(body));
   }
 
-  private error(res: ServerResponse, status: number, code: string, headers: Record<string, string> = {}): void {
-    this.reply(res, status, { error: { code, message: code.replace(/_/g, " ") } }, headers);
+  /** An error answer with the status the protocol gives `code` (500 for a made-up one). */
+  private error(res: ServerResponse, code: string, headers: Record<string, string> = {}): void {
+    this.reply(res, errorStatus(code) ?? 500, { error: { code, message: code.replace(/_/g, " ") } }, headers);
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -288,26 +301,26 @@ export class FakeServer {
       try {
         body = JSON.parse(raw) as Record<string, unknown>;
       } catch {
-        return this.error(res, 400, "invalid_request");
+        return this.error(res, "invalid_request");
       }
     }
 
     if (method === "POST" && path === "/api/auth/signup") {
       const username = String(body.username);
-      if ([...this.users.values()].some((u) => u.username === username)) return this.error(res, 409, "conflict");
+      if ([...this.users.values()].some((u) => u.username === username)) return this.error(res, "conflict");
       const { user, ...tokens } = this.addUser(username, String(body.password));
       return this.reply(res, 201, { user: publicUser(user), ...tokens });
     }
     if (method === "POST" && path === "/api/auth/login") {
       const user = [...this.users.values()].find((u) => u.username === body.username && u.password === body.password);
-      if (!user) return this.error(res, 401, "unauthorized");
+      if (!user) return this.error(res, "unauthorized");
       return this.reply(res, 200, { user: publicUser(user), ...this.issue(user.id, `d${++this.ids}`) });
     }
     if (method === "POST" && path === "/api/auth/refresh") {
       this.refreshCalls++;
       const rt = String(body.refreshToken);
       const v = this.refreshTokens.get(rt);
-      if (!v) return this.error(res, 401, "unauthorized");
+      if (!v) return this.error(res, "unauthorized");
       this.refreshTokens.delete(rt);
       const { accessToken, refreshToken } = this.issue(v.userId, v.deviceId);
       return this.reply(res, 200, { accessToken, refreshToken });
@@ -315,7 +328,7 @@ export class FakeServer {
     if (method === "GET" && path === "/api/push/vapid-public-key") return this.reply(res, 200, { publicKey: "BFake" });
 
     const who = this.auth(req);
-    if (!who) return this.error(res, 401, "unauthorized");
+    if (!who) return this.error(res, "unauthorized");
     this.tokenLog.push({ path, token: who.token });
 
     if (method === "POST" && path === "/api/auth/logout") {
@@ -325,7 +338,7 @@ export class FakeServer {
     }
     if (method === "GET" && path === "/api/users/me") {
       const u = this.users.get(who.userId);
-      return u ? this.reply(res, 200, { user: publicUser(u) }) : this.error(res, 404, "not_found");
+      return u ? this.reply(res, 200, { user: publicUser(u) }) : this.error(res, "not_found");
     }
     if (method === "GET" && path === "/api/channels") {
       const channels = [...this.channels.values()]
@@ -335,9 +348,9 @@ export class FakeServer {
     }
     const m = /^\/api\/channels\/([^/]+)\/(messages|read)$/.exec(path);
     const ch = m ? this.channels.get(decodeURIComponent(m[1] ?? "")) : undefined;
-    if (m && !ch) return this.error(res, 404, "not_found");
+    if (m && !ch) return this.error(res, "not_found");
     if (m && ch) {
-      if (!ch.members.has(who.userId)) return this.error(res, 403, "forbidden");
+      if (!ch.members.has(who.userId)) return this.error(res, "forbidden");
       if (m[2] === "read") {
         this.reads.push({ channelId: ch.channel.id, userId: who.userId, seq: Number(body.seq) });
         return this.reply(res, 204);
@@ -347,13 +360,13 @@ export class FakeServer {
         const clientMsgId = String(body.clientMsgId);
         this.httpPosts.push({ channelId: ch.channel.id, clientMsgId });
         const rejection = this.sendRejections.shift();
-        if (rejection === "rate_limited") return this.error(res, 429, rejection, { "Retry-After": "0" });
-        if (rejection) return this.error(res, statusOf(rejection), rejection);
+        if (rejection === "rate_limited") return this.error(res, rejection, { "Retry-After": "0" });
+        if (rejection) return this.error(res, rejection);
         const { message, created } = this.store(ch.channel.id, who.userId, clientMsgId, String(body.text));
         return this.reply(res, created ? 201 : 200, { message });
       }
     }
-    return this.error(res, 404, "not_found");
+    return this.error(res, "not_found");
   }
 
   // ---- WebSockets ----
@@ -430,7 +443,8 @@ export class FakeServer {
     }
     if (frame.type === "ping") {
       this.pings++;
-      if (!this.mutePongs) conn.ws.send('{"type":"pong"}');
+      if (raw !== PING) this.inexactPings++;
+      if (!this.mutePongs) conn.ws.send(PONG);
       return;
     }
     const channelId = conn.channelId;
@@ -484,12 +498,6 @@ export class FakeServer {
 
 function publicUser(u: FakeUser) {
   return { id: u.id, username: u.username, displayName: u.displayName };
-}
-
-function statusOf(code: string): number {
-  return (
-    { invalid_request: 400, forbidden: 403, not_found: 404, message_too_long: 413, rate_limited: 429 }[code] ?? 500
-  );
 }
 
 function page(all: Message[], q: URLSearchParams): { messages: Message[]; hasMore: boolean } {

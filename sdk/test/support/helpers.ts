@@ -1,6 +1,6 @@
 import { ChatClient, type ChatClientOptions } from "../../src/client";
 import type { ChatEvents } from "../../src/events";
-import type { Message, Session } from "../../src/types";
+import type { Message, Session } from "../../src/index";
 import type { FakeServer } from "./fake-server";
 
 /** Polls until `check` returns true; fails with `what` after `timeoutMs`. */
