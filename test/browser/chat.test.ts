@@ -30,6 +30,15 @@ async function historyTexts(tab: Tab, channelId: string): Promise<string[]> {
   return body.messages.map((m) => m.text);
 }
 
+/** The channel as the caller's channel list has it (the list trails an open channel by up to 15 s). */
+async function summaryOf(tab: Tab, channelId: string): Promise<{ lastMessage?: { text: string } } | undefined> {
+  const { accessToken } = await sessionOf(tab);
+  const res = await fetch(`${server.url}/api/channels`, { headers: { authorization: `Bearer ${accessToken}` } });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { channels: { id: string; lastMessage?: { text: string } }[] };
+  return body.channels.find((c) => c.id === channelId);
+}
+
 function channelIdOf(tab: Tab): string {
   return decodeURIComponent(new URL(tab.page.url()).hash.replace(/^#c\//, ""));
 }
@@ -97,10 +106,29 @@ describe("the web client", () => {
     if (process.env.UPDATE_README_SCREENSHOT) copyFileSync(`${SHOTS}/desktop-conversation.png`, "docs/screenshot.png");
   });
 
-  it("keeps the history across a reload", async () => {
-    await a.page.reload();
-    await a.page.locator("#message-list .text", { hasText: "hi alice" }).waitFor();
-    expect(await messageTexts(a.page)).toEqual(["hello bob", "second", "hi alice"]);
+  it("keeps the history across a reload, and shows none of it before all of it", async () => {
+    // Closing the DM lets alice's channel list catch up, so after the reload it carries
+    // the newest message before any history page has arrived.
+    await a.page.evaluate(() => {
+      location.hash = "";
+    });
+    await expect.poll(async () => (await summaryOf(a, dmId))?.lastMessage?.text, { timeout: 20_000 }).toBe("hi alice");
+    // Slow history pages make the window in which a conversation could show only what
+    // the list and the sockets brought (the newest message) wide enough to see.
+    const historyPages = /\/api\/channels\/[^/]+\/messages/;
+    await a.page.route(historyPages, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await route.continue();
+    });
+    try {
+      // replaceState fires no hashchange: the DM opens with the reloaded page, not before.
+      await a.page.evaluate((id) => history.replaceState(null, "", `#c/${encodeURIComponent(id)}`), dmId);
+      await a.page.reload();
+      await a.page.locator("#message-list .text", { hasText: "hi alice" }).waitFor();
+      expect(await messageTexts(a.page)).toEqual(["hello bob", "second", "hi alice"]);
+    } finally {
+      await a.page.unroute(historyPages);
+    }
     await a.page.locator("#connection[data-state=online]").waitFor();
   });
 

@@ -65,7 +65,6 @@ export class App {
         title: old?.title ?? summary.name ?? "Direct message",
         ...(old?.partnerId ? { partnerId: old.partnerId } : {}),
       });
-      if (summary.lastMessage) this.store.addMessages(summary.id, [summary.lastMessage]);
     }
     for (const id of [...this.store.channels.keys()]) if (!seen.has(id)) this.forget(id);
     this.store.changed();
@@ -124,14 +123,21 @@ export class App {
     this.store.activeId = channelId;
     this.store.changed();
     if (!channelId) return;
-    await this.client.openChannel(channelId);
-    const page = await this.client.history(channelId, { limit: PAGE });
-    this.store.hasOlder.set(channelId, page.hasMore);
-    this.store.addMessages(channelId, page.messages);
+    try {
+      await this.client.openChannel(channelId);
+      const page = await this.client.history(channelId, { limit: PAGE });
+      this.store.hasOlder.set(channelId, page.hasMore);
+      this.store.addMessages(channelId, page.messages);
+    } finally {
+      // Shown from now on; if the page could not be fetched, what the sockets bring is
+      // better than nothing.
+      this.store.loaded.add(channelId);
+      this.store.changed();
+    }
   }
 
   async loadOlder(channelId: string): Promise<void> {
-    if (this.store.hasOlder.get(channelId) === false) return;
+    if (!this.store.loaded.has(channelId) || this.store.hasOlder.get(channelId) === false) return;
     const oldest = this.store.messagesOf(channelId)[0];
     if (!oldest || oldest.seq <= 1) {
       this.store.hasOlder.set(channelId, false);
@@ -146,7 +152,7 @@ export class App {
   markSeen(channelId: string): void {
     const entry = this.store.channels.get(channelId);
     const last = this.store.messagesOf(channelId).at(-1)?.seq ?? 0;
-    if (!entry || last === 0) return;
+    if (!entry || last === 0 || !this.store.loaded.has(channelId)) return;
     if (entry.summary.unread !== 0 || entry.summary.readSeq < last) {
       entry.summary.unread = 0;
       entry.summary.readSeq = Math.max(entry.summary.readSeq, last);
@@ -210,6 +216,7 @@ export class App {
     this.client.closeChannel(channelId);
     this.store.channels.delete(channelId);
     this.store.messages.delete(channelId);
+    this.store.loaded.delete(channelId);
     this.store.changed();
   }
 

@@ -21,6 +21,13 @@ export class Store {
   readonly messages = new Map<string, Map<number, Message>>();
   /** False once scroll-back reached the first message of a channel. */
   readonly hasOlder = new Map<string, boolean>();
+  /**
+   * Channels whose latest history page has arrived (it is fetched when a channel is
+   * opened). Before that, a channel's messages are only what the sockets happened to
+   * bring — after a reload, typically just the newest one — and the conversation view
+   * shows none of them rather than a conversation with its start missing.
+   */
+  readonly loaded = new Set<string>();
   /** channelId → userId → when the indicator expires. */
   readonly typing = new Map<string, Map<string, number>>();
   activeId: string | null = null;
@@ -72,6 +79,7 @@ export class Store {
     this.channels.clear();
     this.messages.clear();
     this.hasOlder.clear();
+    this.loaded.clear();
     this.typing.clear();
     this.presence.clear();
     this.activeId = null;

@@ -124,9 +124,11 @@ export function bindConversation(app: App): void {
     const wasAtBottom = atBottom() || renderedId !== id;
     renderedId = id;
     const fromBottom = scroller.scrollHeight - scroller.scrollTop;
-    const messages = store.messagesOf(id);
+    const loaded = store.loaded.has(id);
+    list.setAttribute("aria-busy", String(!loaded));
+    const messages = loaded ? store.messagesOf(id) : [];
     const have = new Set(messages.filter((m) => m.senderId === app.meId).map((m) => m.clientMsgId));
-    const pending = app.client.pendingSends.filter((e) => e.channelId === id && !have.has(e.clientMsgId));
+    const pending = loaded ? app.client.pendingSends.filter((e) => e.channelId === id && !have.has(e.clientMsgId)) : [];
     list.replaceChildren(...messages.map((m) => messageItem(app, m)), ...pending.map(pendingItem));
     older.hidden = store.hasOlder.get(id) !== true;
     // New messages keep a reader at the bottom there; prepended history must not move what they look at.
