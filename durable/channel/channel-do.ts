@@ -8,10 +8,10 @@ import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFram
 import { checkText } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
-import { answerClose } from "../shared/close";
-import { migrate } from "../shared/sql-migrations";
-import { sqliteTimerStore, Timers } from "../shared/timers";
-import { TokenBuckets } from "../shared/token-bucket";
+import { answerClose } from "../kit/close";
+import { migrate } from "../kit/sql-migrations";
+import { sqliteTimerStore, Timers } from "../kit/timers";
+import { TokenBuckets } from "../kit/token-bucket";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";

@@ -1,4 +1,4 @@
-/** ChannelDO storage, append-only (see durable/shared/sql-migrations.ts). */
+/** ChannelDO storage, append-only (see durable/kit/sql-migrations.ts). */
 export const CHANNEL_MIGRATIONS = [
   `CREATE TABLE channel (
      id TEXT PRIMARY KEY, kind TEXT NOT NULL, name TEXT, visibility TEXT NOT NULL,

@@ -3,7 +3,7 @@ import { buildPushPayload, type PushedMessage } from "../../src/push/payload";
 import { retryDelayMs } from "../../src/push/retry";
 import { type PushOutcome, sendPush, type VapidKeys } from "../../src/push/send";
 import type { PushSubscription } from "../../src/push/subscription";
-import type { Timers } from "../shared/timers";
+import type { Timers } from "../kit/timers";
 
 /** Push services keep an undelivered notification this long (RFC 8030 TTL). */
 const PUSH_TTL_SEC = 24 * 60 * 60;

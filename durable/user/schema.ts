@@ -1,4 +1,4 @@
-/** UserDO storage, append-only (see durable/shared/sql-migrations.ts). */
+/** UserDO storage, append-only (see durable/kit/sql-migrations.ts). */
 export const USER_MIGRATIONS = [
   // One row per channel the user belongs to: what GET /api/channels needs, in one place.
   `CREATE TABLE inbox (

@@ -1,13 +1,15 @@
 import { DurableObject } from "cloudflare:workers";
+import { listChannelPartners } from "../../src/channels/d1-queries";
 import { config } from "../../src/config";
+import { db } from "../../src/db/client";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame, type UserServerFrame } from "../../src/protocol/frames";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
-import { answerClose } from "../shared/close";
-import { migrate } from "../shared/sql-migrations";
-import { sqliteTimerStore, Timers } from "../shared/timers";
+import { answerClose } from "../kit/close";
+import { migrate } from "../kit/sql-migrations";
+import { sqliteTimerStore, Timers } from "../kit/timers";
 import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "./presence";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_MIGRATIONS } from "./schema";
@@ -332,13 +334,7 @@ export class UserDO extends DurableObject<Env> {
 
   /** DM partners and members of shared groups, ranked by the last activity in the shared channel. */
   private async recentContacts(userId: string): Promise<string[]> {
-    const { results } = await this.env.DB.prepare(
-      `SELECT m2.user_id AS contact, m2.channel_id AS channel FROM channel_members m1
-       JOIN channel_members m2 ON m2.channel_id = m1.channel_id
-       WHERE m1.user_id = ?1 AND m2.user_id != ?1`,
-    )
-      .bind(userId)
-      .all<{ contact: string; channel: string }>();
+    const results = await listChannelPartners(db(this.env.DB), userId);
     const activity = new Map(
       this.sql
         .exec<{ channel_id: string; last_message: string | null }>("SELECT channel_id, last_message FROM inbox")

@@ -1,4 +1,4 @@
-import { randomBytes, sha256Base64Url, toBase64Url } from "../auth/bytes";
+import { randomBytes, sha256Base64Url, toBase64Url } from "../bytes";
 
 /** Channel ids are opaque to clients; the prefix tells the kind, and the format is checked at the edge. */
 export const CHANNEL_ID = /^(g|dm)_[A-Za-z0-9_-]{16,64}$/;

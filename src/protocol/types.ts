@@ -32,3 +32,12 @@ export interface Member {
   userId: string;
   role: Role;
 }
+
+/** The public `user` of PROTOCOL.md; absent optional fields are left out, not null. */
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  avatarUrl?: string;
+  statusText?: string;
+}

@@ -1,24 +1,6 @@
 import { z } from "zod";
-import type { users } from "../db/schema";
 
-/** The public `user` of PROTOCOL.md; absent optional fields are left out, not null. */
-export interface User {
-  id: string;
-  username: string;
-  displayName: string;
-  avatarUrl?: string;
-  statusText?: string;
-}
-
-export function toUser(row: typeof users.$inferSelect): User {
-  return {
-    id: row.id,
-    username: row.username,
-    displayName: row.displayName,
-    ...(row.avatarUrl ? { avatarUrl: row.avatarUrl } : {}),
-    ...(row.statusText ? { statusText: row.statusText } : {}),
-  };
-}
+export type { User } from "../protocol/types";
 
 /** Counts code points, not UTF-16 units, as PROTOCOL.md measures lengths. */
 export const codePoints = (s: string) => [...s].length;

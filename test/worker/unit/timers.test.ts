@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type TimerStore, Timers } from "../../../durable/shared/timers";
+import { type TimerStore, Timers } from "../../../durable/kit/timers";
 
 /** A TimerStore in memory that records what would reach storage. */
 function fakeStore() {
