@@ -5,19 +5,17 @@ import { db } from "../../src/db/client";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame, type UserServerFrame } from "../../src/protocol/frames";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
-import { answerClose } from "../kit/close";
+import { answerClose, answerPing, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
+import { userStub } from "../stubs";
 import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "./presence";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_MIGRATIONS } from "./schema";
 
-export const PING = '{"type":"ping"}';
-export const PONG = '{"type":"pong"}';
-const CLOSE_TOKEN_EXPIRED = 4401;
-const CLOSE_HEARTBEAT_TIMEOUT = 4408;
 /** Presence is pushed to at most this many contacts, most recent first; the rest poll. */
 export const PRESENCE_FANOUT_MAX = 100;
 
@@ -53,6 +51,7 @@ interface InboxRow extends Record<string, SqlStorageValue> {
 export class UserDO extends DurableObject<Env> {
   private readonly sql: SqlStorage;
   private readonly timers: Timers;
+  private readonly sockets: Sockets<UserSocket, UserServerFrame>;
   readonly push: PushOutbox;
   /** Instrumentation for tests and the benchmark: inbox RPCs received by this instance. */
   readonly stats = { deliverCalls: 0, deliveredMessages: 0 };
@@ -64,11 +63,11 @@ export class UserDO extends DurableObject<Env> {
     UserDO.instances++;
     const storage = meteredStorage(ctx.storage, env, "UserDO");
     this.sql = storage.sql;
+    this.sockets = new Sockets(ctx);
     migrate(storage, USER_MIGRATIONS);
     this.timers = new Timers(sqliteTimerStore(storage));
     this.push = new PushOutbox(this.sql, env, this.timers);
-    // Heartbeats are answered by the runtime without waking the object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    answerPingsWhileHibernating(ctx);
   }
 
   // ---- The user socket ----------------------------------------------------------------
@@ -83,24 +82,23 @@ export class UserDO extends DurableObject<Env> {
       connectedAt: Date.now(),
     };
     if (this.getState("user_id") !== userId) this.setState("user_id", userId);
-    const pair = new WebSocketPair();
-    const server = pair[1];
-    this.ctx.acceptWebSocket(server, [info.deviceId]);
-    server.serializeAttachment(info);
-    this.send(server, { type: "hello", userId, deviceId: info.deviceId, heartbeatMs: this.heartbeatMs() });
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.sockets.accept(server, [info.deviceId], info);
+    this.sockets.send(server, { type: "hello", userId, deviceId: info.deviceId, heartbeatMs: this.heartbeatMs() });
     this.timers.schedule("expire", info.exp * 1000);
     await this.refreshPresence();
-    const headers = url.searchParams.get("protocol") ? { "Sec-WebSocket-Protocol": "chat.v1" } : undefined;
-    return new Response(null, { status: 101, webSocket: pair[0], headers });
+    return upgradeResponse(client, url);
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    ws.serializeAttachment({ ...(ws.deserializeAttachment() as UserSocket), lastFrameAt: Date.now() });
+    this.sockets.update(ws, { lastFrameAt: Date.now() });
     hit("ws.in.UserDO");
-    // An exact ping never gets here (auto-response). A ping spelled differently still counts.
-    const frame = parseJsonFrame(data) as { type?: unknown } | undefined;
-    if (frame?.type === "ping") return ws.send(PONG);
-    this.send(ws, { type: "error", code: "invalid_request", message: "The user socket accepts only ping frames" });
+    if (answerPing(ws, parseJsonFrame(data))) return;
+    this.sockets.send(ws, {
+      type: "error",
+      code: "invalid_request",
+      message: "The user socket accepts only ping frames",
+    });
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -126,13 +124,13 @@ export class UserDO extends DurableObject<Env> {
   /** A contact went online or offline: tell this user's devices, if any are connected. */
   async presenceChanged(p: Presence): Promise<void> {
     hit("rpc.UserDO.presenceChanged");
-    this.broadcast({ type: "presence", ...p });
+    this.sockets.broadcast({ type: "presence", ...p });
   }
 
   /** Closes a logged-out device's sockets now rather than at token expiry. */
   async deviceRevoked(deviceId: string): Promise<void> {
     hit("rpc.UserDO.deviceRevoked");
-    for (const ws of this.ctx.getWebSockets(deviceId)) ws.close(CLOSE_TOKEN_EXPIRED, "device logged out");
+    this.sockets.closeAll(deviceId, CLOSE_TOKEN_EXPIRED, "device logged out");
     await this.refreshPresence();
   }
 
@@ -164,7 +162,7 @@ export class UserDO extends DurableObject<Env> {
       ownRead,
       JSON.stringify(newest),
     );
-    for (const message of fresh) this.broadcast({ type: "message", message });
+    for (const message of fresh) this.sockets.broadcast({ type: "message", message });
     const foreign = fresh.filter((m) => m.senderId !== me);
     if (foreign.length > 0 && this.liveSockets().length === 0) this.push.enqueue(foreign[foreign.length - 1]!);
   }
@@ -203,7 +201,7 @@ export class UserDO extends DurableObject<Env> {
         counters.lastMessage ? JSON.stringify(counters.lastMessage) : null,
       );
     }
-    this.broadcast({ type: "channel", event, channel });
+    this.sockets.broadcast({ type: "channel", event, channel });
   }
 
   /** The read cursor moved (on any device): keep it, and tell the user's other devices. */
@@ -216,10 +214,7 @@ export class UserDO extends DurableObject<Env> {
       seq,
     ).rowsWritten;
     if (moved === 0) return;
-    const frame = JSON.stringify({ type: "read", channelId, seq } satisfies UserServerFrame);
-    for (const ws of this.ctx.getWebSockets()) {
-      if ((ws.deserializeAttachment() as UserSocket).deviceId !== byDeviceId) this.sendRaw(ws, frame);
-    }
+    this.sockets.broadcast({ type: "read", channelId, seq }, (s) => s.deviceId === byDeviceId);
   }
 
   async listChannels(): Promise<ChannelSummary[]> {
@@ -308,7 +303,7 @@ export class UserDO extends DurableObject<Env> {
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
     for (const ws of this.ctx.getWebSockets()) {
-      const { exp } = ws.deserializeAttachment() as UserSocket;
+      const { exp } = this.sockets.info(ws);
       if (exp * 1000 <= now) ws.close(CLOSE_TOKEN_EXPIRED, "access token expired");
       else next = Math.min(next, exp * 1000);
     }
@@ -323,9 +318,7 @@ export class UserDO extends DurableObject<Env> {
     const presence = { userId, ...change };
     try {
       const contacts = await this.recentContacts(userId);
-      await Promise.allSettled(
-        contacts.map((id) => this.env.USER.get(this.env.USER.idFromName(id)).presenceChanged(presence)),
-      );
+      await Promise.allSettled(contacts.map((id) => userStub(this.env, id).presenceChanged(presence)));
     } catch (err) {
       // Presence fan-out is best effort: contacts can always poll GET /api/presence.
       console.warn("presence fan-out failed", err);
@@ -365,7 +358,7 @@ export class UserDO extends DurableObject<Env> {
   }
 
   private lastSeenAt(ws: WebSocket): number {
-    const { connectedAt, lastFrameAt = 0 } = ws.deserializeAttachment() as UserSocket;
+    const { connectedAt, lastFrameAt = 0 } = this.sockets.info(ws);
     const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
     return Math.max(connectedAt, lastFrameAt, pinged);
   }
@@ -383,23 +376,6 @@ export class UserDO extends DurableObject<Env> {
 
   private inboxRow(channelId: string): InboxRow | undefined {
     return this.sql.exec<InboxRow>("SELECT * FROM inbox WHERE channel_id = ?", channelId).toArray()[0];
-  }
-
-  private broadcast(frame: UserServerFrame): void {
-    const data = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) this.sendRaw(ws, data);
-  }
-
-  private send(ws: WebSocket, frame: UserServerFrame): void {
-    this.sendRaw(ws, JSON.stringify(frame));
-  }
-
-  private sendRaw(ws: WebSocket, data: string): void {
-    try {
-      ws.send(data);
-    } catch {
-      // A socket that is closing: its close handler updates presence.
-    }
   }
 
   /** The object is named after its user; older runtimes lack id.name, so the first socket also records it. */

@@ -15,7 +15,3 @@ export async function dmId(a: string, b: string): Promise<string> {
   const [x, y] = a < b ? [a, b] : [b, a];
   return `dm_${await sha256Base64Url(`${x}\u0000${y}`)}`;
 }
-
-export function channelStub(env: Env, channelId: string) {
-  return env.CHANNEL.get(env.CHANNEL.idFromName(channelId));
-}
