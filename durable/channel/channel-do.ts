@@ -11,7 +11,7 @@ import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
 import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
-import { sqliteTimerStore, Timers } from "../kit/timers";
+import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
 import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
@@ -21,7 +21,7 @@ import { type HistoryQuery, readHistory } from "./history-read";
 import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
-import { CHANNEL_MIGRATIONS } from "./schema";
+import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 
 /** What a channel socket carries through hibernation. */
 interface ChannelSocket {
@@ -59,7 +59,7 @@ export type SendResult = Outcome<{ message: Message; created: boolean }>;
 export class ChannelDO extends DurableObject<Env> {
   private readonly store: ChannelStore;
   private readonly sockets: Sockets<ChannelSocket, ChannelServerFrame>;
-  private readonly timers: Timers;
+  private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
   private readonly delivery: InboxDelivery;
   /** A seam for fault tests: replaced to make D1 writes fail. */
@@ -68,10 +68,10 @@ export class ChannelDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
     const storage = meteredStorage(ctx.storage, env, "ChannelDO");
-    migrate(storage, CHANNEL_MIGRATIONS);
+    migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS);
     this.store = new ChannelStore(storage);
     this.sockets = new Sockets(ctx);
-    this.timers = new Timers(sqliteTimerStore(storage));
+    this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     this.delivery = new InboxDelivery({
       store: this.store,
       channel: () => {
@@ -80,7 +80,7 @@ export class ChannelDO extends DurableObject<Env> {
       },
       deliverTo: (userId, channel, batch) => userStub(this.env, userId).deliver(channel, batch),
       watching: () => new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId)),
-      wakeBy: (at) => this.timers.wakeBy(at),
+      wakeBy: (at) => this.clock.wakeBy(at),
     });
     const cfg = config(env);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
@@ -356,8 +356,7 @@ export class ChannelDO extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
-    // No timers are stored any more; this clears rows an older version may have left.
-    const rungFor = await this.timers.fire({});
+    const rungFor = this.clock.ring();
     await this.flush();
     this.delivery.windowsOverBy(rungFor);
     await this.delivery.run();
@@ -367,7 +366,7 @@ export class ChannelDO extends DurableObject<Env> {
     if (!this.store.channel()) return;
     for (;;) {
       const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.delivery.progress());
-      if (result.next === "retry") this.timers.wakeBy(Date.now() + result.delayMs);
+      if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
   }
@@ -395,7 +394,7 @@ export class ChannelDO extends DurableObject<Env> {
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.sockets.broadcast({ type: "message", message });
     const waiting = message.seq - this.store.progress().flushedSeq;
-    this.timers.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
+    this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
     void this.delivery.run();
     return { ok: true, message, created: true };
   }

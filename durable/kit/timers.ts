@@ -1,13 +1,82 @@
 /**
- * Several logical timers (presence grace, socket liveness, push coalescing) on top of
- * the single alarm a Durable Object has. Timers live in SQLite, so they survive
- * eviction; an in-memory mirror spares a storage write when a timer is asked for
- * again while an earlier one is already pending. Work an object can see is due from
- * its own state (a D1 flush, inbox deliveries) needs no stored timer: `wakeBy`.
+ * A Durable Object has one alarm. Two kinds of work share it here:
+ * - wake-ups (`wakeBy`): work the object can tell is due from its own state, and
+ *   checks in every alarm (the ChannelDO's D1 flush and inbox deliveries). They cost
+ *   no row, and an eviction loses nothing, since the alarm itself is durable.
+ * - named timers (`Timers`: presence grace, socket liveness, token expiry, push),
+ *   stored in SQLite so they survive eviction; an in-memory mirror spares a storage
+ *   write when a timer is asked for again while an earlier one is already pending.
  *
  * Alarms run at least once, so every handler must be idempotent: running one twice,
  * or after its work was already done, is harmless.
  */
+
+/** The alarm as set by this instance; unknown after a wake-up or once it rang. */
+class Alarm {
+  private armedAt: number | undefined;
+  /** The earliest wakeBy() not yet rung. */
+  private wakeAt: number | undefined;
+
+  constructor(
+    private readonly setAlarm: (at: number) => void,
+    /** The earliest stored timer, or +Infinity. */
+    private readonly earliestTimer: () => number,
+  ) {}
+
+  wakeBy(at: number): void {
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
+    this.wakeAt = at;
+    this.arm();
+  }
+
+  /**
+   * The alarm rang. Returns the time it stands for: the later of now and the time it
+   * was set for, so work that waited for it can go even if the clock reads earlier (a
+   * test's frozen clock, an alarm run by hand).
+   */
+  rang(now: number): number {
+    const rungFor = Math.max(now, this.armedAt ?? 0);
+    this.armedAt = undefined;
+    if (this.wakeAt !== undefined && this.wakeAt <= rungFor) this.wakeAt = undefined;
+    return rungFor;
+  }
+
+  /** Sets the alarm for the earliest wake-up or timer, unless it is set for that already. */
+  arm(): void {
+    const next = Math.min(this.wakeAt ?? Number.POSITIVE_INFINITY, this.earliestTimer());
+    if (next === Number.POSITIVE_INFINITY || next === this.armedAt) return;
+    this.armedAt = next;
+    this.setAlarm(next);
+  }
+}
+
+/** The alarm of an object that stores no timers: every alarm checks all of its work. */
+export class AlarmClock {
+  private readonly alarm: Alarm;
+
+  constructor(
+    setAlarm: (at: number) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.alarm = new Alarm(setAlarm, () => Number.POSITIVE_INFINITY);
+  }
+
+  /** Makes the alarm ring by `at`. */
+  wakeBy(at: number): void {
+    this.alarm.wakeBy(at);
+  }
+
+  /**
+   * The alarm handler's first step: returns the time this alarm stands for (see
+   * Alarm.rang) and sets the alarm again for the wake-ups still ahead.
+   */
+  ring(): number {
+    const rungFor = this.alarm.rang(this.now());
+    this.alarm.arm();
+    return rungFor;
+  }
+}
+
 export interface TimerStore {
   load(): Map<string, number>;
   save(name: string, due: number): void;
@@ -15,74 +84,65 @@ export interface TimerStore {
   setAlarm(at: number): void;
 }
 
-export type TimerHandlers = Record<string, () => Promise<void> | void>;
-
 /** A timer whose handler threw is retried after this long (handlers own their own backoff). */
 export const FAILED_HANDLER_RETRY_MS = 5_000;
 
-export class Timers {
-  private pending: Map<string, number> | undefined;
-  /** The alarm time this instance last set; unknown after a wake-up or once the alarm fired. */
-  private armedAt: number | undefined;
-  /** The earliest wakeBy() not yet rung. */
-  private wakeAt: number | undefined;
+/** What a part of an object may do with the object's timers: set and cancel its own. */
+export type TimerControl<Name extends string> = Pick<Timers<Name>, "schedule" | "cancel">;
+
+/** Named timers; `Name` is the union of the names one object uses, so a misspelt name does not compile. */
+export class Timers<Name extends string> {
+  private pending: Map<Name, number> | undefined;
+  private readonly alarm: Alarm;
 
   constructor(
     private readonly store: TimerStore,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.alarm = new Alarm(
+      (at) => store.setAlarm(at),
+      () => Math.min(...this.timers.values()),
+    );
+  }
 
-  private get timers(): Map<string, number> {
-    this.pending ??= this.store.load();
+  /** Stored names are whatever an earlier version wrote; fire() skips the ones without a handler. */
+  private get timers(): Map<Name, number> {
+    this.pending ??= this.store.load() as Map<Name, number>;
     return this.pending;
   }
 
   /** Fires `name` at `at`, or earlier if it is already due earlier. */
-  schedule(name: string, at: number): void {
+  schedule(name: Name, at: number): void {
     const existing = this.timers.get(name);
     if (existing !== undefined && existing <= at) return;
     this.timers.set(name, at);
     this.store.save(name, at);
-    this.armAlarm();
+    this.alarm.arm();
   }
 
-  cancel(name: string): void {
+  cancel(name: Name): void {
     if (!this.timers.delete(name)) return;
     this.store.remove(name);
   }
 
-  /**
-   * Makes the alarm ring by `at` without storing a timer: for work whose owner can tell
-   * from its own state that it is due, and checks in every alarm. It costs no row, and
-   * an eviction loses nothing, since the alarm itself is durable.
-   */
+  /** Makes the alarm ring by `at` without storing a timer (see the top of this file). */
   wakeBy(at: number): void {
-    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
-    this.wakeAt = at;
-    this.armAlarm();
-  }
-
-  has(name: string): boolean {
-    return this.timers.has(name);
+    this.alarm.wakeBy(at);
   }
 
   /**
    * The alarm handler: runs every due timer once, then re-arms for the next one.
-   * Returns the time this alarm stands for: the later of now and the time it was set
-   * for, so work that waited for it can go even if the clock reads earlier (a test's
-   * frozen clock, an alarm run by hand).
+   * Returns the time this alarm stands for (see Alarm.rang).
    */
-  async fire(handlers: TimerHandlers): Promise<number> {
+  async fire(handlers: Record<Name, () => Promise<void> | void>): Promise<number> {
     const now = this.now();
-    const rungFor = Math.max(now, this.armedAt ?? 0);
-    this.armedAt = undefined;
-    if (this.wakeAt !== undefined && this.wakeAt <= rungFor) this.wakeAt = undefined;
+    const rungFor = this.alarm.rang(now);
     const due = [...this.timers].filter(([, at]) => at <= now).map(([name]) => name);
     for (const name of due) {
       // Removed before running so a handler can schedule its own next run.
       this.timers.delete(name);
       this.store.remove(name);
-      const handler = handlers[name];
+      const handler = handlers[name] as (() => Promise<void> | void) | undefined;
       if (!handler) continue;
       try {
         await handler();
@@ -91,16 +151,8 @@ export class Timers {
         this.schedule(name, this.now() + FAILED_HANDLER_RETRY_MS);
       }
     }
-    this.armAlarm();
+    this.alarm.arm();
     return rungFor;
-  }
-
-  private armAlarm(): void {
-    let next = this.wakeAt ?? Number.POSITIVE_INFINITY;
-    for (const at of this.timers.values()) next = Math.min(next, at);
-    if (next === Number.POSITIVE_INFINITY || next === this.armedAt) return;
-    this.armedAt = next;
-    this.store.setAlarm(next);
   }
 }
 

@@ -1,8 +1,11 @@
 import type { UserServerFrame } from "../../src/protocol/frames";
 import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import { closeQuietly, Sockets } from "../kit/sockets";
-import type { Timers } from "../kit/timers";
+import type { TimerControl } from "../kit/timers";
 import { isAlive, nextLivenessCheck } from "./presence-rules";
+
+/** Token expiry, and the moment the most recently heard socket would go silent. */
+export type DeviceTimer = "expire" | "liveness";
 
 /** What a device socket carries through hibernation. */
 interface DeviceSocket {
@@ -25,7 +28,7 @@ export class DeviceSockets {
 
   constructor(
     private readonly ctx: DurableObjectState,
-    private readonly timers: Timers,
+    private readonly timers: TimerControl<DeviceTimer>,
     private readonly timeoutMs: number,
   ) {
     this.sockets = new Sockets(ctx);

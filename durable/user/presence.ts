@@ -1,4 +1,4 @@
-import type { Timers } from "../kit/timers";
+import type { TimerControl } from "../kit/timers";
 import { onSocketsChanged, type Status } from "./presence-rules";
 
 /** A user's presence, as contacts are told it and as GET /api/presence answers. */
@@ -10,6 +10,9 @@ export interface Presence {
 
 export type PresenceChange = Omit<Presence, "userId">;
 
+/** The end of the grace period after the last socket went. */
+export type PresenceTimer = "offline";
+
 /**
  * Online or offline, kept in the `state` table so it survives eviction, with the grace
  * period that makes a quick reconnect invisible (presence-rules.ts has the rules). The
@@ -18,7 +21,7 @@ export type PresenceChange = Omit<Presence, "userId">;
 export class UserPresence {
   constructor(
     private readonly sql: SqlStorage,
-    private readonly timers: Timers,
+    private readonly timers: TimerControl<PresenceTimer>,
     private readonly graceMs: number,
     /** The object's name: its user's id, where the runtime provides it. */
     private readonly idName: string | undefined,

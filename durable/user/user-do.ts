@@ -9,11 +9,13 @@ import { answerClose, answerPing, answerPingsWhileHibernating, upgradeResponse }
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
 import { Contacts } from "./contacts";
-import { DeviceSockets } from "./device-sockets";
+import { DeviceSockets, type DeviceTimer } from "./device-sockets";
 import { Inbox, type InboxCounters } from "./inbox";
-import { type Presence, type PresenceChange, UserPresence } from "./presence";
+import { type Presence, type PresenceChange, type PresenceTimer, UserPresence } from "./presence";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
-import { USER_MIGRATIONS } from "./schema";
+import { USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
+
+type UserTimer = DeviceTimer | PresenceTimer | typeof PUSH_TIMER;
 
 /**
  * One user: their device sockets, presence, inbox and contacts, each kept by its own
@@ -22,7 +24,7 @@ import { USER_MIGRATIONS } from "./schema";
  * UserDOs call `presenceChanged`; the Worker opens sockets and asks for the rest.
  */
 export class UserDO extends DurableObject<Env> {
-  private readonly timers: Timers;
+  private readonly timers: Timers<UserTimer>;
   private readonly devices: DeviceSockets;
   private readonly presenceState: UserPresence;
   private readonly inbox: Inbox;
@@ -37,9 +39,9 @@ export class UserDO extends DurableObject<Env> {
     super(ctx, meteredEnv(env));
     UserDO.instances++;
     const storage = meteredStorage(ctx.storage, env, "UserDO");
-    migrate(storage, USER_MIGRATIONS);
+    migrate(storage, USER_MIGRATIONS, USER_LEGACY_VERSIONS);
     const cfg = config(env);
-    this.timers = new Timers(sqliteTimerStore(storage));
+    this.timers = new Timers<UserTimer>(sqliteTimerStore(storage));
     this.devices = new DeviceSockets(ctx, this.timers, cfg.HEARTBEAT_TIMEOUT_MS);
     this.presenceState = new UserPresence(storage.sql, this.timers, cfg.PRESENCE_GRACE_MS, ctx.id.name);
     this.inbox = new Inbox(storage.sql);
