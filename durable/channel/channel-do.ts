@@ -7,12 +7,13 @@ import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
 import { checkText } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
-import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED, PING, PONG, WS_SUBPROTOCOL } from "../../src/protocol/sockets";
+import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
-import { answerClose } from "../shared/close";
-import { migrate } from "../shared/sql-migrations";
-import { sqliteTimerStore, Timers } from "../shared/timers";
-import { TokenBuckets } from "../shared/token-bucket";
+import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
+import { migrate } from "../kit/sql-migrations";
+import { AlarmClock } from "../kit/timers";
+import { TokenBuckets } from "../kit/token-bucket";
+import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
@@ -20,9 +21,15 @@ import { type HistoryQuery, readHistory } from "./history-read";
 import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
-import { CHANNEL_MIGRATIONS } from "./schema";
-import { type ChannelSocket, sendRaw, socketInfo } from "./sockets";
+import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 
+/** What a channel socket carries through hibernation. */
+interface ChannelSocket {
+  userId: string;
+  deviceId: string;
+  /** Access-token expiry, seconds since the epoch: past it the socket is closed with 4401. */
+  exp: number;
+}
 /**
  * Sends within this window are flushed to D1 together. Each flush writes a progress
  * row and re-arms the alarm, so a longer window is cheaper per message; history and
@@ -51,7 +58,8 @@ export type SendResult = Outcome<{ message: Message; created: boolean }>;
  */
 export class ChannelDO extends DurableObject<Env> {
   private readonly store: ChannelStore;
-  private readonly timers: Timers;
+  private readonly sockets: Sockets<ChannelSocket, ChannelServerFrame>;
+  private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
   private readonly delivery: InboxDelivery;
   /** A seam for fault tests: replaced to make D1 writes fail. */
@@ -60,23 +68,24 @@ export class ChannelDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
     const storage = meteredStorage(ctx.storage, env, "ChannelDO");
-    migrate(storage, CHANNEL_MIGRATIONS);
+    migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS);
     this.store = new ChannelStore(storage);
-    this.timers = new Timers(sqliteTimerStore(storage));
+    this.sockets = new Sockets(ctx);
+    this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     this.delivery = new InboxDelivery({
       store: this.store,
       channel: () => {
         const ch = this.store.channel();
         return ch && toChannel(ch);
       },
-      deliverTo: (userId, channel, batch) => this.inbox(userId).deliver(channel, batch),
-      watching: () => new Set(this.openSockets().map((ws) => socketInfo(ws).userId)),
-      wakeBy: (at) => this.timers.wakeBy(at),
+      deliverTo: (userId, channel, batch) => userStub(this.env, userId).deliver(channel, batch),
+      watching: () => new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId)),
+      wakeBy: (at) => this.clock.wakeBy(at),
     });
     const cfg = config(env);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
-    // Clients heartbeat channel sockets too; the runtime answers without waking the object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    // Clients heartbeat channel sockets too.
+    answerPingsWhileHibernating(ctx);
   }
 
   // ---- RPC: channel lifecycle and membership ------------------------------------------
@@ -133,7 +142,7 @@ export class ChannelDO extends DurableObject<Env> {
       const member = { userId, role: "member" as const, joinedAt: Date.now() };
       await writeMember(this.env.DB, ch.id, member);
       this.store.insertMember(member.userId, member.role, member.joinedAt);
-      this.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
+      this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
       const channel = toChannel(ch);
       const lastSeq = this.store.log().lastSeq;
       // A new member's inbox starts at the present; older messages are history, not news.
@@ -161,8 +170,8 @@ export class ChannelDO extends DurableObject<Env> {
         target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
       await deleteMember(this.env.DB, ch.id, userId, heir ? { userId: heir, role: "owner" } : undefined);
       this.store.deleteMember(userId, heir);
-      for (const ws of this.ctx.getWebSockets(userId)) ws.close(CLOSE_REMOVED, "removed from channel");
-      this.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
+      this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
+      this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
       const channel = toChannel(ch);
       await this.tellInboxes([userId], (inbox) => inbox.channelEvent("removed", channel));
       return { ok: true as const, channel };
@@ -215,7 +224,7 @@ export class ChannelDO extends DurableObject<Env> {
     const target = Math.min(seq, this.store.log().lastSeq);
     const moved = this.store.advanceRead(userId, target);
     if (moved !== null) {
-      this.broadcast({ type: "read", channelId: ch.id, userId, seq: moved });
+      this.sockets.broadcast({ type: "read", channelId: ch.id, userId, seq: moved });
       await this.tellInboxes([userId], (inbox) => inbox.readMoved(ch.id, moved, deviceId));
     }
     return { ok: true, seq: moved ?? this.store.readSeqOf(userId) };
@@ -275,27 +284,24 @@ export class ChannelDO extends DurableObject<Env> {
     if (!this.store.roleOf(who.userId)) {
       return Response.json({ error: { code: "forbidden", message: "Not a member of this channel" } }, { status: 403 });
     }
-    const pair = new WebSocketPair();
-    const server = pair[1];
-    this.ctx.acceptWebSocket(server, [who.userId]);
-    server.serializeAttachment(who);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.sockets.accept(server, [who.userId], who);
     for (const frame of catchUpFrames(this.store.log(), Number(url.searchParams.get("after") ?? 0))) {
-      this.reply(server, frame);
+      this.sockets.send(server, frame);
     }
-    const headers = url.searchParams.get("protocol") ? { "Sec-WebSocket-Protocol": WS_SUBPROTOCOL } : undefined;
-    return new Response(null, { status: 101, webSocket: pair[0], headers });
+    return upgradeResponse(client, url);
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     hit("ws.in.ChannelDO");
-    const who = socketInfo(ws);
+    const who = this.sockets.info(ws);
     if (who.exp * 1000 <= Date.now()) return ws.close(CLOSE_TOKEN_EXPIRED, "access token expired");
     if (!this.store.roleOf(who.userId)) return ws.close(CLOSE_REMOVED, "removed from channel");
     const raw = parseJsonFrame(data);
     const parsed = ChannelClientFrame.safeParse(raw);
     if (!parsed.success) {
       const clientMsgId = (raw as { clientMsgId?: unknown } | undefined)?.clientMsgId;
-      return this.reply(ws, {
+      return this.sockets.send(ws, {
         type: "error",
         code: "invalid_request",
         message: raw === undefined ? "Frames must be JSON text" : "Unknown or malformed frame",
@@ -306,7 +312,7 @@ export class ChannelDO extends DurableObject<Env> {
     switch (frame.type) {
       case "send": {
         const outcome = this.sendMessage(who.userId, frame.clientMsgId, frame.text);
-        return this.reply(
+        return this.sockets.send(
           ws,
           outcome.ok
             ? { type: "ack", clientMsgId: frame.clientMsgId, seq: outcome.message.seq, ts: outcome.message.ts }
@@ -314,7 +320,10 @@ export class ChannelDO extends DurableObject<Env> {
         );
       }
       case "typing":
-        return this.broadcast({ type: "typing", channelId: this.store.channel()!.id, userId: who.userId }, who.userId);
+        return this.sockets.broadcast(
+          { type: "typing", channelId: this.store.channel()!.id, userId: who.userId },
+          (other) => other.userId === who.userId,
+        );
       case "read":
         await this.markRead(who.userId, frame.seq, who.deviceId);
         return;
@@ -334,12 +343,8 @@ export class ChannelDO extends DurableObject<Env> {
 
   /** A member's last socket on the channel is gone: their inbox need not trail any more. */
   private stoppedWatching(ws: WebSocket): void {
-    const { userId } = socketInfo(ws);
-    if (!this.openSockets(userId).some((other) => other !== ws)) this.delivery.unwatched(userId);
-  }
-
-  private openSockets(userId?: string): WebSocket[] {
-    return this.ctx.getWebSockets(userId).filter((ws) => ws.readyState === WebSocket.OPEN);
+    const { userId } = this.sockets.info(ws);
+    if (!this.sockets.open(userId).some((other) => other !== ws)) this.delivery.unwatched(userId);
   }
 
   // ---- Alarm: D1 flush and inbox deliveries ------------------------------------------------
@@ -351,8 +356,7 @@ export class ChannelDO extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
-    // No timers are stored any more; this clears rows an older version may have left.
-    const rungFor = await this.timers.fire({});
+    const rungFor = this.clock.ring();
     await this.flush();
     this.delivery.windowsOverBy(rungFor);
     await this.delivery.run();
@@ -362,7 +366,7 @@ export class ChannelDO extends DurableObject<Env> {
     if (!this.store.channel()) return;
     for (;;) {
       const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.delivery.progress());
-      if (result.next === "retry") this.timers.wakeBy(Date.now() + result.delayMs);
+      if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
   }
@@ -388,27 +392,11 @@ export class ChannelDO extends DurableObject<Env> {
     if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
 
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
-    this.broadcast({ type: "message", message });
+    this.sockets.broadcast({ type: "message", message });
     const waiting = message.seq - this.store.progress().flushedSeq;
-    this.timers.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
+    this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
     void this.delivery.run();
     return { ok: true, message, created: true };
-  }
-
-  private reply(ws: WebSocket, frame: ChannelServerFrame): void {
-    sendRaw(ws, JSON.stringify(frame));
-  }
-
-  /** Sends one frame to every socket of the channel, except those of `exceptUserId`. */
-  private broadcast(frame: ChannelServerFrame, exceptUserId?: string): void {
-    const data = JSON.stringify(frame);
-    for (const ws of this.ctx.getWebSockets()) {
-      if (exceptUserId === undefined || socketInfo(ws).userId !== exceptUserId) sendRaw(ws, data);
-    }
-  }
-
-  private inbox(userId: string) {
-    return this.env.USER.get(this.env.USER.idFromName(userId));
   }
 
   /**
@@ -418,9 +406,9 @@ export class ChannelDO extends DurableObject<Env> {
    */
   private async tellInboxes(
     userIds: readonly string[],
-    call: (inbox: ReturnType<ChannelDO["inbox"]>) => Promise<void>,
+    call: (inbox: ReturnType<typeof userStub>) => Promise<void>,
   ): Promise<void> {
-    const results = await Promise.allSettled(userIds.map((id) => call(this.inbox(id))));
+    const results = await Promise.allSettled(userIds.map((id) => call(userStub(this.env, id))));
     for (const r of results) if (r.status === "rejected") console.warn("inbox event failed", r.reason);
   }
 }

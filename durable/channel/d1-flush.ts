@@ -21,7 +21,7 @@ export async function flushToD1(
   store: ChannelStore,
   write: HistoryWriter,
   d1: D1Database,
-  /** The ChannelDO's in-memory delivery progress, persisted here (see ChannelDO.delivered). */
+  /** The ChannelDO's in-memory delivery progress, persisted here (InboxDelivery.progress()). */
   deliveredSeq: number,
 ): Promise<FlushResult> {
   const progress = store.progress();

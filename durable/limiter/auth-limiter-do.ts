@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { config } from "../../src/config";
-import { TokenBuckets } from "../shared/token-bucket";
+import { TokenBuckets } from "../kit/token-bucket";
 
 export type AuthAction = "login" | "signup";
 

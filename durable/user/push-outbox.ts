@@ -3,7 +3,7 @@ import { buildPushPayload, type PushedMessage } from "../../src/push/payload";
 import { retryDelayMs } from "../../src/push/retry";
 import { type PushOutcome, sendPush, type VapidKeys } from "../../src/push/send";
 import type { PushSubscription } from "../../src/push/subscription";
-import type { Timers } from "../shared/timers";
+import type { TimerControl } from "../kit/timers";
 
 /** Push services keep an undelivered notification this long (RFC 8030 TTL). */
 const PUSH_TTL_SEC = 24 * 60 * 60;
@@ -30,7 +30,7 @@ export class PushOutbox {
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
-    private readonly timers: Timers,
+    private readonly timers: TimerControl<typeof PUSH_TIMER>,
     /** A seam for tests: how a push goes out. */
     private readonly send: typeof sendPush = sendPush,
   ) {}

@@ -1,17 +1,28 @@
-/** UserDO storage, append-only (see durable/shared/sql-migrations.ts). */
-export const USER_MIGRATIONS = [
-  // One row per channel the user belongs to: what GET /api/channels needs, in one place.
-  `CREATE TABLE inbox (
-     channel_id TEXT PRIMARY KEY, channel TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
-     read_seq INTEGER NOT NULL DEFAULT 0, last_message TEXT)`,
-  // Presence that must survive eviction: status, lastActiveAt, the user's id.
-  "CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-  `CREATE TABLE push_subscriptions (
-     endpoint TEXT PRIMARY KEY, p256dh TEXT NOT NULL, auth TEXT NOT NULL, created_at INTEGER NOT NULL)`,
-  // One pending push per channel and subscription: the newest message wins (coalescing).
-  `CREATE TABLE push_queue (
-     channel_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL, due_at INTEGER NOT NULL,
-     attempt INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel_id, endpoint))`,
-  // When a push for a channel last went out: at most one per PUSH_COALESCE_MS.
-  "CREATE TABLE push_sent (channel_id TEXT PRIMARY KEY, at INTEGER NOT NULL)",
-] as const;
+import type { LegacyVersions, Migration } from "../kit/sql-migrations";
+
+/** UserDO storage: append-only, see durable/kit/sql-migrations.ts. */
+export const USER_MIGRATIONS: readonly Migration[] = [
+  {
+    id: "0001_init",
+    sql: `
+      -- One row per channel the user belongs to: what GET /api/channels needs, in one place.
+      CREATE TABLE inbox (
+        channel_id TEXT PRIMARY KEY, channel TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
+        read_seq INTEGER NOT NULL DEFAULT 0, last_message TEXT);
+      -- Presence that must survive eviction: status, lastActiveAt, the user's id.
+      CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE push_subscriptions (
+        endpoint TEXT PRIMARY KEY, p256dh TEXT NOT NULL, auth TEXT NOT NULL, created_at INTEGER NOT NULL);
+      -- One pending push per channel and subscription: the newest message wins (coalescing).
+      CREATE TABLE push_queue (
+        channel_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL, due_at INTEGER NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel_id, endpoint));
+      -- When a push for a channel last went out: at most one per PUSH_COALESCE_MS.
+      CREATE TABLE push_sent (channel_id TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
+  },
+];
+
+/** Objects migrated before migrations had ids counted 5 steps in `_schema`: they built what 0001_init builds. */
+export const USER_LEGACY_VERSIONS: LegacyVersions = {
+  5: { through: "0001_init" },
+};

@@ -1,4 +1,4 @@
-import { fromBase64Url, randomBytes, timingSafeEqual, toBase64Url } from "./bytes";
+import { fromBase64Url, randomBytes, timingSafeEqual, toBase64Url } from "../bytes";
 
 /**
  * PBKDF2-SHA256 through WebCrypto. 100,000 iterations is the most the Workers runtime

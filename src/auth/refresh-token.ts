@@ -1,4 +1,4 @@
-import { randomBytes, sha256Base64Url, toBase64Url } from "./bytes";
+import { randomBytes, sha256Base64Url, toBase64Url } from "../bytes";
 
 /** 256 random bits. Only the SHA-256 hash is stored, so a database leak yields no usable token. */
 export function newRefreshToken(): string {

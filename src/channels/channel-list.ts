@@ -1,8 +1,7 @@
+import { channelStub, userStub } from "../../durable/stubs";
 import type { Db } from "../db/client";
 import type { ChannelSummary } from "../protocol/types";
-import { userStub } from "../users/user-stub";
 import { listChannelsOf } from "./d1-queries";
-import { channelStub } from "./ids";
 
 /**
  * GET /api/channels: the inbox (UserDO) has the counters, D1 has the authoritative

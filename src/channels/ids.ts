@@ -1,4 +1,4 @@
-import { randomBytes, sha256Base64Url, toBase64Url } from "../auth/bytes";
+import { randomBytes, sha256Base64Url, toBase64Url } from "../bytes";
 
 /** Channel ids are opaque to clients; the prefix tells the kind, and the format is checked at the edge. */
 export const CHANNEL_ID = /^(g|dm)_[A-Za-z0-9_-]{16,64}$/;
@@ -14,8 +14,4 @@ export function newGroupId(): string {
 export async function dmId(a: string, b: string): Promise<string> {
   const [x, y] = a < b ? [a, b] : [b, a];
   return `dm_${await sha256Base64Url(`${x}\u0000${y}`)}`;
-}
-
-export function channelStub(env: Env, channelId: string) {
-  return env.CHANNEL.get(env.CHANNEL.idFromName(channelId));
 }

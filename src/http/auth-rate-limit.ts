@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import type { AuthAction } from "../../durable/limiter/auth-limiter-do";
+import { authLimiterStub } from "../../durable/stubs";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 
@@ -12,8 +13,7 @@ export function authRateLimit(action: AuthAction) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const ip = c.req.header("CF-Connecting-IP");
     if (ip) {
-      const limiter = c.env.AUTH_LIMITER.get(c.env.AUTH_LIMITER.idFromName(ip));
-      const wait = await limiter.take(action);
+      const wait = await authLimiterStub(c.env, ip).take(action);
       if (wait > 0) throw new ApiError("rate_limited", "Too many attempts from this address; try again later", wait);
     }
     await next();

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { fromBase64Url } from "../auth/bytes";
+import { fromBase64Url } from "../bytes";
 
 export const MAX_ENDPOINT_LENGTH = 2048;
 

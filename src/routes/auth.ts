@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { userStub } from "../../durable/stubs";
 import { login, logout, refresh, signup } from "../auth/sessions";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { authRateLimit } from "../http/auth-rate-limit";
 import { valid } from "../http/validate";
 import { DisplayName, Password, Username } from "../users/user";
-import { userStub } from "../users/user-stub";
 
 const DeviceName = z.string().min(1).max(64);
 const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });

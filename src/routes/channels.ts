@@ -1,8 +1,9 @@
 import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { channelStub } from "../../durable/stubs";
 import { channelList } from "../channels/channel-list";
-import { CHANNEL_ID, channelStub, newGroupId } from "../channels/ids";
+import { CHANNEL_ID, newGroupId } from "../channels/ids";
 import { config } from "../config";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { channelStub, dmId } from "../channels/ids";
+import { channelStub } from "../../durable/stubs";
+import { dmId } from "../channels/ids";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { ApiError, unwrap } from "../http/errors";

@@ -1,12 +1,12 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { userStub } from "../../durable/stubs";
 import { config } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { ApiError } from "../http/errors";
 import { invalidRequest, requireJsonContentType } from "../http/validate";
 import { pushEndpointSchema, pushSubscriptionSchema } from "../push/subscription";
-import { userStub } from "../users/user-stub";
 
 /** Parses a JSON body against a schema that depends on configuration (insecure endpoints). */
 async function body<S extends z.ZodType>(

@@ -1,6 +1,7 @@
 import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { z } from "zod";
+import { userStub } from "../../durable/stubs";
 import { users } from "../db/schema";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
@@ -8,7 +9,6 @@ import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import type { Presence } from "../protocol/types";
-import { userStub } from "../users/user-stub";
 
 const MAX_PRESENCE_IDS = 100;
 

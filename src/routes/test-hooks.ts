@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { CHANNEL_ID, channelStub } from "../channels/ids";
+import { channelStub } from "../../durable/stubs";
+import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/errors";

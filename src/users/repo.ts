@@ -1,9 +1,20 @@
 import { and, eq, gte, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";
-import { toUser, type User } from "./user";
+import type { User } from "../protocol/types";
 
 export type UserRow = typeof users.$inferSelect;
+
+/** A row as the public `user`: empty optional fields are left out, never sent as null. */
+export function toUser(row: UserRow): User {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.displayName,
+    ...(row.avatarUrl ? { avatarUrl: row.avatarUrl } : {}),
+    ...(row.statusText ? { statusText: row.statusText } : {}),
+  };
+}
 
 export async function findUserById(db: Db, id: string): Promise<User | null> {
   const row = await db.query.users.findFirst({ where: eq(users.id, id) });

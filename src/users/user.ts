@@ -1,18 +1,6 @@
 import { z } from "zod";
-import type { users } from "../db/schema";
-import type { User } from "../protocol/types";
 
 export type { User } from "../protocol/types";
-
-export function toUser(row: typeof users.$inferSelect): User {
-  return {
-    id: row.id,
-    username: row.username,
-    displayName: row.displayName,
-    ...(row.avatarUrl ? { avatarUrl: row.avatarUrl } : {}),
-    ...(row.statusText ? { statusText: row.statusText } : {}),
-  };
-}
 
 /** Counts code points, not UTF-16 units, as PROTOCOL.md measures lengths. */
 export const codePoints = (s: string) => [...s].length;

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "../../durable/user/presence";
+import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "../../durable/user/presence-rules";
 
 const TIMEOUT = 30_000;
 

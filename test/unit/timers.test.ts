@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type TimerStore, Timers } from "../../durable/shared/timers";
+import { AlarmClock, type TimerStore, Timers } from "../../durable/kit/timers";
 
 /** A TimerStore in memory that records what would reach storage. */
 function fakeStore() {
@@ -54,5 +54,33 @@ describe("Timers", () => {
     // The wake-up was rung: a new one for a later time arms the alarm again.
     timers.wakeBy(5000);
     expect(alarms.at(-1)).toBe(5000);
+  });
+
+  it("takes only the names the object uses", () => {
+    const timers = new Timers<"grace" | "push">(fakeStore().store, () => 1000);
+    timers.schedule("grace", 2000);
+    // @ts-expect-error a name the object does not use does not compile
+    timers.schedule("gracee", 2000);
+    // @ts-expect-error nor does an alarm handler that leaves one of them out
+    void timers.fire({ grace: () => {} });
+  });
+});
+
+describe("AlarmClock", () => {
+  it("rings for the time it was set for, and sets the alarm again for the wake-ups still ahead", () => {
+    const alarms: number[] = [];
+    let now = 1000;
+    const clock = new AlarmClock(
+      (at) => void alarms.push(at),
+      () => now,
+    );
+    clock.wakeBy(2000);
+    clock.wakeBy(5000);
+    expect(alarms).toEqual([2000]);
+    now = 1990;
+    expect(clock.ring()).toBe(2000);
+    expect(alarms).toEqual([2000]);
+    clock.wakeBy(3000);
+    expect(alarms).toEqual([2000, 3000]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TokenBuckets } from "../../durable/shared/token-bucket";
+import { TokenBuckets } from "../../durable/kit/token-bucket";
 
 describe("TokenBuckets", () => {
   it("allows a burst, then refills at the rate", () => {

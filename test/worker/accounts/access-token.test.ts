@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decode, sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
-import { toBase64Url } from "../../../src/auth/bytes";
+import { toBase64Url } from "../../../src/bytes";
 import { api, signup, type TestUser } from "../support/api";
 
 const unauthorized = { error: { code: "unauthorized", message: expect.any(String) } };

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { fromBase64Url, toBase64Url } from "../../../src/auth/bytes";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../../../src/auth/password";
+import { fromBase64Url, toBase64Url } from "../../../src/bytes";
 import { api, signup } from "../support/api";
 
 /** PBKDF2-SHA256 computed here, independently of src/, to pin the stored format. */

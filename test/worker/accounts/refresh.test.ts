@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toBase64Url } from "../../../src/auth/bytes";
+import { toBase64Url } from "../../../src/bytes";
 import { api, signup } from "../support/api";
 
 const password = "correct horse battery";

@@ -11,7 +11,7 @@ import { env } from "cloudflare:workers";
 import { createECDH, randomBytes } from "node:crypto";
 import ece from "http_ece";
 import { describe, expect, it } from "vitest";
-import { fromBase64Url } from "../../../src/auth/bytes";
+import { fromBase64Url } from "../../../src/bytes";
 import { buildPushPayload } from "../../../src/push/payload";
 import { buildPushRequest, sendPush, type VapidKeys } from "../../../src/push/send";
 import { pushSubscriptionSchema } from "../../../src/push/subscription";

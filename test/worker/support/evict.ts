@@ -1,8 +1,10 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 
-export const channelStubOf = (channelId: string) => env.CHANNEL.get(env.CHANNEL.idFromName(channelId));
-export const userStubOf = (userId: string) => env.USER.get(env.USER.idFromName(userId));
+import { channelStub, userStub } from "../../../durable/stubs";
+
+export const channelStubOf = (channelId: string) => channelStub(env, channelId);
+export const userStubOf = (userId: string) => userStub(env, userId);
 
 /**
  * Evicts a Durable Object: its memory is gone, storage and hibernated sockets stay.

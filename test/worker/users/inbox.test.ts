@@ -232,6 +232,26 @@ describe("a lost inbox event is repaired by GET /api/channels", () => {
     await forgetChannel(a, g.id);
     expect((await summaryOf(a, g.id))?.lastMessage).toEqual(sent[1]);
   });
+
+  it("news that moves an inbox row ahead brings its last message along; older news changes nothing", async () => {
+    // A repair can race a delivery: the row the delivery wrote may be behind the summary.
+    const u = await signup("ahead");
+    const inbox = userStubOf(u.id);
+    const channel = { id: "g_ahead_0123456789abcdef", kind: "group", visibility: "private", createdAt: 1 } as const;
+    const message = (seq: number) => ({
+      channelId: channel.id,
+      seq,
+      senderId: "someone",
+      clientMsgId: `m${seq}`,
+      text: `message ${seq}`,
+      ts: seq,
+    });
+    await inbox.deliver(channel, [message(1)]);
+    await inbox.channelEvent("added", channel, { lastSeq: 3, readSeq: 0, lastMessage: message(3) });
+    expect(inboxRow(await inboxOf(u), channel.id)).toMatchObject({ lastSeq: 3, unread: 3, lastMessage: message(3) });
+    await inbox.channelEvent("added", channel, { lastSeq: 2, readSeq: 0, lastMessage: message(2) });
+    expect(inboxRow(await inboxOf(u), channel.id)).toMatchObject({ lastSeq: 3, unread: 3, lastMessage: message(3) });
+  });
 });
 
 describe("message frames on the user socket", () => {

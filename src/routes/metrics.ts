@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { config } from "../config";
 import type { AppEnv } from "../http/app-env";
 import { ApiError } from "../http/errors";
-import { resetCounters, snapshot } from "./counters";
+import { resetCounters, snapshot } from "../metrics/counters";
 
 /** The benchmark's view of the counters: a 404 unless METRICS is "on" (never in production). */
 export const metricsRoutes = new Hono<AppEnv>()

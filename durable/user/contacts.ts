@@ -1,0 +1,44 @@
+import { listChannelPartners } from "../../src/channels/d1-queries";
+import { db } from "../../src/db/client";
+import { userStub } from "../stubs";
+import type { Presence } from "./presence";
+
+/** Presence is pushed to at most this many contacts, most recent first; the rest poll. */
+export const PRESENCE_FANOUT_MAX = 100;
+
+/**
+ * Who hears of the user's presence changes: DM partners and members of shared groups
+ * (from D1's membership), ranked by the last activity in the channel they share (from
+ * the inbox), so the people the user talks to most recently are told first.
+ */
+export class Contacts {
+  constructor(
+    private readonly env: Env,
+    /** Per channel, when it last had a message. */
+    private readonly lastActivity: () => Map<string, number>,
+  ) {}
+
+  /** Tells the most recent contacts; a contact with no open socket drops it. */
+  async tell(presence: Presence): Promise<void> {
+    try {
+      const contacts = await this.recent(presence.userId);
+      await Promise.allSettled(contacts.map((id) => userStub(this.env, id).presenceChanged(presence)));
+    } catch (err) {
+      // Presence fan-out is best effort: contacts can always poll GET /api/presence.
+      console.warn("presence fan-out failed", err);
+    }
+  }
+
+  private async recent(userId: string): Promise<string[]> {
+    const partners = await listChannelPartners(db(this.env.DB), userId);
+    const activity = this.lastActivity();
+    const rank = new Map<string, number>();
+    for (const { contact, channel } of partners) {
+      rank.set(contact, Math.max(rank.get(contact) ?? 0, activity.get(channel) ?? 0));
+    }
+    return [...rank]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, PRESENCE_FANOUT_MAX)
+      .map(([id]) => id);
+  }
+}

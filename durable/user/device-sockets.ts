@@ -1,0 +1,125 @@
+import type { UserServerFrame } from "../../src/protocol/frames";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
+import { closeQuietly, Sockets } from "../kit/sockets";
+import type { TimerControl } from "../kit/timers";
+import { isAlive, nextLivenessCheck } from "./presence-rules";
+
+/** Token expiry, and the moment the most recently heard socket would go silent. */
+export type DeviceTimer = "expire" | "liveness";
+
+/** What a device socket carries through hibernation. */
+interface DeviceSocket {
+  deviceId: string;
+  /** Access-token expiry, seconds since the epoch. */
+  exp: number;
+  connectedAt: number;
+  /** The last frame that reached the object (a ping spelled differently counts as life too). */
+  lastFrameAt?: number;
+}
+
+/**
+ * The user's device sockets, hibernated and tagged by device. A socket is live while
+ * it has been heard from within the heartbeat timeout (a frame, or a ping the runtime
+ * answered for it); one that falls silent, outlives its access token or whose device
+ * logs out is closed here.
+ */
+export class DeviceSockets {
+  private readonly sockets: Sockets<DeviceSocket, UserServerFrame>;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly timers: TimerControl<DeviceTimer>,
+    private readonly timeoutMs: number,
+  ) {
+    this.sockets = new Sockets(ctx);
+  }
+
+  /** Clients ping a little more often than the timeout, so one late ping is not fatal. */
+  get heartbeatMs(): number {
+    return Math.floor((this.timeoutMs * 5) / 6);
+  }
+
+  accept(ws: WebSocket, deviceId: string, exp: number): void {
+    this.sockets.accept(ws, [deviceId], { deviceId, exp, connectedAt: Date.now() });
+    this.timers.schedule("expire", exp * 1000);
+  }
+
+  /** A frame arrived on `ws`: it is alive. */
+  heard(ws: WebSocket): void {
+    this.sockets.update(ws, { lastFrameAt: Date.now() });
+  }
+
+  send(ws: WebSocket, frame: UserServerFrame): void {
+    this.sockets.send(ws, frame);
+  }
+
+  /** To every device, or every device but `exceptDeviceId` (which caused the change). */
+  broadcast(frame: UserServerFrame, exceptDeviceId?: string): void {
+    this.sockets.broadcast(frame, exceptDeviceId === undefined ? undefined : (s) => s.deviceId === exceptDeviceId);
+  }
+
+  /** Open sockets heard from within the timeout, leaving out `closing` (its close is being handled). */
+  live(closing?: WebSocket): WebSocket[] {
+    const now = Date.now();
+    return this.sockets
+      .open()
+      .filter((ws) => ws !== closing && isAlive({ lastSeenAt: this.lastSeenAt(ws) }, now, this.timeoutMs));
+  }
+
+  anyLive(): boolean {
+    return this.live().length > 0;
+  }
+
+  /** When a live socket was last heard from, or null when none is live. */
+  lastHeardAt(): number | null {
+    const live = this.live();
+    return live.length > 0 ? Math.max(...live.map((ws) => this.lastSeenAt(ws))) : null;
+  }
+
+  /**
+   * Closes the sockets that fell silent, so a client that vanished without a close
+   * frame is noticed within the heartbeat timeout, and sets the liveness check for the
+   * rest. Returns whether any socket is still live.
+   */
+  sweep(closing?: WebSocket): boolean {
+    const now = Date.now();
+    for (const ws of this.sockets.open()) {
+      if (ws !== closing && !isAlive({ lastSeenAt: this.lastSeenAt(ws) }, now, this.timeoutMs)) {
+        closeQuietly(ws, CLOSE_HEARTBEAT_TIMEOUT, "no heartbeat");
+      }
+    }
+    const live = this.live(closing);
+    // With no socket left nothing may tick: the object hibernates until someone calls.
+    if (live.length === 0) this.timers.cancel("expire");
+    const next = nextLivenessCheck(
+      live.map((ws) => ({ lastSeenAt: this.lastSeenAt(ws) })),
+      this.timeoutMs,
+    );
+    if (next === null) this.timers.cancel("liveness");
+    else this.timers.schedule("liveness", next);
+    return live.length > 0;
+  }
+
+  /** Closes the sockets whose access token expired, and waits for the next expiry. */
+  closeExpired(): void {
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const ws of this.sockets.all()) {
+      const { exp } = this.sockets.info(ws);
+      if (exp * 1000 <= now) closeQuietly(ws, CLOSE_TOKEN_EXPIRED, "access token expired");
+      else next = Math.min(next, exp * 1000);
+    }
+    if (next !== Number.POSITIVE_INFINITY) this.timers.schedule("expire", next);
+  }
+
+  /** A logged-out device's sockets close now rather than at token expiry. */
+  closeDevice(deviceId: string): void {
+    this.sockets.closeAll(deviceId, CLOSE_TOKEN_EXPIRED, "device logged out");
+  }
+
+  private lastSeenAt(ws: WebSocket): number {
+    const { connectedAt, lastFrameAt = 0 } = this.sockets.info(ws);
+    const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(connectedAt, lastFrameAt, pinged);
+  }
+}

@@ -1,0 +1,103 @@
+import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
+
+interface InboxRow extends Record<string, SqlStorageValue> {
+  channel_id: string;
+  channel: string;
+  last_seq: number;
+  read_seq: number;
+  last_message: string | null;
+}
+
+/** What the inbox knows of one channel. */
+export interface InboxCounters {
+  lastSeq: number;
+  readSeq: number;
+  lastMessage?: Message;
+}
+
+/**
+ * The user's inbox: per channel they belong to, the last seq, the read cursor and the
+ * last message, so a phone and a laptop agree and GET /api/channels is one call. The
+ * only code that reads or writes the `inbox` table.
+ */
+export class Inbox {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /**
+   * New messages of one channel, in seq order. Returns those the inbox did not have:
+   * repeats (a retried batch) are ignored by seq. The user's own messages move their
+   * read cursor: nobody has unread mail they wrote themselves.
+   */
+  add(channel: Channel, messages: readonly Message[], userId: string | undefined): Message[] {
+    const known = this.lastSeq(channel.id);
+    const fresh = messages.filter((m) => m.seq > known);
+    if (fresh.length === 0) return fresh;
+    const newest = fresh[fresh.length - 1]!;
+    const ownRead = Math.max(0, ...fresh.filter((m) => m.senderId === userId).map((m) => m.seq));
+    this.record(channel, { lastSeq: newest.seq, readSeq: ownRead, lastMessage: newest });
+    return fresh;
+  }
+
+  /**
+   * Records what is known of a channel, from a delivery, a membership event or a
+   * repair. Counters only move forward, whatever order the news arrives in; the last
+   * message is the one of the higher seq, so the preview never trails lastSeq.
+   */
+  record(channel: Channel, counters: InboxCounters): void {
+    this.sql.exec(
+      `INSERT INTO inbox (channel_id, channel, last_seq, read_seq, last_message) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (channel_id) DO UPDATE SET channel = excluded.channel,
+         last_seq = MAX(inbox.last_seq, excluded.last_seq), read_seq = MAX(inbox.read_seq, excluded.read_seq),
+         last_message = CASE WHEN excluded.last_seq > inbox.last_seq
+           THEN COALESCE(excluded.last_message, inbox.last_message)
+           ELSE COALESCE(inbox.last_message, excluded.last_message) END`,
+      channel.id,
+      JSON.stringify(channel),
+      counters.lastSeq,
+      counters.readSeq,
+      counters.lastMessage ? JSON.stringify(counters.lastMessage) : null,
+    );
+  }
+
+  remove(channelId: string): void {
+    this.sql.exec("DELETE FROM inbox WHERE channel_id = ?", channelId);
+  }
+
+  /** Moves the read cursor forward; false when it was there already, or the channel is not in the inbox. */
+  moveRead(channelId: string, seq: number): boolean {
+    return (
+      this.sql.exec("UPDATE inbox SET read_seq = ? WHERE channel_id = ? AND read_seq < ?", seq, channelId, seq)
+        .rowsWritten > 0
+    );
+  }
+
+  list(): ChannelSummary[] {
+    return this.sql
+      .exec<InboxRow>("SELECT * FROM inbox")
+      .toArray()
+      .map((r) => ({
+        ...(JSON.parse(r.channel) as Channel),
+        lastSeq: r.last_seq,
+        readSeq: Math.min(r.read_seq, r.last_seq),
+        unread: Math.max(0, r.last_seq - r.read_seq),
+        ...(r.last_message ? { lastMessage: JSON.parse(r.last_message) as Message } : {}),
+      }));
+  }
+
+  /** Per channel, when its last message was sent (0 before the first): how contacts are ranked. */
+  lastActivity(): Map<string, number> {
+    return new Map(
+      this.sql
+        .exec<{ channel_id: string; last_message: string | null }>("SELECT channel_id, last_message FROM inbox")
+        .toArray()
+        .map((r) => [r.channel_id, r.last_message ? (JSON.parse(r.last_message) as Message).ts : 0]),
+    );
+  }
+
+  private lastSeq(channelId: string): number {
+    return (
+      this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM inbox WHERE channel_id = ?", channelId).toArray()[0]
+        ?.last_seq ?? 0
+    );
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Presence rules as pure functions over what the UserDO knows: its sockets' last
+ * signs of life and the stored status. Kept apart so the timing rules are tested
+ * without a runtime.
+ */
+export type Status = "online" | "offline";
+
+export interface SocketLife {
+  /** The latest of: connected, last ping answered by auto-response, last frame. */
+  lastSeenAt: number;
+}
+
+export function isAlive(s: SocketLife, now: number, timeoutMs: number): boolean {
+  return now - s.lastSeenAt <= timeoutMs;
+}
+
+/** When to look again: the moment the most recently active socket would go stale. */
+export function nextLivenessCheck(sockets: readonly SocketLife[], timeoutMs: number): number | null {
+  if (sockets.length === 0) return null;
+  return Math.max(...sockets.map((s) => s.lastSeenAt)) + timeoutMs + 1;
+}
+
+/**
+ * Given the stored status and whether any socket is alive, what to do: go online now
+ * (and tell contacts), start the grace period, or nothing. Going offline happens only
+ * when the grace timer fires with still no socket, so a quick reconnect inside the
+ * grace period produces no event at all.
+ */
+export function onSocketsChanged(
+  stored: Status,
+  anyAlive: boolean,
+): "online" | "start_grace" | "cancel_grace" | "none" {
+  if (anyAlive) return stored === "offline" ? "online" : "cancel_grace";
+  return stored === "online" ? "start_grace" : "none";
+}

@@ -1,3 +1,0 @@
-export function userStub(env: Env, userId: string) {
-  return env.USER.get(env.USER.idFromName(userId));
-}

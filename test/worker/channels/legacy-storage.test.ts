@@ -1,0 +1,74 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { api, signup } from "../support/api";
+import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { channelStubOf } from "../support/evict";
+import { insertRows, LEGACY_CHANNEL_STEPS, rebuildAsLegacy, rowsOf, tablesOf } from "../support/legacy-storage";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until D1 has every message, so no flush is pending while the storage is rebuilt. */
+async function flushed(channelId: string) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const { lastSeq, flushedSeq } = await channelStubOf(channelId).testFlushState();
+    if (flushedSeq === lastSeq) return;
+    await sleep(50);
+  }
+  throw new Error("the channel never flushed to D1");
+}
+
+describe("a ChannelDO migrated by the count-only bookkeeping", () => {
+  for (const steps of [9, 6]) {
+    it(`(${steps} steps) starts on the new bookkeeping with all its data, and carries on`, async () => {
+      const owner = await signup("legacyo");
+      const member = await signup("legacym");
+      const g = await createGroup(owner, [member]);
+      for (let i = 1; i <= 3; i++) expect((await sendHttp(owner, g.id, `before ${i}`)).status).toBe(201);
+      const read = await api("POST", `/api/channels/${g.id}/read`, { token: member.accessToken, body: { seq: 2 } });
+      expect(read.status).toBe(204);
+      await flushed(g.id);
+      const history = await fullHistory(member, g.id);
+      const info = (await api("GET", `/api/channels/${g.id}`, { token: member.accessToken })).body;
+
+      const stub = channelStubOf(g.id);
+      const progress = await runInDurableObject(stub, (_instance, state) => {
+        const sql = state.storage.sql;
+        const {
+          progress: [counters],
+          ...kept
+        } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
+        rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
+          insertRows(sql, kept);
+          if (steps === 6) {
+            for (const name of ["flushed_seq", "pruned_seq", "delivered_seq", "flush_attempt"]) {
+              sql.exec("INSERT INTO counters (name, value) VALUES (?, ?)", name, counters![name]!);
+            }
+          } else {
+            insertRows(sql, { progress: [counters!] });
+          }
+          // Versions before wake-ups stored their flush and delivery timers here.
+          sql.exec("CREATE TABLE IF NOT EXISTS _timers (name TEXT PRIMARY KEY, due INTEGER NOT NULL)");
+          sql.exec("INSERT OR REPLACE INTO _timers (name, due) VALUES ('flush', 1)");
+        });
+        return counters!;
+      });
+      await evictDurableObject(stub);
+
+      const upgraded = await runInDurableObject(stub, (_instance, state) => {
+        const { _migrations, progress } = rowsOf(state.storage.sql, ["_migrations", "progress"]);
+        return { tables: tablesOf(state.storage.sql), migrations: _migrations.map((r) => r.id), progress };
+      });
+      expect(upgraded).toEqual({
+        tables: ["_migrations", "channel", "members", "messages", "progress", "reads"],
+        migrations: ["0001_init"],
+        progress: [progress],
+      });
+      expect(await fullHistory(member, g.id)).toEqual(history);
+      expect((await api("GET", `/api/channels/${g.id}`, { token: member.accessToken })).body).toEqual(info);
+      expect(await stub.summary(member.id)).toMatchObject({ ok: true, lastSeq: 3, readSeq: 2 });
+      const next = await sendHttp(member, g.id, "after");
+      expect(next.status).toBe(201);
+      expect(next.body.message.seq).toBe(4);
+    });
+  }
+});
