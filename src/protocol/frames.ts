@@ -7,9 +7,10 @@ import type { Channel, Message } from "./types";
  * edge; server frames are typed unions so every producer is checked by the compiler.
  */
 
-// Text is checked by checkText (it needs its own error codes), so any value passes here.
+// A send's text must be a string here; checkText then applies the rules that have their
+// own error codes (empty, ill-formed, too long).
 export const ChannelClientFrame = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("send"), clientMsgId: ClientMsgId, text: z.unknown() }),
+  z.object({ type: z.literal("send"), clientMsgId: ClientMsgId, text: z.string() }),
   z.object({ type: z.literal("typing") }),
   z.object({ type: z.literal("read"), seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }),
 ]);
