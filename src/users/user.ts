@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { users } from "../db/schema";
+import { stripFormatCharacters } from "./format-characters";
 
 /** The public `user` of PROTOCOL.md; absent optional fields are left out, not null. */
 export interface User {
@@ -38,9 +39,16 @@ export const Username = z
   .regex(/^[A-Za-z0-9_.-]{3,32}$/, "username must be 3–32 of a-z 0-9 _ . -")
   .transform((s) => s.toLowerCase());
 export const Password = boundedText(8, 256, "password");
-export const DisplayName = boundedText(1, 64, "displayName")
+/** Text other users see next to a name: invisible format characters are dropped first. */
+const shownText = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .transform(stripFormatCharacters)
+    .pipe(boundedText(min, max, what));
+
+export const DisplayName = shownText(1, 64, "displayName")
   .transform((s) => s.trim())
-  .pipe(z.string().min(1));
+  .pipe(z.string().min(1, "displayName must have a visible character"));
 export const AvatarUrl = z
   .string()
   .max(2048)
@@ -51,4 +59,4 @@ export const AvatarUrl = z
       return false;
     }
   }, "avatarUrl must be an https URL");
-export const StatusText = boundedText(0, 140, "statusText");
+export const StatusText = shownText(0, 140, "statusText");
