@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_PUSH_ALLOWED_HOSTS, parseAllowedHosts } from "./push/allowed-hosts";
 
 /**
  * The Worker variables of PROTOCOL.md ("Limits and configuration"), parsed once per
@@ -41,10 +42,23 @@ const ConfigSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  /** Also accept push endpoints on http(s)://127.0.0.1 and localhost: local tests only. */
   PUSH_ALLOW_INSECURE_ENDPOINTS: z
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /** The push services' hosts an endpoint may name (src/push/allowed-hosts.ts); never an IP address. */
+  PUSH_ALLOWED_HOSTS: z
+    .string()
+    .default(DEFAULT_PUSH_ALLOWED_HOSTS)
+    .transform((v, ctx) => {
+      try {
+        return parseAllowedHosts(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
