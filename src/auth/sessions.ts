@@ -61,17 +61,29 @@ export async function signup(
   return { user, deviceId, refreshToken, accessToken: await issueAccessToken(secret, user.id, deviceId) };
 }
 
+/**
+ * Failed sign-ins per username: `attempt` before the password is checked (it throws
+ * when the username is limited), then `succeeded` once it matched, so that only
+ * failures count.
+ */
+export interface SignInLimit {
+  attempt(): Promise<{ succeeded(): Promise<void> }>;
+}
+
 export async function login(
   db: Db,
   secret: string,
   input: { username: string; password: string; deviceName?: string },
+  limit: SignInLimit,
 ): Promise<Session> {
+  const permit = await limit.attempt();
   const row = await findUserRowByUsername(db, input.username);
   const stored = row
     ? { hash: row.passwordHash, salt: row.passwordSalt, iterations: row.passwordIterations }
     : await decoyHash();
   const ok = await verifyPassword(input.password, stored);
   if (!row || !ok) throw badCredentials();
+  await permit.succeeded();
 
   const now = Date.now();
   const deviceId = crypto.randomUUID();
