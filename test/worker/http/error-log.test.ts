@@ -15,28 +15,54 @@ async function sha256(text: string): Promise<string> {
 
 afterEach(() => vi.restoreAllMocks());
 
+/** Collects what console.error prints, in every form a logger might render an argument in. */
+function captureErrors(): string[] {
+  const logged: string[] = [];
+  vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+    logged.push(
+      args.map((a) => (typeof a === "string" ? a : `${a} ${JSON.stringify(a)} ${(a as Error)?.stack}`)).join(" "),
+    );
+  });
+  return logged;
+}
+
 describe("a failed D1 query is logged without its values", () => {
-  it("a refresh that fails in D1 logs the query's shape, never the refresh-token hash", async () => {
+  it("a logout whose query fails logs the query's shape, never the refresh-token hash", async () => {
+    const u = await signup("log");
+    const hash = await sha256(u.refreshToken);
+    await env.DB.exec("ALTER TABLE refresh_tokens RENAME TO refresh_tokens_away;");
+    const logged = captureErrors();
+    try {
+      const res = await api("POST", "/api/auth/logout", {
+        token: u.accessToken,
+        body: { refreshToken: u.refreshToken },
+      });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({ error: { code: "internal_error", message: "Internal server error" } });
+    } finally {
+      await env.DB.exec("ALTER TABLE refresh_tokens_away RENAME TO refresh_tokens;");
+    }
+    const log = logged.join("\n");
+    expect(log).not.toContain(hash);
+    expect(log).not.toContain(u.refreshToken);
+    expect(log).toContain('from "refresh_tokens"');
+    expect(log).toContain("no such table");
+  });
+
+  it("a refresh that fails inside its D1 batch logs the driver's error, never the token or its hash", async () => {
     const u = await signup("log");
     const hash = await sha256(u.refreshToken);
     await env.DB.exec(
       "CREATE TRIGGER fail_rotation BEFORE UPDATE ON refresh_tokens BEGIN SELECT RAISE(ABORT, 'simulated outage'); END;",
     );
-    const logged: string[] = [];
-    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
-      logged.push(
-        args.map((a) => (typeof a === "string" ? a : `${a} ${JSON.stringify(a)} ${(a as Error)?.stack}`)).join(" "),
-      );
-    });
+    const logged = captureErrors();
     try {
       const res = await api("POST", "/api/auth/refresh", { body: { refreshToken: u.refreshToken } });
       expect(res.status).toBe(500);
-      expect(res.body).toEqual({ error: { code: "internal_error", message: "Internal server error" } });
     } finally {
       await env.DB.exec("DROP TRIGGER fail_rotation;");
     }
     const log = logged.join("\n");
-    expect(log).toContain('update "refresh_tokens"');
     expect(log).toContain("simulated outage");
     expect(log).not.toContain(hash);
     expect(log).not.toContain(u.refreshToken);
