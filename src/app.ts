@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { db } from "./db/client";
 import type { AppEnv } from "./http/app-env";
+import { requestBodyLimit } from "./http/body-limit";
 import { ApiError, onError } from "./http/errors";
 import { securityHeaders } from "./http/security";
 import { hit } from "./metrics/counters";
@@ -23,6 +24,7 @@ export function buildApp() {
     await next();
   });
   app.use("/api/*", securityHeaders);
+  app.use("/api/*", requestBodyLimit);
   app.use("/api/*", async (c, next) => {
     c.set("db", db(c.env.DB));
     await next();

@@ -4,7 +4,7 @@ import { userStub } from "../../durable/stubs";
 import { login, logout, refresh, signup } from "../auth/sessions";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
-import { authRateLimit } from "../http/auth-rate-limit";
+import { authRateLimit, signInLimit } from "../http/auth-rate-limit";
 import { valid } from "../http/validate";
 import { DisplayName, Password, Username } from "../users/user";
 
@@ -41,7 +41,10 @@ export const authRoutes = new Hono<AppEnv>()
         deviceName: DeviceName.optional(),
       }),
     ),
-    async (c) => c.json(await login(c.var.db, c.env.JWT_SECRET, c.req.valid("json"))),
+    async (c) => {
+      const input = c.req.valid("json");
+      return c.json(await login(c.var.db, c.env.JWT_SECRET, input, signInLimit(c, input.username)));
+    },
   )
   .post("/refresh", valid("json", RefreshBody), async (c) => {
     const { accessToken, refreshToken } = await refresh(c.var.db, c.env.JWT_SECRET, c.req.valid("json").refreshToken);

@@ -120,8 +120,10 @@ export const channelRoutes = new Hono<AppEnv>()
   .post(
     "/:id/messages",
     valid("param", ChannelParam),
-    // text is checked inside the ChannelDO (checkText), which owns its two error codes.
-    valid("json", z.object({ clientMsgId: ClientMsgId, text: z.unknown() })),
+    // Only a string may cross into the ChannelDO: an RPC argument is structured-cloned, which
+    // recurses, so deeply nested JSON here was a stack overflow. The ChannelDO's checkText
+    // still owns the string rules (empty, ill-formed, too long) and their error codes.
+    valid("json", z.object({ clientMsgId: ClientMsgId, text: z.string({ error: "must be a string" }) })),
     async (c) => {
       const { clientMsgId, text } = c.req.valid("json");
       const res = unwrap(await channelStub(c.env, c.req.valid("param").id).send(c.var.auth.userId, clientMsgId, text));

@@ -15,7 +15,7 @@ export const dmRoutes = new Hono<AppEnv>()
     const { userId } = c.req.valid("json");
     if (userId === me) throw new ApiError("invalid_request", "A DM needs another user");
     if (!(await findUserById(c.var.db, userId))) throw new ApiError("not_found", "No such user");
-    const id = await dmId(me, userId);
+    const id = await dmId(c.env.CHANNEL_ID_SECRET, me, userId);
     const { channel, created } = unwrap(
       await channelStub(c.env, id).create({
         id,

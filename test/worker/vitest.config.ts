@@ -11,6 +11,7 @@ const vapid = webpush.generateVAPIDKeys();
 // wrangler reads required secrets from process.env when there is no .dev.vars.
 Object.assign(process.env, {
   JWT_SECRET: "test-jwt-secret-of-reasonable-length-0123456789",
+  CHANNEL_ID_SECRET: "test-channel-id-secret-of-reasonable-length-0123",
   VAPID_PUBLIC_KEY: vapid.publicKey,
   VAPID_PRIVATE_KEY: vapid.privateKey,
   VAPID_SUBJECT: "mailto:test@example.com",
