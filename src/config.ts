@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DEFAULT_PUSH_ALLOWED_HOSTS, parseAllowedHosts } from "./push/allowed-hosts";
 
 /**
- * The Worker variables of PROTOCOL.md ("Limits and configuration"), parsed once per
+ * The Worker variables of docs/PROTOCOL.md ("Limits and configuration"), parsed once per
  * isolate. Values arrive as strings (`wrangler dev --var NAME:VALUE` can only pass
  * strings), so each is coerced and bounded here; a bad value fails loudly at the first
  * request instead of turning into NaN somewhere deep inside a Durable Object.
@@ -14,7 +14,7 @@ const ConfigSchema = z.object({
   SEND_BURST: positiveInt.default(50),
   MAX_GROUP_MEMBERS: positiveInt.default(100),
   PRESENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
-  /** A user socket silent for this long counts as gone (PROTOCOL.md: 30 s). */
+  /** A user socket silent for this long counts as gone (docs/PROTOCOL.md: 30 s). */
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** First retry wait after a push service's 429/5xx; it triples per attempt (src/push/retry.ts). */

@@ -10,7 +10,7 @@ export interface ErrorBody {
 
 /**
  * The one error type of the service. Thrown anywhere (route, middleware, or returned
- * across RPC as a plain `{error}` value and rethrown), it becomes the PROTOCOL.md
+ * across RPC as a plain `{error}` value and rethrown), it becomes the docs/PROTOCOL.md
  * error body in `onError`.
  */
 export class ApiError extends HTTPException {

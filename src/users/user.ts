@@ -3,7 +3,7 @@ import { stripFormatCharacters } from "./format-characters";
 
 export type { User } from "../protocol/types";
 
-/** Counts code points, not UTF-16 units, as PROTOCOL.md measures lengths. */
+/** Counts code points, not UTF-16 units, as docs/PROTOCOL.md measures lengths. */
 export const codePoints = (s: string) => [...s].length;
 
 /** Well-formed UTF-16 only: a lone surrogate cannot be stored faithfully, so it is refused, not mangled. */
