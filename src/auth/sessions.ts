@@ -3,7 +3,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { devices, refreshTokens, users } from "../db/schema";
 import { ApiError } from "../http/errors";
-import type { AuthResponse, User } from "../protocol/types";
+import type { AuthResponse } from "../protocol/types";
 import { findUserRowByUsername, toUser } from "../users/repo";
 import { issueAccessToken } from "./access-token";
 import { decoyHash, hashPassword, verifyPassword } from "./password";
