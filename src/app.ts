@@ -10,6 +10,7 @@ import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
 import { dmRoutes } from "./routes/dms";
 import { metricsRoutes } from "./routes/metrics";
+import { openApiRoutes } from "./routes/openapi";
 import { pushRoutes } from "./routes/push";
 import { realtimeRoutes } from "./routes/realtime";
 import { testHookRoutes } from "./routes/test-hooks";
@@ -37,6 +38,7 @@ export function buildApp() {
   app.route("/api/_test", testHookRoutes);
   app.route("/api/_metrics", metricsRoutes);
   app.route("/api", realtimeRoutes);
+  app.route("/", openApiRoutes(app));
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");
   });

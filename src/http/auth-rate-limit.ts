@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AuthAction } from "../../durable/limiter/auth-limiter-do";
 import { authLimiterStub } from "../../durable/stubs";
 import type { SignInLimit } from "../auth/sessions";
+import { documented, errors } from "../openapi/describe";
 import type { AppEnv } from "./app-env";
 import { addressKey } from "./client-address";
 import { ApiError } from "./errors";
@@ -19,7 +20,7 @@ export function clientAddress(c: Context<AppEnv>): string | null {
 
 /** Limits sign-in and sign-up per client address (an IPv6 /64 counts as one). */
 export function authRateLimit(action: AuthAction) {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  const limit = createMiddleware<AppEnv>(async (c, next) => {
     const address = clientAddress(c);
     if (address !== null) {
       const wait = await authLimiterStub(c.env, `ip:${address}`).take(action);
@@ -27,6 +28,7 @@ export function authRateLimit(action: AuthAction) {
     }
     await next();
   });
+  return documented(limit, { responses: errors("rate_limited") });
 }
 
 /**

@@ -14,7 +14,9 @@ const boundedText = (min: number, max: number, what: string) =>
     .refine((s) => {
       const n = codePoints(s);
       return n >= min && n <= max;
-    }, `${what} must be ${min}–${max} characters`);
+    }, `${what} must be ${min}–${max} characters`)
+    // JSON Schema counts code points too, so the OpenAPI document can state the bounds.
+    .meta({ minLength: min, maxLength: max });
 
 export const Username = z
   .string()
