@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ErrorBody } from "../protocol/errors";
 import {
   AuthResponse,
@@ -39,7 +39,7 @@ const channel = {
  * output reads them from; nothing else about the schemas changes. The examples stand in
  * for the numbers' bounds, which the reference page would otherwise show as examples.
  */
-export const COMPONENTS: Record<string, { schema: z.ZodType; example?: unknown }> = {
+export const COMPONENTS: Record<string, { schema: z.ZodMiniType; example?: unknown }> = {
   AuthResponse: { schema: AuthResponse },
   Channel: { schema: Channel, example: channel },
   ChannelKind: { schema: ChannelKind },

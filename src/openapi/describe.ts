@@ -31,7 +31,7 @@ const MEANING: Record<ErrorCode, string> = {
   unavailable: "a dependency is down; retry later",
 };
 
-export function jsonAnswer(description: string, schema: z.ZodType): Response {
+export function jsonAnswer(description: string, schema: z.core.$ZodType): Response {
   return { description, content: { "application/json": { schema: resolver(schema) } } };
 }
 

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * Every error code of the protocol (v1 and v2) with its HTTP status, plus the two the

@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 import { ClientMsgId } from "./limits";
 import { Channel, Message, Presence } from "./types";
 
@@ -26,7 +26,7 @@ export type ClientTypingFrame = z.infer<typeof ClientTypingFrame>;
 /** Moves the sender's read cursor; it only moves forward. */
 export const ClientReadFrame = z.object({
   type: z.literal("read"),
-  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  seq: z.int().check(z.nonnegative(), z.maximum(Number.MAX_SAFE_INTEGER)),
 });
 export type ClientReadFrame = z.infer<typeof ClientReadFrame>;
 
@@ -54,7 +54,7 @@ export const HelloFrame = z.object({
   type: z.literal("hello"),
   userId: z.string(),
   deviceId: z.string(),
-  heartbeatMs: z.number().positive(),
+  heartbeatMs: z.number().check(z.positive()),
 });
 export type HelloFrame = z.infer<typeof HelloFrame>;
 
@@ -76,13 +76,13 @@ export type PresenceFrame = z.infer<typeof PresenceFrame>;
 export const ReadFrame = z.object({
   type: z.literal("read"),
   channelId: z.string(),
-  seq: z.number().int(),
-  userId: z.string().optional(),
+  seq: z.int(),
+  userId: z.optional(z.string()),
 });
 export type ReadFrame = z.infer<typeof ReadFrame>;
-export const UserReadFrame = ReadFrame.omit({ userId: true });
+export const UserReadFrame = z.omit(ReadFrame, { userId: true });
 export type UserReadFrame = z.infer<typeof UserReadFrame>;
-export const ChannelReadFrame = ReadFrame.required({ userId: true });
+export const ChannelReadFrame = z.required(ReadFrame, { userId: true });
 export type ChannelReadFrame = z.infer<typeof ChannelReadFrame>;
 
 /** The user joined, left or saw a change of one of their channels. */
@@ -94,18 +94,18 @@ export const ChannelFrame = z.object({
 export type ChannelFrame = z.infer<typeof ChannelFrame>;
 
 /** Catch-up left out the messages from `from` to `to`: page them over HTTP. */
-export const GapFrame = z.object({ type: z.literal("gap"), from: z.number().int(), to: z.number().int() });
+export const GapFrame = z.object({ type: z.literal("gap"), from: z.int(), to: z.int() });
 export type GapFrame = z.infer<typeof GapFrame>;
 
 /** Catch-up is over; live frames follow. */
-export const SyncedFrame = z.object({ type: z.literal("synced"), lastSeq: z.number().int() });
+export const SyncedFrame = z.object({ type: z.literal("synced"), lastSeq: z.int() });
 export type SyncedFrame = z.infer<typeof SyncedFrame>;
 
 /** The `send` with this `clientMsgId` is stored (or was already). */
 export const AckFrame = z.object({
   type: z.literal("ack"),
   clientMsgId: z.string(),
-  seq: z.number().int(),
+  seq: z.int(),
   ts: z.number(),
 });
 export type AckFrame = z.infer<typeof AckFrame>;
@@ -119,8 +119,8 @@ export const ErrorFrame = z.object({
   type: z.literal("error"),
   code: z.string(),
   message: z.string(),
-  clientMsgId: z.string().optional(),
-  retryAfterSec: z.number().optional(),
+  clientMsgId: z.optional(z.string()),
+  retryAfterSec: z.optional(z.number()),
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
@@ -183,7 +183,9 @@ export const ServerFrame = z.discriminatedUnion("type", [
 export type ServerFrame = z.infer<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame["type"];
 
-const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set(ServerFrame.options.map((o) => o.shape.type.value));
+const SERVER_FRAME_TYPES: ReadonlySet<string> = new Set(
+  ServerFrame.def.options.flatMap((o) => o.shape.type.def.values),
+);
 
 /** True for a `type` this version of the protocol knows (the server may add frame types). */
 export function isServerFrameType(type: string): type is ServerFrameType {

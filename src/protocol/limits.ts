@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 export const MAX_TEXT_CODE_POINTS = 100_000;
 /** The longest message text in UTF-8 bytes: every code point may take 4. */
@@ -24,7 +24,7 @@ export const TYPING_INTERVAL_MS = 1_000;
 /** Open channel sockets per device and channel, and user sockets per device; a newer one closes the oldest (4409). */
 export const MAX_SOCKETS_PER_DEVICE = 5;
 
-export const ClientMsgId = z.string().regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -");
+export const ClientMsgId = z.string().check(z.regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -"));
 
 export type TextProblem = { code: "invalid_request" | "message_too_long"; message: string };
 

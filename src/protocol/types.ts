@@ -1,4 +1,4 @@
-import * as z from "zod";
+import * as z from "zod/mini";
 
 /**
  * The resources of the protocol as they travel on the wire, each a zod schema with the
@@ -11,14 +11,14 @@ export const User = z.object({
   id: z.string(),
   username: z.string(),
   displayName: z.string(),
-  avatarUrl: z.string().optional(),
-  statusText: z.string().optional(),
+  avatarUrl: z.optional(z.string()),
+  statusText: z.optional(z.string()),
 });
 export type User = z.infer<typeof User>;
 
 export const Message = z.object({
   channelId: z.string(),
-  seq: z.number().int(),
+  seq: z.int(),
   senderId: z.string(),
   clientMsgId: z.string(),
   text: z.string(),
@@ -38,17 +38,17 @@ export type Role = z.infer<typeof Role>;
 export const Channel = z.object({
   id: z.string(),
   kind: ChannelKind,
-  name: z.string().optional(),
+  name: z.optional(z.string()),
   visibility: Visibility,
   createdAt: z.number(),
 });
 export type Channel = z.infer<typeof Channel>;
 
-export const ChannelSummary = Channel.extend({
-  lastSeq: z.number().int(),
-  readSeq: z.number().int(),
-  unread: z.number().int(),
-  lastMessage: Message.optional(),
+export const ChannelSummary = z.extend(Channel, {
+  lastSeq: z.int(),
+  readSeq: z.int(),
+  unread: z.int(),
+  lastMessage: z.optional(Message),
 });
 export type ChannelSummary = z.infer<typeof ChannelSummary>;
 
@@ -87,6 +87,6 @@ export const PushSubscriptionData = z.object({
   endpoint: z.string(),
   keys: z.object({ p256dh: z.string(), auth: z.string() }),
   // Browsers send null when the subscription does not expire.
-  expirationTime: z.number().nullable().optional(),
+  expirationTime: z.optional(z.nullable(z.number())),
 });
 export type PushSubscriptionData = z.infer<typeof PushSubscriptionData>;

@@ -186,6 +186,22 @@ describe("POST /api/channels/:id/messages", () => {
     expect(await fullHistory(a, id)).toEqual([]);
   });
 
+  // The protocol's schemas are zod/mini ones, which carry no messages of their own: the
+  // pattern's message is the schema's, the type's comes from the Worker's zod locale.
+  it.each([
+    ["a malformed one", "a b", "clientMsgId: clientMsgId must be 1–64 of A-Z a-z 0-9 _ -"],
+    ["a number", 123, "clientMsgId: Invalid input: expected string, received number"],
+  ])("a clientMsgId that is %s is answered with the rule it breaks", async (_what, clientMsgId, message) => {
+    const a = await signup("cidrule");
+    const id = await group(a);
+    const res = await api("POST", `/api/channels/${id}/messages`, {
+      token: a.accessToken,
+      body: { clientMsgId, text: "hello" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: "invalid_request", message } });
+  });
+
   it("a body that is not JSON is 400", async () => {
     const a = await signup("sendnotjson");
     const id = await group(a);

@@ -53,7 +53,7 @@ describe("server frames", () => {
 
   it("the union knows exactly the types of the two sockets", () => {
     const types = new Set([...userFrames, ...channelFrames].map((f) => f.type));
-    expect(new Set(ServerFrame.options.map((o) => o.shape.type.value))).toEqual(types);
+    expect(new Set(ServerFrame.def.options.flatMap((o) => o.shape.type.def.values))).toEqual(types);
     for (const t of types) expect(isServerFrameType(t)).toBe(true);
   });
 

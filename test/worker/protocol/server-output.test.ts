@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type * as z from "zod";
+import type * as z from "zod/mini";
 import {
   AuthResponse,
   Channel,
@@ -22,7 +22,7 @@ import { openChannelSocket, openUserSocket, type TestSocket } from "../support/s
  * The protocol's schemas describe what the server really sends: every answer and frame
  * parses, and parsing drops nothing, so no field goes out that the schemas do not name.
  */
-function exactly(schema: z.ZodType, value: unknown): void {
+function exactly(schema: z.ZodMiniType, value: unknown): void {
   expect(schema.parse(value)).toStrictEqual(value);
 }
 
