@@ -22,6 +22,7 @@ import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
+import { deviceTag, SocketLifetime } from "./socket-lifetime";
 
 /** What a channel socket carries through hibernation. */
 interface ChannelSocket {
@@ -59,6 +60,7 @@ export type SendResult = Outcome<{ message: Message; created: boolean }>;
 export class ChannelDO extends DurableObject<Env> {
   private readonly store: ChannelStore;
   private readonly sockets: Sockets<ChannelSocket, ChannelServerFrame>;
+  private readonly lifetime: SocketLifetime<ChannelSocket, ChannelServerFrame>;
   private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
   private readonly delivery: InboxDelivery;
@@ -72,6 +74,10 @@ export class ChannelDO extends DurableObject<Env> {
     this.store = new ChannelStore(storage);
     this.sockets = new Sockets(ctx);
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
+    // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
+    // that a previous instance of this object set (a flush, an earlier expiry).
+    void ctx.blockConcurrencyWhile(async () => this.clock.adopt(await storage.getAlarm()));
+    this.lifetime = new SocketLifetime(this.sockets, (at) => this.clock.wakeBy(at));
     this.delivery = new InboxDelivery({
       store: this.store,
       channel: () => {
@@ -253,6 +259,18 @@ export class ChannelDO extends DurableObject<Env> {
     return last ? { lastMessage: last } : {};
   }
 
+  // ---- RPC: a device's sign-out ----------------------------------------------------------
+
+  /**
+   * The device signed out or was revoked (the user's UserDO calls this for every channel
+   * of the user): its sockets here close with 4401 and it cannot open another. Repeating
+   * it is harmless.
+   */
+  async closeDevice(deviceId: string): Promise<void> {
+    hit("rpc.ChannelDO.closeDevice");
+    this.lifetime.signOut(deviceId);
+  }
+
   // ---- Test hooks (reachable only through /api/_test with TEST_HOOKS=on) ---------------
 
   /** Makes this channel's D1 writes fail for `ms`, as an outage would; memory only, like the fault. */
@@ -279,13 +297,17 @@ export class ChannelDO extends DurableObject<Env> {
       deviceId: url.searchParams.get("deviceId") ?? "",
       exp: Number(url.searchParams.get("exp")),
     };
+    if (this.lifetime.refuses(who.deviceId)) {
+      return Response.json({ error: { code: "unauthorized", message: "This device has signed out" } }, { status: 401 });
+    }
     const ch = this.store.channel();
     if (!ch) return Response.json({ error: { code: "not_found", message: "No such channel" } }, { status: 404 });
     if (!this.store.roleOf(who.userId)) {
       return Response.json({ error: { code: "forbidden", message: "Not a member of this channel" } }, { status: 403 });
     }
     const { 0: client, 1: server } = new WebSocketPair();
-    this.sockets.accept(server, [who.userId], who);
+    this.sockets.accept(server, [who.userId, deviceTag(who.deviceId)], who);
+    this.lifetime.accepted(who);
     for (const frame of catchUpFrames(this.store.log(), Number(url.searchParams.get("after") ?? 0))) {
       this.sockets.send(server, frame);
     }
@@ -347,16 +369,17 @@ export class ChannelDO extends DurableObject<Env> {
     if (!this.sockets.open(userId).some((other) => other !== ws)) this.delivery.unwatched(userId);
   }
 
-  // ---- Alarm: D1 flush and inbox deliveries ------------------------------------------------
+  // ---- Alarm: token expiry, D1 flush and inbox deliveries ------------------------------------
 
   /**
-   * Both jobs are due exactly when the object's own state says so (D1 is behind the log,
-   * an inbox is behind), so the alarm needs no stored timers: every run checks both,
-   * and running twice is harmless.
+   * Every job is due exactly when the object's own state says so (a socket's token ran
+   * out, D1 is behind the log, an inbox is behind), so the alarm needs no stored timers:
+   * every run checks all of them, and running twice is harmless.
    */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
     const rungFor = this.clock.ring();
+    this.lifetime.closeExpired();
     await this.flush();
     this.delivery.windowsOverBy(rungFor);
     await this.delivery.run();
