@@ -76,10 +76,14 @@ export async function login(
   return { user: toUser(row), deviceId, refreshToken, accessToken: await issueAccessToken(secret, row.id, deviceId) };
 }
 
+/** Ends a device everywhere: its tokens and its open sockets (src/auth/sign-out.ts). */
+export type RevokeDevice = (deviceId: string) => Promise<void>;
+
 export async function refresh(
   db: Db,
   secret: string,
   token: string,
+  revoke: RevokeDevice,
 ): Promise<{ accessToken: string; refreshToken: string; userId: string; deviceId: string }> {
   const tokenHash = await hashRefreshToken(token);
   const now = Date.now();
@@ -92,7 +96,7 @@ export async function refresh(
 
   if (!claimed) {
     const reused = await db.query.refreshTokens.findFirst({ where: eq(refreshTokens.tokenHash, tokenHash) });
-    if (reused) await revokeDevice(db, reused.deviceId);
+    if (reused) await revoke(reused.deviceId);
     throw badRefresh();
   }
   const device = await db.query.devices.findFirst({ where: eq(devices.id, claimed.deviceId) });
@@ -111,7 +115,7 @@ export async function refresh(
 }
 
 /** Revokes the device the refresh token belongs to; it must be one of the caller's. */
-export async function logout(db: Db, userId: string, token: string): Promise<string> {
+export async function logout(db: Db, userId: string, token: string, revoke: RevokeDevice): Promise<void> {
   const row = await db
     .select({ deviceId: devices.id, userId: devices.userId })
     .from(refreshTokens)
@@ -119,10 +123,10 @@ export async function logout(db: Db, userId: string, token: string): Promise<str
     .where(eq(refreshTokens.tokenHash, await hashRefreshToken(token)))
     .get();
   if (!row || row.userId !== userId) throw badRefresh();
-  await revokeDevice(db, row.deviceId);
-  return row.deviceId;
+  await revoke(row.deviceId);
 }
 
+/** The D1 half of a sign-out: the device's tokens are refused from the next request on (see sign-out.ts). */
 export async function revokeDevice(db: Db, deviceId: string): Promise<void> {
   await db
     .update(devices)
