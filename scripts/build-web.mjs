@@ -1,5 +1,6 @@
 // Builds the web client into web/dist, the folder wrangler serves as static assets:
-// web/src/main.ts bundled by esbuild into app.js, and web/public/* copied as is.
+// web/src/main.ts bundled by esbuild into app.js, web/public/* copied as is, and the
+// API reference page's Swagger UI files copied from swagger-ui-dist into api-docs/.
 // Files are written only when their content changed: a running `wrangler dev` reloads
 // (and drops every WebSocket) whenever its asset folder changes.
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -10,6 +11,9 @@ import { build } from "esbuild";
 const src = fileURLToPath(new URL("../web/public/", import.meta.url));
 const entry = fileURLToPath(new URL("../web/src/main.ts", import.meta.url));
 const out = fileURLToPath(new URL("../web/dist/", import.meta.url));
+const swaggerUi = dirname(fileURLToPath(import.meta.resolve("swagger-ui-dist/package.json")));
+/** Swagger UI's prebuilt bundle and styles; the page's own init.js and page.css are in web/public/api-docs. */
+const SWAGGER_UI_FILES = ["swagger-ui-bundle.js", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css"];
 
 function* files(dir) {
   for (const name of readdirSync(dir)) {
@@ -29,6 +33,14 @@ export function writeIfChanged(path, content) {
 export async function buildWeb() {
   mkdirSync(out, { recursive: true });
   for (const file of files(src)) writeIfChanged(join(out, relative(src, file)), readFileSync(file));
+  for (const name of SWAGGER_UI_FILES) {
+    // The source maps are not shipped, so their comments would only make devtools ask for a 404.
+    const content = readFileSync(join(swaggerUi, name), "utf8").replace(
+      /\n\/[/*]# sourceMappingURL=\S+(?: \*\/)?\s*$/,
+      "\n",
+    );
+    writeIfChanged(join(out, "api-docs", name), content);
+  }
   const result = await build({
     entryPoints: [entry],
     bundle: true,

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { ensureDevVars } from "./dev-vars.mjs";
 
 const args = process.argv.slice(2);
-if (ensureDevVars()) console.log("Created .dev.vars with fresh local secrets.");
+const created = ensureDevVars();
+if (created.length > 0) console.log(`Wrote fresh local secrets to .dev.vars: ${created.join(", ")}.`);
 
 const run = (cmd, cmdArgs) => {
   const r = spawnSync(cmd, cmdArgs, { stdio: "inherit" });

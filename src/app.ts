@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { db } from "./db/client";
 import type { AppEnv } from "./http/app-env";
+import { requestBodyLimit } from "./http/body-limit";
 import { ApiError, onError } from "./http/errors";
 import { securityHeaders } from "./http/security";
 import { hit } from "./metrics/counters";
@@ -9,6 +10,7 @@ import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
 import { dmRoutes } from "./routes/dms";
 import { metricsRoutes } from "./routes/metrics";
+import { openApiRoutes } from "./routes/openapi";
 import { pushRoutes } from "./routes/push";
 import { realtimeRoutes } from "./routes/realtime";
 import { testHookRoutes } from "./routes/test-hooks";
@@ -23,6 +25,7 @@ export function buildApp() {
     await next();
   });
   app.use("/api/*", securityHeaders);
+  app.use("/api/*", requestBodyLimit);
   app.use("/api/*", async (c, next) => {
     c.set("db", db(c.env.DB));
     await next();
@@ -35,6 +38,7 @@ export function buildApp() {
   app.route("/api/_test", testHookRoutes);
   app.route("/api/_metrics", metricsRoutes);
   app.route("/api", realtimeRoutes);
+  app.route("/", openApiRoutes(app));
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");
   });

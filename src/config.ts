@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { DEFAULT_PUSH_ALLOWED_HOSTS, parseAllowedHosts } from "./push/allowed-hosts";
 
 /**
- * The Worker variables of PROTOCOL.md ("Limits and configuration"), parsed once per
+ * The Worker variables of docs/PROTOCOL.md ("Limits and configuration"), parsed once per
  * isolate. Values arrive as strings (`wrangler dev --var NAME:VALUE` can only pass
  * strings), so each is coerced and bounded here; a bad value fails loudly at the first
  * request instead of turning into NaN somewhere deep inside a Durable Object.
@@ -13,14 +14,20 @@ const ConfigSchema = z.object({
   SEND_BURST: positiveInt.default(50),
   MAX_GROUP_MEMBERS: positiveInt.default(100),
   PRESENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
-  /** A user socket silent for this long counts as gone (PROTOCOL.md: 30 s). */
+  /** A user socket silent for this long counts as gone (docs/PROTOCOL.md: 30 s). */
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),
   PUSH_COALESCE_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** First retry wait after a push service's 429/5xx; it triples per attempt (src/push/retry.ts). */
   PUSH_RETRY_BASE_MS: z.coerce.number().int().min(100).default(10_000),
-  /** Sign-in and sign-up attempts per client address: refill per minute, and burst. */
+  /** Sign-in and sign-up attempts per client address (an IPv6 /64): refill per minute, and burst. */
   AUTH_RATE_PER_MIN: z.coerce.number().positive().default(10),
   AUTH_BURST: positiveInt.default(20),
+  /**
+   * Failed sign-ins per username from anywhere: refill per minute, and burst. The refill
+   * bounds how long anyone waits (2 a minute: 30 s), whoever keeps the budget empty.
+   */
+  AUTH_USER_RATE_PER_MIN: z.coerce.number().positive().default(2),
+  AUTH_USER_BURST: positiveInt.default(10),
   /** Fault-injection routes under /api/_test for the chaos test; never on in production. */
   TEST_HOOKS: z
     .enum(["on", "off"])
@@ -41,10 +48,23 @@ const ConfigSchema = z.object({
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+  /** Also accept push endpoints on http(s)://127.0.0.1 and localhost: local tests only. */
   PUSH_ALLOW_INSECURE_ENDPOINTS: z
     .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
+  /** The push services' hosts an endpoint may name (src/push/allowed-hosts.ts); never an IP address. */
+  PUSH_ALLOWED_HOSTS: z
+    .string()
+    .default(DEFAULT_PUSH_ALLOWED_HOSTS)
+    .transform((v, ctx) => {
+      try {
+        return parseAllowedHosts(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -2,7 +2,7 @@ import { config } from "../../src/config";
 import { buildPushPayload, type PushedMessage } from "../../src/push/payload";
 import { retryDelayMs } from "../../src/push/retry";
 import { type PushOutcome, sendPush, type VapidKeys } from "../../src/push/send";
-import type { PushSubscription } from "../../src/push/subscription";
+import { type PushSubscription, pushEndpointPolicy } from "../../src/push/subscription";
 import type { TimerControl } from "../kit/timers";
 
 /** Push services keep an undelivered notification this long (RFC 8030 TTL). */
@@ -94,7 +94,11 @@ export class PushOutbox {
       due.map(async (row) => {
         const sub = subs.get(row.endpoint);
         const outcome: PushOutcome = sub
-          ? await this.send(sub, row.payload, this.vapid(), { ttlSec: PUSH_TTL_SEC, urgency: "normal" })
+          ? await this.send(sub, row.payload, this.vapid(), {
+              ttlSec: PUSH_TTL_SEC,
+              urgency: "normal",
+              endpoints: pushEndpointPolicy(config(this.env)),
+            })
           : { kind: "gone", status: 0 };
         this.settle(row, outcome);
       }),

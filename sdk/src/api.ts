@@ -16,7 +16,7 @@ import type { HttpClient } from "./http";
 const enc = encodeURIComponent;
 
 /**
- * One typed method per route of PROTOCOL.md, nothing more: no retries beyond the
+ * One typed method per route of docs/PROTOCOL.md, nothing more: no retries beyond the
  * 401 refresh, no caching. `ChatClient` builds the realtime behaviour on top.
  */
 export class ChatApi {

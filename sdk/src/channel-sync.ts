@@ -139,7 +139,7 @@ export class ChannelSync {
   }
 
   /**
-   * The server returned nothing for the hole. PROTOCOL.md promises seqs without gaps,
+   * The server returned nothing for the hole. docs/PROTOCOL.md promises seqs without gaps,
    * so retry a few times, then skip rather than hold back every later message forever.
    */
   private stuck(): number | null {

@@ -38,7 +38,7 @@ export interface ChatClientOptions {
   now?: () => number;
   /** Ping interval until a `hello` says otherwise [25000]; 0 disables the heartbeat. */
   heartbeatMs?: number;
-  /** Also ping channel sockets (PROTOCOL.md lists ping under the user socket only) [true]. */
+  /** Also ping channel sockets (docs/PROTOCOL.md lists ping under the user socket only) [true]. */
   channelHeartbeat?: boolean;
   /** Refresh the access token this long before it expires [60000]. */
   refreshSkewMs?: number;

@@ -44,7 +44,7 @@ export interface ChatEvents {
   presence: PresenceFrame;
   read: { channelId: string; seq: number; userId?: string };
   channel: { event: "added" | "removed" | "updated"; channel: Channel };
-  /** `expiresAt` is when to stop showing the indicator (`TYPING_EXPIRY_MS` on, as PROTOCOL.md says). */
+  /** `expiresAt` is when to stop showing the indicator (`TYPING_EXPIRY_MS` on, as docs/PROTOCOL.md says). */
   typing: { channelId: string; userId: string; expiresAt: number };
   member: MemberFrame;
   gap: { channelId: string; from: number; to: number };

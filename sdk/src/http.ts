@@ -12,7 +12,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** JSON over fetch, with PROTOCOL.md errors turned into `ChatApiError`. */
+/** JSON over fetch, with docs/PROTOCOL.md errors turned into `ChatApiError`. */
 export class HttpClient {
   constructor(
     private readonly baseUrl: string,

@@ -26,7 +26,7 @@ export function base64UrlDecodeToString(s: string): string {
   return new TextDecoder().decode(bytes);
 }
 
-/** PROTOCOL.md measures text in Unicode code points, not UTF-16 units. */
+/** docs/PROTOCOL.md measures text in Unicode code points, not UTF-16 units. */
 export function codePointLength(s: string): number {
   let n = 0;
   for (const _ of s) n++;

@@ -116,7 +116,7 @@ describe("accounts and tokens", () => {
 });
 
 describe("REST wrappers", () => {
-  it("call every route of PROTOCOL.md with the right method, path, query and body", async () => {
+  it("call every route of docs/PROTOCOL.md with the right method, path, query and body", async () => {
     const calls: { method: string; url: string; body: unknown; auth: string | null }[] = [];
     const fetch = async (url: string, init?: RequestInit) => {
       const headers = (init?.headers ?? {}) as Record<string, string>;

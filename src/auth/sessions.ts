@@ -1,18 +1,29 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { Db } from "../db/client";
 import { devices, refreshTokens, users } from "../db/schema";
 import { ApiError } from "../http/errors";
-import type { AuthResponse, User } from "../protocol/types";
+import type { AuthResponse } from "../protocol/types";
 import { findUserRowByUsername, toUser } from "../users/repo";
 import { issueAccessToken } from "./access-token";
 import { decoyHash, hashPassword, verifyPassword } from "./password";
-import { hashRefreshToken, newRefreshToken } from "./refresh-token";
+import { hashRefreshToken, newRefreshToken, rotatedRefreshToken } from "./refresh-token";
 
 /**
  * Sign-up, login, refresh rotation and logout. A device row is one login and the
  * family of every refresh token issued to it: re-using a rotated token revokes the
  * device, which ends all of its tokens at once (RFC 6819 §5.2.2.3).
  */
+
+/**
+ * How long a just-rotated refresh token may be presented again without counting as
+ * re-use: two tabs refreshing at once, or a client retrying a refresh whose answer it
+ * lost. Within it the presenter gets the same new refresh token as the first one.
+ */
+export const REFRESH_REUSE_GRACE_MS = 10_000;
+
+/** A refresh token's successor, read alongside it. */
+const successor = alias(refreshTokens, "successor");
 
 const badCredentials = () => new ApiError("unauthorized", "Invalid username or password");
 const badRefresh = () => new ApiError("unauthorized", "Invalid refresh token");
@@ -54,17 +65,29 @@ export async function signup(
   return { user, deviceId, refreshToken, accessToken: await issueAccessToken(secret, user.id, deviceId) };
 }
 
+/**
+ * Failed sign-ins per username: `attempt` before the password is checked (it throws
+ * when the username is limited), then `succeeded` once it matched, so that only
+ * failures count.
+ */
+export interface SignInLimit {
+  attempt(): Promise<{ succeeded(): Promise<void> }>;
+}
+
 export async function login(
   db: Db,
   secret: string,
   input: { username: string; password: string; deviceName?: string },
+  limit: SignInLimit,
 ): Promise<AuthResponse> {
+  const permit = await limit.attempt();
   const row = await findUserRowByUsername(db, input.username);
   const stored = row
     ? { hash: row.passwordHash, salt: row.passwordSalt, iterations: row.passwordIterations }
     : await decoyHash();
   const ok = await verifyPassword(input.password, stored);
   if (!row || !ok) throw badCredentials();
+  await permit.succeeded();
 
   const now = Date.now();
   const deviceId = crypto.randomUUID();
@@ -85,27 +108,49 @@ export async function refresh(
   token: string,
   revoke: RevokeDevice,
 ): Promise<{ accessToken: string; refreshToken: string; userId: string; deviceId: string }> {
-  const tokenHash = await hashRefreshToken(token);
+  const parentHash = await hashRefreshToken(token);
+  const next = await rotatedRefreshToken(secret, token);
+  const nextHash = await hashRefreshToken(next);
   const now = Date.now();
-  // The conditional update is the lock: of two concurrent refreshes with one token, one wins.
-  const [claimed] = await db
-    .update(refreshTokens)
-    .set({ rotatedAt: now })
-    .where(and(eq(refreshTokens.tokenHash, tokenHash), isNull(refreshTokens.rotatedAt)))
-    .returning({ deviceId: refreshTokens.deviceId });
-
-  if (!claimed) {
-    const reused = await db.query.refreshTokens.findFirst({ where: eq(refreshTokens.tokenHash, tokenHash) });
-    if (reused) await revoke(reused.deviceId);
+  const graceStart = now - REFRESH_REUSE_GRACE_MS;
+  // One transaction: rotate the token if it is current, store its successor if it was
+  // rotated within the grace window (by this call or a concurrent one: the successor is
+  // the same for both, so it is stored once), then read what happened.
+  const [, , state] = await db.batch([
+    db
+      .update(refreshTokens)
+      .set({ rotatedAt: now })
+      .where(and(eq(refreshTokens.tokenHash, parentHash), isNull(refreshTokens.rotatedAt))),
+    db
+      .insert(refreshTokens)
+      .select(
+        sql`SELECT ${nextHash}, ${refreshTokens.deviceId}, ${now}, NULL FROM ${refreshTokens}
+          WHERE ${refreshTokens.tokenHash} = ${parentHash} AND ${refreshTokens.rotatedAt} >= ${graceStart}`,
+      )
+      .onConflictDoNothing(),
+    db
+      .select({
+        deviceId: refreshTokens.deviceId,
+        // Named apart: a batch's rows come back keyed by column name, and both are rotated_at.
+        rotatedAt: sql<number | null>`${refreshTokens.rotatedAt}`.as("parent_rotated_at"),
+        successorHash: successor.tokenHash,
+        successorRotatedAt: sql<number | null>`${successor.rotatedAt}`.as("successor_rotated_at"),
+      })
+      .from(refreshTokens)
+      .leftJoin(successor, eq(successor.tokenHash, nextHash))
+      .where(eq(refreshTokens.tokenHash, parentHash)),
+  ]);
+  const row = state[0];
+  if (!row) throw badRefresh();
+  // Presenting it again is benign only while the rotation is fresh and its successor is
+  // still the device's current token; otherwise someone holds a token they should not.
+  const fresh = row.rotatedAt !== null && row.rotatedAt >= graceStart;
+  if (!fresh || row.successorHash === null || row.successorRotatedAt !== null) {
+    await revoke(row.deviceId);
     throw badRefresh();
   }
-  const device = await db.query.devices.findFirst({ where: eq(devices.id, claimed.deviceId) });
+  const device = await db.query.devices.findFirst({ where: eq(devices.id, row.deviceId) });
   if (!device || device.revokedAt !== null) throw badRefresh();
-
-  const next = newRefreshToken();
-  await db
-    .insert(refreshTokens)
-    .values({ tokenHash: await hashRefreshToken(next), deviceId: device.id, createdAt: now });
   return {
     accessToken: await issueAccessToken(secret, device.userId, device.id),
     refreshToken: next,

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/access-token";
 import { isDeviceActive } from "../auth/sessions";
+import { BEARER_AUTH, documented, errors } from "../openapi/describe";
 import { BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from "../protocol/sockets";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
@@ -45,3 +46,5 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("auth", claims);
   await next();
 });
+// Every route it guards is described as needing the bearer token, and as answering 401 without it.
+documented(requireAuth, { security: [{ [BEARER_AUTH]: [] }], responses: errors("unauthorized") });

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ERROR_STATUS, type ErrorCode } from "../protocol/errors";
 import type { Failure, Outcome } from "../protocol/outcome";
+import { loggableError } from "./loggable-error";
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };
@@ -9,7 +10,7 @@ export interface ErrorBody {
 
 /**
  * The one error type of the service. Thrown anywhere (route, middleware, or returned
- * across RPC as a plain `{error}` value and rethrown), it becomes the PROTOCOL.md
+ * across RPC as a plain `{error}` value and rethrown), it becomes the docs/PROTOCOL.md
  * error body in `onError`.
  */
 export class ApiError extends HTTPException {
@@ -42,8 +43,8 @@ export function onError(err: Error, c: Context): Response {
   if (err instanceof HTTPException && err.status < 500) {
     return errorResponse(c, fromHttpException(err));
   }
-  // Log the details for operators; the client learns only that it was our fault.
-  console.error("unhandled error", c.req.method, c.req.path, err);
+  // Log the details for operators, never a query's values; the client learns only that it was our fault.
+  console.error("unhandled error", c.req.method, c.req.path, loggableError(err));
   return errorResponse(c, new ApiError("internal_error", "Internal server error"));
 }
 

@@ -1,6 +1,8 @@
 import { createMiddleware } from "hono/factory";
 import { secureHeaders } from "hono/secure-headers";
 import { config } from "../config";
+import { documented, errors } from "../openapi/describe";
+import { DOCS_PAGE_PATH } from "../openapi/docs-page";
 import type { AppEnv } from "./app-env";
 import { ApiError } from "./errors";
 
@@ -12,11 +14,32 @@ const apiHeaders = secureHeaders({
 });
 
 /**
+ * The API reference page is the one HTML page under /api: it runs its scripts and
+ * styles, all from this origin (no inline code, no CDN), and fetches the document.
+ * Swagger UI's icons are data: URLs inside its stylesheet.
+ */
+const docsPageHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  referrerPolicy: "no-referrer",
+  crossOriginResourcePolicy: "same-origin",
+});
+
+/**
  * Security headers on every API response. A WebSocket upgrade is skipped: its 101
  * response comes from a Durable Object and its headers are not ours to change.
  */
 export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.header("Upgrade")?.toLowerCase() === "websocket") return next();
+  if (c.req.path === DOCS_PAGE_PATH) return docsPageHeaders(c, next);
   return apiHeaders(c, next);
 });
 
@@ -32,3 +55,4 @@ export const allowedOrigin = createMiddleware<AppEnv>(async (c, next) => {
   }
   await next();
 });
+documented(allowedOrigin, { responses: errors("forbidden") });

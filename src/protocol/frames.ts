@@ -35,16 +35,12 @@ export const UserClientFrame = z.discriminatedUnion("type", [PingFrame]);
 export type UserClientFrame = z.infer<typeof UserClientFrame>;
 
 /**
- * What the channel socket parses. `text` passes as any value: a re-send is answered
- * with the original message whatever it carries now, so the text rules (`checkText`,
- * with their own error codes) apply only after the re-send check. An exact ping never
- * reaches the parser: the runtime answers it.
+ * What the channel socket parses. A send's `text` must be a string here; the text rules
+ * with their own error codes (empty, ill-formed, too long: `checkText`) apply only after
+ * the re-send check, so a re-send is answered with the original whatever it carries now.
+ * An exact ping never reaches the parser: the runtime answers it.
  */
-export const ChannelClientFrame = z.discriminatedUnion("type", [
-  SendFrame.extend({ text: z.unknown() }),
-  ClientTypingFrame,
-  ClientReadFrame,
-]);
+export const ChannelClientFrame = z.discriminatedUnion("type", [SendFrame, ClientTypingFrame, ClientReadFrame]);
 export type ChannelClientFrame = z.infer<typeof ChannelClientFrame>;
 
 /** Anything a client writes, on either socket (clients ping channel sockets too). */

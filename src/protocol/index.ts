@@ -1,5 +1,5 @@
 /**
- * The wire format of PROTOCOL.md: imported by the Worker, the
+ * The wire format of docs/PROTOCOL.md: imported by the Worker, the
  * Durable Objects, the SDK and the web client, so none of them restates it.
  * `outcome.ts` is left out: it is the server's RPC result, not something on the wire.
  * Its files import zod as a namespace (`import * as z`): bundlers can then leave out

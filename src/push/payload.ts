@@ -1,8 +1,8 @@
-/** PROTOCOL.md ("Push"): `preview` is at most this many characters, counted in Unicode code points. */
+/** docs/PROTOCOL.md ("Push"): `preview` is at most this many characters, counted in Unicode code points. */
 export const PREVIEW_MAX_CODE_POINTS = 200;
 const ELLIPSIS = "…";
 
-/** The decrypted body of a Web Push, as PROTOCOL.md fixes it. */
+/** The decrypted body of a Web Push, as docs/PROTOCOL.md fixes it. */
 export interface PushPayload {
   type: "message";
   channelId: string;

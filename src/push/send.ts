@@ -1,6 +1,6 @@
 import webpush from "web-push";
 import { parseRetryAfter } from "./retry";
-import type { PushSubscription } from "./subscription";
+import { type EndpointPolicy, endpointProblem, type PushSubscription } from "./subscription";
 
 /** The application server's VAPID identity (RFC 8292): the Worker secrets `VAPID_*`. */
 export interface VapidKeys {
@@ -26,6 +26,11 @@ export interface PushOptions {
 }
 
 export interface SendOptions extends PushOptions {
+  /**
+   * Where pushes may go now. A subscription is checked when it is stored and again here,
+   * so one stored before its host was disallowed is never contacted.
+   */
+  endpoints: EndpointPolicy;
   /** A push service that has not answered by then counts as failed. */
   timeoutMs?: number;
 }
@@ -41,6 +46,7 @@ export interface PushRequest {
  * What the caller should do with the subscription after one push:
  * - `sent`: nothing.
  * - `gone` (404, 410): delete it; the browser unsubscribed or the subscription expired.
+ *   Also (status 0) an endpoint the policy does not allow: nothing was sent.
  * - `retry` (429, 5xx): try again later; `afterMs` is the service's `Retry-After`, when
  *   it sent a readable one (pass it to `retryDelayMs`).
  * - `failed`: drop this push but keep the subscription. Covers every other status,
@@ -104,6 +110,7 @@ export async function sendPush(
   vapid: VapidKeys,
   opts: SendOptions,
 ): Promise<PushOutcome> {
+  if (endpointProblem(subscription.endpoint, opts.endpoints) !== null) return { kind: "gone", status: 0 };
   let request: PushRequest;
   try {
     request = buildPushRequest(subscription, payloadJson, vapid, opts);

@@ -1,9 +1,30 @@
 import { z } from "zod";
 import { fromBase64Url } from "../bytes";
+import type { Config } from "../config";
+import { type HostRule, hostAllowed, isIpLiteral } from "./allowed-hosts";
 
 export const MAX_ENDPOINT_LENGTH = 2048;
 
-/** Hosts an `http:` endpoint may name when insecure endpoints are allowed (local testing only). */
+/** Where a push endpoint may point: the configured push services, and loopback for local tests. */
+export interface EndpointPolicy {
+  /** `PUSH_ALLOWED_HOSTS`. */
+  allowedHosts: readonly HostRule[];
+  /** `PUSH_ALLOW_INSECURE_ENDPOINTS`: adds `http:` and `https:` on 127.0.0.1 and localhost, any port, nothing else. */
+  allowLoopback: boolean;
+}
+
+const policies = new WeakMap<Config, EndpointPolicy>();
+
+/** The policy of a configuration, one object per configuration, so the schemas built from it are reused. */
+export function pushEndpointPolicy(cfg: Config): EndpointPolicy {
+  let policy = policies.get(cfg);
+  if (!policy) {
+    policy = { allowedHosts: cfg.PUSH_ALLOWED_HOSTS, allowLoopback: cfg.PUSH_ALLOW_INSECURE_ENDPOINTS };
+    policies.set(cfg, policy);
+  }
+  return policy;
+}
+
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost"]);
 
 // Unpadded, as `PushSubscription.toJSON()` produces it.
@@ -12,7 +33,8 @@ const BASE64URL = /^[A-Za-z0-9_-]+$/;
 // and the stored endpoint must stay byte-identical to the one a later DELETE names.
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
-function endpointProblem(endpoint: string, allowInsecure: boolean): string | null {
+/** Why an endpoint may not be used under `policy`, or null when it may. Checked on subscribe and again before each push. */
+export function endpointProblem(endpoint: string, policy: EndpointPolicy): string | null {
   if (!PRINTABLE_ASCII.test(endpoint)) return "endpoint must be a URL without spaces or non-ASCII characters";
   let url: URL;
   try {
@@ -22,11 +44,18 @@ function endpointProblem(endpoint: string, allowInsecure: boolean): string | nul
   }
   // A push service never hands out credentials in its URLs; refusing them keeps secrets out of storage and logs.
   if (url.username || url.password) return "endpoint must not contain credentials";
-  if (url.protocol === "https:") return null;
-  if (url.protocol === "http:" && allowInsecure && LOOPBACK_HOSTS.has(url.hostname)) return null;
-  return allowInsecure
-    ? "endpoint must be https: (or http: on 127.0.0.1 or localhost)"
-    : "endpoint must be an https: URL";
+  const web = url.protocol === "https:" || url.protocol === "http:";
+  if (web && policy.allowLoopback && LOOPBACK_HOSTS.has(url.hostname)) return null;
+  if (url.protocol !== "https:") {
+    return policy.allowLoopback
+      ? "endpoint must be https: (or http: on 127.0.0.1 or localhost)"
+      : "endpoint must be an https: URL";
+  }
+  if (isIpLiteral(url.hostname)) return "endpoint must name a push service, not an IP address";
+  // Every push service listens on 443; another port is at best a mistake.
+  if (url.port !== "") return "endpoint must not name a port";
+  if (!hostAllowed(policy.allowedHosts, url.hostname)) return "endpoint is not a supported push service";
+  return null;
 }
 
 function base64UrlKey(name: string, byteLength: number, check?: (bytes: Uint8Array) => boolean) {
@@ -41,19 +70,15 @@ function base64UrlKey(name: string, byteLength: number, check?: (bytes: Uint8Arr
   );
 }
 
-function buildEndpointSchema(allowInsecure: boolean) {
-  return z
-    .string()
-    .max(MAX_ENDPOINT_LENGTH)
-    .superRefine((endpoint, ctx) => {
-      const problem = endpointProblem(endpoint, allowInsecure);
-      if (problem) ctx.addIssue({ code: "custom", message: problem });
-    });
-}
-
-function buildSubscriptionSchema(allowInsecure: boolean) {
+function buildSubscriptionSchema(policy: EndpointPolicy) {
   return z.object({
-    endpoint: buildEndpointSchema(allowInsecure),
+    endpoint: z
+      .string()
+      .max(MAX_ENDPOINT_LENGTH)
+      .superRefine((endpoint, ctx) => {
+        const problem = endpointProblem(endpoint, policy);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
     // Browsers send null when the subscription does not expire.
     expirationTime: z.number().nullable().optional(),
     keys: z.object({
@@ -64,21 +89,28 @@ function buildSubscriptionSchema(allowInsecure: boolean) {
   });
 }
 
-// Built once per setting: zod schemas are immutable, and the UserDO validates on every subscribe.
-const endpointSchemas = { secure: buildEndpointSchema(false), insecure: buildEndpointSchema(true) };
-const subscriptionSchemas = { secure: buildSubscriptionSchema(false), insecure: buildSubscriptionSchema(true) };
+// Built once per policy: zod schemas are immutable.
+const subscriptionSchemas = new WeakMap<EndpointPolicy, ReturnType<typeof buildSubscriptionSchema>>();
+
+/** A browser `PushSubscription` as `toJSON()` gives it, its endpoint one that `policy` allows. */
+export function pushSubscriptionSchema(policy: EndpointPolicy) {
+  let schema = subscriptionSchemas.get(policy);
+  if (!schema) {
+    schema = buildSubscriptionSchema(policy);
+    subscriptionSchemas.set(policy, schema);
+  }
+  return schema;
+}
 
 /**
- * A browser `PushSubscription` as `toJSON()` gives it. `allowInsecure` is the
- * `PUSH_ALLOW_INSECURE_ENDPOINTS` setting: it adds `http:` on 127.0.0.1 and localhost, nothing else.
+ * The endpoint of `DELETE /api/push/subscriptions`: any endpoint that could have been
+ * stored, whatever the policy says now, so that a subscription to a host no longer
+ * allowed can still be removed. Removing one that does not exist changes nothing.
  */
-export function pushSubscriptionSchema(allowInsecure: boolean) {
-  return allowInsecure ? subscriptionSchemas.insecure : subscriptionSchemas.secure;
-}
-
-/** The endpoint rule alone, for `DELETE /api/push/subscriptions` bodies. */
-export function pushEndpointSchema(allowInsecure: boolean) {
-  return allowInsecure ? endpointSchemas.insecure : endpointSchemas.secure;
-}
+export const PushEndpointToRemove = z
+  .string()
+  .min(1)
+  .max(MAX_ENDPOINT_LENGTH)
+  .regex(PRINTABLE_ASCII, "not an endpoint");
 
 export type PushSubscription = z.infer<ReturnType<typeof pushSubscriptionSchema>>;

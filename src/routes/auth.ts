@@ -1,19 +1,56 @@
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { login, logout, refresh, signup } from "../auth/sessions";
 import { signOutDevice } from "../auth/sign-out";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
-import { authRateLimit } from "../http/auth-rate-limit";
+import { authRateLimit, signInLimit } from "../http/auth-rate-limit";
 import { valid } from "../http/validate";
+import { errors, jsonAnswer, noContent } from "../openapi/describe";
+import { AuthResponse, TokenPair } from "../protocol/types";
 import { DisplayName, Password, Username } from "../users/user";
 
 const DeviceName = z.string().min(1).max(64);
 const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
 
+/** What the OpenAPI document says of each route beyond its request schemas and middleware. */
+const docs = {
+  signup: describeRoute({
+    tags: ["accounts"],
+    operationId: "signup",
+    summary: "Create an account and sign in its first device",
+    description: "409 when the username is taken; 429 past the sign-up limit of the client's address.",
+    responses: { 201: jsonAnswer("The new account, signed in", AuthResponse), ...errors("conflict") },
+  }),
+  login: describeRoute({
+    tags: ["accounts"],
+    operationId: "login",
+    summary: "Sign in a new device",
+    description:
+      "401 for an unknown user and a wrong password alike; 429 past the sign-in limits (per client address, and failed sign-ins per username).",
+    responses: { 200: jsonAnswer("Signed in", AuthResponse), ...errors("unauthorized") },
+  }),
+  refresh: describeRoute({
+    tags: ["accounts"],
+    operationId: "refresh",
+    summary: "Trade a refresh token for new tokens",
+    description: "The old refresh token stops working (rotation); 401 for a refresh token that is not valid.",
+    responses: { 200: jsonAnswer("New tokens", TokenPair), ...errors("unauthorized") },
+  }),
+  logout: describeRoute({
+    tags: ["accounts"],
+    operationId: "logout",
+    summary: "Sign a device out",
+    description: "Revokes the device of the refresh token, which must be one of the caller's (401 otherwise).",
+    responses: { 204: noContent("Signed out; the device's sockets close with 4401") },
+  }),
+};
+
 export const authRoutes = new Hono<AppEnv>()
   .post(
     "/signup",
+    docs.signup,
     authRateLimit("signup"),
     valid(
       "json",
@@ -28,6 +65,7 @@ export const authRoutes = new Hono<AppEnv>()
   )
   .post(
     "/login",
+    docs.login,
     authRateLimit("login"),
     // Any string is accepted as a username here: a malformed one is just an unknown user (401).
     valid(
@@ -41,9 +79,12 @@ export const authRoutes = new Hono<AppEnv>()
         deviceName: DeviceName.optional(),
       }),
     ),
-    async (c) => c.json(await login(c.var.db, c.env.JWT_SECRET, c.req.valid("json"))),
+    async (c) => {
+      const input = c.req.valid("json");
+      return c.json(await login(c.var.db, c.env.JWT_SECRET, input, signInLimit(c, input.username)));
+    },
   )
-  .post("/refresh", valid("json", RefreshBody), async (c) => {
+  .post("/refresh", docs.refresh, valid("json", RefreshBody), async (c) => {
     // A re-used refresh token signs its device out everywhere, sockets included.
     const { accessToken, refreshToken } = await refresh(
       c.var.db,
@@ -53,7 +94,7 @@ export const authRoutes = new Hono<AppEnv>()
     );
     return c.json({ accessToken, refreshToken });
   })
-  .post("/logout", requireAuth, valid("json", RefreshBody), async (c) => {
+  .post("/logout", docs.logout, requireAuth, valid("json", RefreshBody), async (c) => {
     // The device's open sockets end before the answer, not when their access token expires.
     await logout(c.var.db, c.var.auth.userId, c.req.valid("json").refreshToken, (id) =>
       signOutDevice(c.env, c.var.db, id),

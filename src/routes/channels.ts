@@ -1,5 +1,6 @@
 import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { channelStub } from "../../durable/stubs";
 import { channelList } from "../channels/channel-list";
@@ -13,7 +14,9 @@ import { ApiError, unwrap } from "../http/errors";
 import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
+import { errors, jsonAnswer, noContent, webSocketUpgrade } from "../openapi/describe";
 import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from "../protocol/limits";
+import { Channel, ChannelSummary, Member, Message, MessagePage } from "../protocol/types";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
 /** Plain decimal digits only: coercion would also take "", "0x10" and "1e2". */
@@ -23,10 +26,100 @@ const Seq = z
   .transform(Number);
 const JsonSeq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const UserId = z.string().min(1).max(64);
+const AddMember = z.object({ userId: UserId });
+const MemberParam = ChannelParam.extend({ userId: UserId });
 const GroupName = z
   .string()
   .transform((s) => s.trim())
   .pipe(z.string().min(1).max(100));
+
+const OneChannel = z.object({ channel: Channel });
+const OneMessage = z.object({ message: Message });
+const MEMBERS_ONLY = "403 for a non-member, 404 when the channel does not exist.";
+
+/** What the OpenAPI document says of each route beyond its request schemas and middleware. */
+const docs = {
+  create: describeRoute({
+    tags: ["channels"],
+    operationId: "createChannel",
+    summary: "Create a group; the caller is its owner",
+    description: "404 when a member id is no user; 409 past MAX_GROUP_MEMBERS (default 100).",
+    responses: { 201: jsonAnswer("The new group", OneChannel), ...errors("not_found", "channel_full") },
+  }),
+  list: describeRoute({
+    tags: ["channels"],
+    operationId: "listChannels",
+    summary: "Every channel the caller belongs to, with unread counts",
+    responses: { 200: jsonAnswer("The caller's inbox", z.object({ channels: z.array(ChannelSummary) })) },
+  }),
+  socket: describeRoute({
+    tags: ["channels"],
+    operationId: "openChannelSocket",
+    summary: "Open the channel socket (a channel on screen)",
+    description:
+      "A WebSocket upgrade. 403 for a non-member or a browser Origin that is not allowed; 404 when the channel does not exist.",
+    ...webSocketUpgrade(
+      "It sends every message with `seq > after` (a `gap` frame first when more than 500 are missing), " +
+        "then `synced`, then live `message`, `typing`, `read` and `member` frames; it takes `send`, `typing`, `read` and `ping`.",
+      "forbidden",
+      "not_found",
+    ),
+  }),
+  info: describeRoute({
+    tags: ["channels"],
+    operationId: "getChannel",
+    summary: "A channel and its members",
+    description: "Public groups are visible to everyone; anything else is 403 for non-members.",
+    responses: {
+      200: jsonAnswer("The channel", z.object({ channel: Channel, members: z.array(Member) })),
+      ...errors("forbidden", "not_found"),
+    },
+  }),
+  addMember: describeRoute({
+    tags: ["channels"],
+    operationId: "addMember",
+    summary: "Join a public group, or add someone to a group one belongs to",
+    description:
+      "Adding a member again changes nothing. 403 for DMs and for non-members of a private group; 409 past the member limit.",
+    responses: { 200: jsonAnswer("The channel", OneChannel), ...errors("forbidden", "not_found", "channel_full") },
+  }),
+  removeMember: describeRoute({
+    tags: ["channels"],
+    operationId: "removeMember",
+    summary: "Leave a group, or remove a member from it",
+    description:
+      "Anyone may leave; the owner and admins remove members; only the owner removes an admin. 403 otherwise.",
+    responses: { 204: noContent("Removed"), ...errors("forbidden", "not_found") },
+  }),
+  history: describeRoute({
+    tags: ["channels"],
+    operationId: "listMessages",
+    summary: "A page of history, ascending by seq",
+    description: `\`after\`: messages with a greater seq; \`before\`: the ones just below it (scroll-back); neither: the latest. ${MEMBERS_ONLY}`,
+    responses: {
+      200: jsonAnswer("The page", MessagePage),
+      ...errors("forbidden", "not_found", "unavailable"),
+    },
+  }),
+  send: describeRoute({
+    tags: ["channels"],
+    operationId: "sendMessage",
+    summary: "Send a message",
+    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
+    responses: {
+      200: jsonAnswer("A re-send: the original message", OneMessage),
+      201: jsonAnswer("Stored and sequenced", OneMessage),
+      ...errors("forbidden", "not_found", "message_too_long", "rate_limited", "unavailable"),
+    },
+  }),
+  read: describeRoute({
+    tags: ["channels"],
+    operationId: "markRead",
+    summary: "Move the caller's read cursor forward",
+    description: `The cursor never moves back nor past the last message. ${MEMBERS_ONLY}`,
+    responses: { 204: noContent("Done"), ...errors("forbidden", "not_found") },
+  }),
+};
 
 /** Every id must belong to an existing user; one D1 query for the whole list. */
 async function assertUsersExist(orm: Db, ids: readonly string[]): Promise<void> {
@@ -42,6 +135,7 @@ export const channelRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   .post(
     "/",
+    docs.create,
     valid(
       "json",
       z.object({
@@ -71,9 +165,10 @@ export const channelRoutes = new Hono<AppEnv>()
       return c.json({ channel }, 201);
     },
   )
-  .get("/", async (c) => c.json({ channels: await channelList(c.env, c.var.db, c.var.auth.userId) }))
+  .get("/", docs.list, async (c) => c.json({ channels: await channelList(c.env, c.var.db, c.var.auth.userId) }))
   .get(
     "/:id/ws",
+    docs.socket,
     allowedOrigin,
     valid("param", ChannelParam),
     valid("query", z.object({ after: Seq.default(0) })),
@@ -82,23 +177,24 @@ export const channelRoutes = new Hono<AppEnv>()
       return channelStub(c.env, c.req.valid("param").id).fetch(upgrade);
     },
   )
-  .get("/:id", valid("param", ChannelParam), async (c) => {
+  .get("/:id", docs.info, valid("param", ChannelParam), async (c) => {
     const res = unwrap(await channelStub(c.env, c.req.valid("param").id).info(c.var.auth.userId));
     return c.json({ channel: res.channel, members: res.members });
   })
-  .post("/:id/members", valid("param", ChannelParam), valid("json", z.object({ userId: UserId })), async (c) => {
+  .post("/:id/members", docs.addMember, valid("param", ChannelParam), valid("json", AddMember), async (c) => {
     const { userId } = c.req.valid("json");
     if (userId !== c.var.auth.userId) await assertUsersExist(c.var.db, [userId]);
     const { channel } = unwrap(await channelStub(c.env, c.req.valid("param").id).addMember(c.var.auth.userId, userId));
     return c.json({ channel });
   })
-  .delete("/:id/members/:userId", valid("param", ChannelParam.extend({ userId: UserId })), async (c) => {
+  .delete("/:id/members/:userId", docs.removeMember, valid("param", MemberParam), async (c) => {
     const { id, userId } = c.req.valid("param");
     unwrap(await channelStub(c.env, id).removeMember(c.var.auth.userId, userId));
     return c.body(null, 204);
   })
   .get(
     "/:id/messages",
+    docs.history,
     valid("param", ChannelParam),
     valid(
       "query",
@@ -119,16 +215,19 @@ export const channelRoutes = new Hono<AppEnv>()
   )
   .post(
     "/:id/messages",
+    docs.send,
     valid("param", ChannelParam),
-    // text is checked inside the ChannelDO (checkText), which owns its two error codes.
-    valid("json", z.object({ clientMsgId: ClientMsgId, text: z.unknown() })),
+    // Only a string may cross into the ChannelDO: an RPC argument is structured-cloned, which
+    // recurses, so deeply nested JSON here was a stack overflow. The ChannelDO's checkText
+    // still owns the string rules (empty, ill-formed, too long) and their error codes.
+    valid("json", z.object({ clientMsgId: ClientMsgId, text: z.string({ error: "must be a string" }) })),
     async (c) => {
       const { clientMsgId, text } = c.req.valid("json");
       const res = unwrap(await channelStub(c.env, c.req.valid("param").id).send(c.var.auth.userId, clientMsgId, text));
       return c.json({ message: res.message }, res.created ? 201 : 200);
     },
   )
-  .post("/:id/read", valid("param", ChannelParam), valid("json", z.object({ seq: JsonSeq })), async (c) => {
+  .post("/:id/read", docs.read, valid("param", ChannelParam), valid("json", z.object({ seq: JsonSeq })), async (c) => {
     const { userId, deviceId } = c.var.auth;
     unwrap(await channelStub(c.env, c.req.valid("param").id).markRead(userId, c.req.valid("json").seq, deviceId));
     return c.body(null, 204);

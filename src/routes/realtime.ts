@@ -1,5 +1,6 @@
 import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
+import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { userStub } from "../../durable/stubs";
 import { users } from "../db/schema";
@@ -8,20 +9,42 @@ import { requireAuth } from "../http/auth-middleware";
 import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
-import type { Presence } from "../protocol/types";
+import { jsonAnswer, webSocketUpgrade } from "../openapi/describe";
+import { Presence } from "../protocol/types";
 
 const MAX_PRESENCE_IDS = 100;
+
+/** What the OpenAPI document says of each route beyond its request schemas and middleware. */
+const docs = {
+  socket: describeRoute({
+    tags: ["realtime"],
+    operationId: "openUserSocket",
+    summary: "Open the user socket (one per device: presence and the inbox)",
+    description: "A WebSocket upgrade. 403 for a browser Origin that is not allowed.",
+    ...webSocketUpgrade(
+      "It sends `hello` first, then `message`, `presence`, `read` and `channel` frames; it takes `ping`.",
+    ),
+  }),
+  presence: describeRoute({
+    tags: ["realtime"],
+    operationId: "getPresence",
+    summary: "Presence of up to 100 users",
+    description: "`userIds` is a comma-separated list; an unknown id is reported offline.",
+    responses: { 200: jsonAnswer("One entry per distinct id", z.object({ presence: z.array(Presence) })) },
+  }),
+};
 
 /**
  * The user socket (presence and the inbox, one per device) and presence polling.
  * Mounted at /api itself, so authentication is per route, never `use("*")`.
  */
 export const realtimeRoutes = new Hono<AppEnv>()
-  .get("/ws", allowedOrigin, requireAuth, async (c) =>
+  .get("/ws", docs.socket, allowedOrigin, requireAuth, async (c) =>
     userStub(c.env, c.var.auth.userId).fetch(internalUpgrade(c.req.raw, c.var.auth)),
   )
   .get(
     "/presence",
+    docs.presence,
     requireAuth,
     valid(
       "query",

@@ -5,7 +5,7 @@ import { buildPushPayload, PREVIEW_MAX_CODE_POINTS, truncatePreview } from "../.
 const codePoints = (s: string) => [...s].length;
 
 describe("push payload", () => {
-  it("is exactly the PROTOCOL.md shape, in that key order", () => {
+  it("is exactly the docs/PROTOCOL.md shape, in that key order", () => {
     const payload = buildPushPayload({ channelId: "c1", seq: 42, senderId: "u7", text: "hello" });
     expect(JSON.stringify(payload)).toBe(
       '{"type":"message","channelId":"c1","seq":42,"senderId":"u7","preview":"hello"}',

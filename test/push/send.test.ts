@@ -1,9 +1,10 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllowedHosts } from "../../src/push/allowed-hosts";
 import { buildPushPayload } from "../../src/push/payload";
 import { buildPushRequest, sendPush } from "../../src/push/send";
-import { pushSubscriptionSchema } from "../../src/push/subscription";
+import { type EndpointPolicy, pushSubscriptionSchema } from "../../src/push/subscription";
 import { MAX_PUSH_BODY, PushService } from "../support/push-service";
 import { vapidKeys } from "./helpers";
 
@@ -14,7 +15,9 @@ beforeAll(async () => {
 afterAll(() => service.close());
 
 const vapid = vapidKeys("mailto:chat-ops@example.com");
-const opts = { ttlSec: 3_600, urgency: "high", topic: "channel-c1" } as const;
+/** The stand-in push service listens on loopback: the policy of PUSH_ALLOW_INSECURE_ENDPOINTS=true. */
+const loopback: EndpointPolicy = { allowedHosts: parseAllowedHosts("fcm.googleapis.com"), allowLoopback: true };
+const opts = { ttlSec: 3_600, urgency: "high", topic: "channel-c1", endpoints: loopback } as const;
 const payloadJson = (text = "hi") =>
   JSON.stringify(buildPushPayload({ channelId: "c1", seq: 7, senderId: "u2", text }));
 
@@ -36,7 +39,12 @@ describe("sendPush to a push service that accepts", () => {
 
   it("sends TTL, Urgency, Topic and aes128gcm", async () => {
     const { id, subscription } = service.createSubscription();
-    await sendPush(subscription, payloadJson(), vapid, { ttlSec: 0, urgency: "very-low", topic: "t0" });
+    await sendPush(subscription, payloadJson(), vapid, {
+      ttlSec: 0,
+      urgency: "very-low",
+      topic: "t0",
+      endpoints: loopback,
+    });
     const delivery = await service.waitFor(id, () => true, 2_000);
     expect(delivery.headers).toEqual({ ttl: "0", urgency: "very-low", topic: "t0", contentEncoding: "aes128gcm" });
   });
@@ -83,7 +91,7 @@ describe("sendPush to a push service that accepts", () => {
 
   it("sends to subscriptions the schema accepts, without changing them", async () => {
     const { id, subscription } = service.createSubscription();
-    const stored = pushSubscriptionSchema(true).parse(subscription);
+    const stored = pushSubscriptionSchema(loopback).parse(subscription);
     expect(await sendPush(stored, payloadJson(), vapid, opts)).toMatchObject({ kind: "sent" });
     await service.waitFor(id, () => true, 2_000);
   });
@@ -161,6 +169,26 @@ describe("sendPush when the push service refuses", () => {
   it("a VAPID key the subscription is not bound to fails (403)", async () => {
     const { subscription } = service.createSubscription({ applicationServerKey: vapidKeys().publicKey });
     expect(await sendPush(subscription, payloadJson(), vapid, opts)).toMatchObject({ kind: "failed", status: 403 });
+  });
+});
+
+describe("sendPush checks the endpoint again before sending", () => {
+  it("never contacts a stored endpoint that the policy no longer allows, and calls it gone", async () => {
+    const { id, subscription } = service.createSubscription();
+    const before = service.attempts.length;
+    for (const endpoints of [
+      { ...loopback, allowLoopback: false },
+      { allowedHosts: parseAllowedHosts("push.example.com"), allowLoopback: false },
+    ]) {
+      expect(await sendPush(subscription, payloadJson(), vapid, { ...opts, endpoints })).toEqual({
+        kind: "gone",
+        status: 0,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(service.attempts.length).toBe(before);
+    expect(service.attempts.filter((a) => a.id === id)).toHaveLength(0);
+    expect(await sendPush(subscription, payloadJson(), vapid, opts)).toMatchObject({ kind: "sent" });
   });
 });
 

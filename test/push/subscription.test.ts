@@ -1,6 +1,7 @@
 import { createECDH, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { MAX_ENDPOINT_LENGTH, pushEndpointSchema, pushSubscriptionSchema } from "../../src/push/subscription";
+import { DEFAULT_PUSH_ALLOWED_HOSTS, parseAllowedHosts } from "../../src/push/allowed-hosts";
+import { MAX_ENDPOINT_LENGTH, PushEndpointToRemove, pushSubscriptionSchema } from "../../src/push/subscription";
 
 function keys() {
   const ecdh = createECDH("prime256v1");
@@ -8,46 +9,122 @@ function keys() {
   return { p256dh: ecdh.getPublicKey("base64url", "uncompressed"), auth: randomBytes(16).toString("base64url") };
 }
 
-const secure = pushSubscriptionSchema(false);
-const insecure = pushSubscriptionSchema(true);
+const allowedHosts = parseAllowedHosts(DEFAULT_PUSH_ALLOWED_HOSTS);
+const secure = pushSubscriptionSchema({ allowedHosts, allowLoopback: false });
+const insecure = pushSubscriptionSchema({ allowedHosts, allowLoopback: true });
 const accepts = (schema: typeof secure, value: unknown) => schema.safeParse(value).success;
 
 describe("push subscription endpoint", () => {
   it("accepts https endpoints of the real push services", () => {
     for (const endpoint of [
       "https://fcm.googleapis.com/fcm/send/dGVzdA:APA91bH-x_y",
+      "https://fcm.googleapis.com/wp/dGVzdA:APA91bH-x_y",
       "https://updates.push.services.mozilla.com/wpush/v2/gAAAAABnXYZ",
+      "https://push.services.mozilla.com/wpush/v1/gAAAAABnXYZ",
       "https://web.push.apple.com/QGuQyavXutnMH",
-      "https://push.example.com:8443/p?id=1",
+      "https://wns2-par02p.notify.windows.com/w/?token=BQYAAAB",
+      "https://db5p.notify.windows.com/w/?token=BQYAAAB",
     ]) {
       expect(accepts(secure, { endpoint, keys: keys() }), endpoint).toBe(true);
+      expect(accepts(insecure, { endpoint, keys: keys() }), endpoint).toBe(true);
     }
   });
 
-  it("refuses http:, even on loopback, unless insecure endpoints are allowed", () => {
-    for (const endpoint of ["http://127.0.0.1:9000/push/a", "http://localhost/push/a", "http://push.example.com/p"]) {
+  it("refuses every other https host: loopback, link-local, private ranges, IP literals, look-alikes", () => {
+    for (const endpoint of [
+      "https://push.example.com/p",
+      "https://169.254.169.254/latest/meta-data/",
+      "https://metadata.google.internal/computeMetadata/v1/",
+      "https://127.0.0.1/push",
+      "https://localhost/push",
+      "https://10.0.0.1/p",
+      "https://172.16.0.1/p",
+      "https://192.168.1.1/p",
+      "https://[::1]/p",
+      "https://[fe80::1]/p",
+      "https://[::ffff:169.254.169.254]/p",
+      "https://2130706433/p",
+      "https://0x7f.1/p",
+      "https://1.1.1.1/p",
+      "https://storage.googleapis.com/attacker-bucket/p",
+      "https://googleapis.com/p",
+      "https://fcm.googleapis.com.evil.example/p",
+      "https://evilfcm.googleapis.com/p",
+      "https://fcm.googleapis.com./p",
+      "https://notify.windows.com/p",
+      "https://notify.windows.com.evil.example/p",
+      "https://evilnotify.windows.com/p",
+      "https://push.apple.com.evil.example/p",
+      "https://mozilla.com/p",
+      "https://evil.push.services.mozilla.com/p",
+    ]) {
       expect(accepts(secure, { endpoint, keys: keys() }), endpoint).toBe(false);
     }
   });
 
-  it("with insecure endpoints allowed, accepts http: on 127.0.0.1 and localhost, with or without a port", () => {
+  it("refuses a port on an allowed host, the default one aside", () => {
+    expect(accepts(secure, { endpoint: "https://fcm.googleapis.com:8443/fcm/send/x", keys: keys() })).toBe(false);
+    expect(accepts(secure, { endpoint: "https://fcm.googleapis.com:443/fcm/send/x", keys: keys() })).toBe(true);
+  });
+
+  it("follows PUSH_ALLOWED_HOSTS: exact entries, and *. entries for subdomains only", () => {
+    const custom = pushSubscriptionSchema({
+      allowedHosts: parseAllowedHosts(" Push.Example.com , *.relay.example.net"),
+      allowLoopback: false,
+    });
+    for (const [endpoint, ok] of [
+      ["https://push.example.com/p", true],
+      ["https://a.push.example.com/p", false],
+      ["https://eu.relay.example.net/p", true],
+      ["https://a.b.relay.example.net/p", true],
+      ["https://relay.example.net/p", false],
+      ["https://fcm.googleapis.com/fcm/send/x", false],
+    ] as const) {
+      expect(accepts(custom, { endpoint, keys: keys() }), endpoint).toBe(ok);
+    }
+  });
+
+  it("refuses a PUSH_ALLOWED_HOSTS entry that is an IP address, not a host name, or a wildcard over a top-level domain", () => {
+    for (const list of [
+      "127.0.0.1",
+      "169.254.169.254",
+      "[::1]",
+      "*.com",
+      "*",
+      "http://fcm.googleapis.com",
+      "a b.example",
+    ]) {
+      expect(() => parseAllowedHosts(list), list).toThrow(/PUSH_ALLOWED_HOSTS/);
+    }
+    expect(parseAllowedHosts(DEFAULT_PUSH_ALLOWED_HOSTS)).toHaveLength(5);
+  });
+
+  it("refuses http:, even on loopback, unless insecure endpoints are allowed", () => {
+    for (const endpoint of ["http://127.0.0.1:9000/push/a", "http://localhost/push/a", "http://fcm.googleapis.com/p"]) {
+      expect(accepts(secure, { endpoint, keys: keys() }), endpoint).toBe(false);
+    }
+  });
+
+  it("with insecure endpoints allowed, accepts http: and https: on 127.0.0.1 and localhost, with or without a port", () => {
     for (const endpoint of [
       "http://127.0.0.1/push/a",
       "http://127.0.0.1:9000/push/a",
       "http://localhost/push/a",
       "http://localhost:8787/push/a",
+      "https://127.0.0.1:9443/push/a",
     ]) {
       expect(accepts(insecure, { endpoint, keys: keys() }), endpoint).toBe(true);
     }
-    expect(accepts(insecure, { endpoint: "https://push.example.com/p", keys: keys() })).toBe(true);
   });
 
-  it("with insecure endpoints allowed, still refuses http: anywhere else", () => {
+  it("with insecure endpoints allowed, still refuses anything else that is not a push service", () => {
     for (const endpoint of [
+      "http://fcm.googleapis.com/p",
       "http://push.example.com/p",
       "http://10.0.0.1/p",
       "http://127.0.0.2/p",
       "http://[::1]/p",
+      "https://169.254.169.254/p",
       "http://localhost.example.com/p",
       "http://127.0.0.1.nip.io/p",
       "http://localhost@evil.example/p",
@@ -58,15 +135,15 @@ describe("push subscription endpoint", () => {
 
   it("refuses other schemes, relative URLs, credentials, spaces and non-ASCII", () => {
     for (const endpoint of [
-      "ftp://push.example.com/p",
+      "ftp://fcm.googleapis.com/p",
       "ws://localhost/p",
       "javascript:alert(1)",
       "/push/a",
-      "push.example.com/p",
-      "https://user:secret@push.example.com/p",
-      " https://push.example.com/p",
-      "https://push.example.com/a b",
-      "https://püsh.example.com/p",
+      "fcm.googleapis.com/p",
+      "https://user:secret@fcm.googleapis.com/p",
+      " https://fcm.googleapis.com/p",
+      "https://fcm.googleapis.com/a b",
+      "https://fcm.googleäpis.com/p",
       "",
     ]) {
       expect(accepts(insecure, { endpoint, keys: keys() }), endpoint).toBe(false);
@@ -74,23 +151,25 @@ describe("push subscription endpoint", () => {
   });
 
   it(`allows ${MAX_ENDPOINT_LENGTH} characters and no more`, () => {
-    const prefix = "https://push.example.com/";
+    const prefix = "https://fcm.googleapis.com/fcm/send/";
     const longest = prefix + "a".repeat(MAX_ENDPOINT_LENGTH - prefix.length);
     expect(longest.length).toBe(2048);
     expect(accepts(secure, { endpoint: longest, keys: keys() })).toBe(true);
     expect(accepts(secure, { endpoint: `${longest}a`, keys: keys() })).toBe(false);
   });
 
-  it("applies the same rules to a bare endpoint, as DELETE sends it", () => {
-    expect(pushEndpointSchema(false).safeParse("https://push.example.com/p").success).toBe(true);
-    expect(pushEndpointSchema(false).safeParse("http://127.0.0.1/p").success).toBe(false);
-    expect(pushEndpointSchema(true).safeParse("http://127.0.0.1/p").success).toBe(true);
-    expect(pushEndpointSchema(true).safeParse("http://example.com/p").success).toBe(false);
+  it("lets a DELETE name any endpoint that could have been stored, so a now-disallowed one can still be removed", () => {
+    for (const endpoint of ["https://push.example.com/p", "http://127.0.0.1/p", "https://fcm.googleapis.com/x"]) {
+      expect(PushEndpointToRemove.safeParse(endpoint).success, endpoint).toBe(true);
+    }
+    for (const endpoint of ["", "https://a b", "x".repeat(MAX_ENDPOINT_LENGTH + 1), "https://ü.example"]) {
+      expect(PushEndpointToRemove.safeParse(endpoint).success, endpoint).toBe(false);
+    }
   });
 });
 
 describe("push subscription keys", () => {
-  const endpoint = "https://push.example.com/p";
+  const endpoint = "https://fcm.googleapis.com/fcm/send/p";
   const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url");
   const point = () => Buffer.from(keys().p256dh, "base64url");
 

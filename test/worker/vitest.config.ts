@@ -8,13 +8,17 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 // wrangler.toml serves web/dist as assets, so it has to exist before Miniflare starts.
 execFileSync(process.execPath, [`${root}scripts/build-web.mjs`]);
 const vapid = webpush.generateVAPIDKeys();
-// wrangler reads required secrets from process.env when there is no .dev.vars.
-Object.assign(process.env, {
+const secrets = {
   JWT_SECRET: "test-jwt-secret-of-reasonable-length-0123456789",
+  CHANNEL_ID_SECRET: "test-channel-id-secret-of-reasonable-length-0123",
   VAPID_PUBLIC_KEY: vapid.publicKey,
   VAPID_PRIVATE_KEY: vapid.privateKey,
   VAPID_SUBJECT: "mailto:test@example.com",
-});
+};
+// wrangler reads required secrets from process.env when there is no .dev.vars; the same
+// values are also bindings, so a developer's own .dev.vars (`npm run dev` writes one,
+// possibly from an older version lacking a secret) never decides what the tests run with.
+Object.assign(process.env, secrets);
 
 export default defineProject({
   plugins: [
@@ -22,6 +26,7 @@ export default defineProject({
       wrangler: { configPath: `${root}wrangler.toml` },
       miniflare: {
         bindings: {
+          ...secrets,
           TEST_MIGRATIONS: await readD1Migrations(`${root}migrations`),
           // Short timers so presence tests take seconds, not minutes.
           PRESENCE_GRACE_MS: "400",

@@ -15,7 +15,7 @@ import {
 } from "../../src/index";
 
 /**
- * A stand-in for the real service, speaking PROTOCOL.md well enough for the SDK's
+ * A stand-in for the real service, speaking docs/PROTOCOL.md well enough for the SDK's
  * tests, with knobs to break things on purpose. Tokens are unsigned JWTs whose
  * validity lives in maps, so a test can expire or revoke them at will.
  */

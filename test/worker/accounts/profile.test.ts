@@ -142,6 +142,81 @@ describe("PATCH /api/users/me", () => {
   });
 });
 
+describe("invisible format characters in displayName and statusText", () => {
+  /** The code points of a string, for failure messages: the characters under test are invisible. */
+  const codes = (s: string) => [...s].map((c) => `U+${c.codePointAt(0)!.toString(16)}`).join(" ");
+  const FORMAT = {
+    "bidi embeddings and overrides": ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e"],
+    "bidi isolates": ["\u2066", "\u2067", "\u2068", "\u2069"],
+    "bidi marks": ["\u200e", "\u200f", "\u061c"],
+    "zero-width space, word joiner, byte order mark": ["\u200b", "\u2060", "\ufeff"],
+    "soft hyphen and invisible operators": ["\u00ad", "\u2062", "\u2064"],
+  };
+
+  it.each(Object.entries(FORMAT))("strips %s from both fields", async (_, chars) => {
+    const u = await signup("fmt");
+    for (const ch of chars) {
+      const res = await patchMe(u.accessToken, { displayName: `Al${ch}ice${ch}`, statusText: `${ch}on ${ch}call` });
+      expect(res.status, codes(ch)).toBe(200);
+      expect(res.body.user).toMatchObject({ displayName: "Alice", statusText: "on call" });
+    }
+    const row = await env.DB.prepare("SELECT display_name, status_text FROM users WHERE id = ?").bind(u.id).first();
+    expect(row).toEqual({ display_name: "Alice", status_text: "on call" });
+  });
+
+  it("strips them at sign-up too", async () => {
+    const res = await api("POST", "/api/auth/signup", {
+      body: { username: `fmt_${crypto.randomUUID().slice(0, 8)}`, password: "long enough", displayName: "\u202eevE" },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.user.displayName).toBe("evE");
+  });
+
+  it("refuses a displayName that is nothing but invisible characters, and counts only what is left", async () => {
+    const u = await signup("fmt");
+    const before = await getMe(u.accessToken);
+    for (const displayName of ["\u200b", "\u202e\u2066\u200d", " \ufeff "]) {
+      const res = await patchMe(u.accessToken, { displayName });
+      expect(res.status, codes(displayName)).toBe(400);
+      expect(res.body).toEqual(invalid);
+    }
+    expect(await getMe(u.accessToken)).toEqual(before);
+    // 64 visible characters pass however many invisible ones surround them.
+    const padded = `${"\u200b".repeat(100)}${"n".repeat(64)}`;
+    expect((await patchMe(u.accessToken, { displayName: padded })).body.user.displayName).toBe("n".repeat(64));
+  });
+
+  it("keeps joiners where they are visible: emoji sequences, Persian and Indic spelling, flag tag sequences", async () => {
+    const u = await signup("fmt");
+    for (const text of [
+      "👩\u200d💻 dev",
+      "🏳\ufe0f\u200d🌈",
+      "👨\u200d👩\u200d👧",
+      "می\u200cخواهم",
+      "क्\u200dष",
+      "🏴\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}",
+    ]) {
+      const res = await patchMe(u.accessToken, { displayName: text, statusText: text });
+      expect(res.status, codes(text)).toBe(200);
+      expect(res.body.user, codes(text)).toMatchObject({ displayName: text, statusText: text });
+    }
+  });
+
+  it("drops joiners that join nothing: at an end, doubled, or next to a space or another invisible character", async () => {
+    const u = await signup("fmt");
+    for (const [input, kept] of [
+      ["\u200dab\u200d", "ab"],
+      ["a\u200d\u200db", "ab"],
+      ["a\u200c b", "a b"],
+      ["a\u200d\u202eb", "ab"],
+      ["\u{e0041}tagged", "tagged"],
+    ]) {
+      const res = await patchMe(u.accessToken, { displayName: input, statusText: input });
+      expect(res.body.user, codes(input!)).toMatchObject({ displayName: kept, statusText: kept });
+    }
+  });
+});
+
 describe("GET /api/users/:id", () => {
   it("answers exactly the public profile, never credentials", async () => {
     const viewer = await signup("viewer");

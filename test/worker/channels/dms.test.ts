@@ -107,6 +107,33 @@ describe("POST /api/dms", () => {
     expect(ab.body.channel.id).not.toBe(ac.body.channel.id);
   });
 
+  it("derives the id with a keyed HMAC: nobody without CHANNEL_ID_SECRET can compute who talks to whom", async () => {
+    const { a, b } = await pair();
+    const { id } = (await openDm(a, b)).body.channel;
+    const [x, y] = [a.id, b.id].sort();
+    const pairBytes = new TextEncoder().encode(`${x}\u0000${y}`);
+    const b64url = (buf: ArrayBuffer) =>
+      `dm_${btoa(String.fromCharCode(...new Uint8Array(buf)))
+        .replaceAll("+", "-")
+        .replaceAll("/", "_")
+        .replace(/=+$/, "")}`;
+    const hmac = async (secret: string) => {
+      const key = await crypto.subtle.importKey(
+        "raw",
+        new TextEncoder().encode(secret),
+        { name: "HMAC", hash: "SHA-256" },
+        false,
+        ["sign"],
+      );
+      return b64url(await crypto.subtle.sign("HMAC", key, pairBytes));
+    };
+    // The old derivation, a plain hash of the pair, anyone could compute.
+    expect(id).not.toBe(b64url(await crypto.subtle.digest("SHA-256", pairBytes)));
+    expect(id).not.toBe(await hmac("another secret of reasonable length, 0123456789"));
+    // Computed here, not by src/: the id is the HMAC of the sorted pair under the server's secret.
+    expect(id).toBe(await hmac(env.CHANNEL_ID_SECRET));
+  });
+
   it("refuses a DM with yourself (400)", async () => {
     const a = await signup("self");
     const res = await openDm(a, a);

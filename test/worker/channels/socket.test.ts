@@ -482,7 +482,7 @@ describe("ordering", () => {
     expect(answers.slice(0, 50)).toEqual(
       ids.slice(0, 50).map((clientMsgId, i) => ({ type: "ack", clientMsgId, seq: i + 1, ts: now })),
     );
-    // An extra retryAfterSec on the error frame is allowed (PROTOCOL.md does not name it).
+    // An extra retryAfterSec on the error frame is allowed (docs/PROTOCOL.md does not name it).
     for (const e of answers.slice(50)) if ("retryAfterSec" in e) expect(e.retryAfterSec).toBeGreaterThanOrEqual(1);
     expect(answers.slice(50).map(({ retryAfterSec: _, ...e }) => e)).toEqual(
       ids.slice(50).map((clientMsgId) => ({

@@ -12,9 +12,10 @@ import { createECDH, randomBytes } from "node:crypto";
 import ece from "http_ece";
 import { describe, expect, it } from "vitest";
 import { fromBase64Url } from "../../../src/bytes";
+import { parseAllowedHosts } from "../../../src/push/allowed-hosts";
 import { buildPushPayload } from "../../../src/push/payload";
 import { buildPushRequest, sendPush, type VapidKeys } from "../../../src/push/send";
-import { pushSubscriptionSchema } from "../../../src/push/subscription";
+import { type EndpointPolicy, pushSubscriptionSchema } from "../../../src/push/subscription";
 
 const vapid: VapidKeys = {
   subject: env.VAPID_SUBJECT,
@@ -22,11 +23,13 @@ const vapid: VapidKeys = {
   privateKey: env.VAPID_PRIVATE_KEY,
 };
 
+const policy: EndpointPolicy = { allowedHosts: parseAllowedHosts("push.example.com"), allowLoopback: true };
+
 function browser() {
   const ecdh = createECDH("prime256v1");
   ecdh.generateKeys();
   const auth = randomBytes(16).toString("base64url");
-  const subscription = pushSubscriptionSchema(false).parse({
+  const subscription = pushSubscriptionSchema(policy).parse({
     endpoint: "https://push.example.com/wpush/v2/abc",
     expirationTime: null,
     keys: { p256dh: ecdh.getPublicKey("base64url", "uncompressed"), auth },
@@ -122,6 +125,7 @@ describe("sendPush in workerd", () => {
     const outcome = await sendPush(unreachable, payloadJson, vapid, {
       ttlSec: 60,
       urgency: "normal",
+      endpoints: policy,
       timeoutMs: 5_000,
     });
     expect(outcome).toMatchObject({ kind: "failed", reason: expect.stringMatching(/^(network error|no answer)/) });
@@ -133,10 +137,7 @@ describe("sendPush in workerd", () => {
       subscription,
       payloadJson,
       { ...vapid, privateKey: "AAAA" },
-      {
-        ttlSec: 60,
-        urgency: "normal",
-      },
+      { ttlSec: 60, urgency: "normal", endpoints: policy },
     );
     expect(outcome).toMatchObject({ kind: "failed", reason: expect.stringMatching(/^cannot build the push/) });
   });

@@ -7,7 +7,7 @@ import { type Device, logout, reuseRotatedRefreshToken, shortLivedToken } from "
 import { openChannelSocket, openUserSocket, TestSocket } from "../support/socket";
 
 /**
- * The authorization matrix of PROTOCOL.md: every route and socket × every kind of
+ * The authorization matrix of docs/PROTOCOL.md: every route and socket × every kind of
  * caller that must be refused, with the status it must get and a body that reveals
  * nothing (no message text, no member list, only `{"error":{"code","message"}}`).
  */

@@ -314,6 +314,34 @@ describe("HTTP write routes with malformed bodies", () => {
   });
 });
 
+/** Nesting deep enough to overflow a recursive walk (structured clone overflowed at ~5,000 levels). */
+const DEEP_LEVELS = [5_000, 20_000];
+const deepValues = DEEP_LEVELS.flatMap((n) => [
+  { what: `${n} nested arrays`, json: deep(n, "[", "]") },
+  { what: `${n} nested objects`, json: deep(n, '{"a":', "}") },
+]);
+
+describe("deeply nested JSON in every body", () => {
+  it.each(Object.keys(writeRoutes))("%s: in each field and as the body, never a 500, nothing stored", async (name) => {
+    const route = writeRoutes[name]!;
+    for (const { what, json } of deepValues) {
+      for (const field of [undefined, ...route.fields]) {
+        let body = json;
+        if (field) {
+          const { [field.name]: _, ...rest } = route.good();
+          const head = JSON.stringify(rest);
+          body = `${head.slice(0, -1)}${head.length > 2 ? "," : ""}${JSON.stringify(field.name)}:${json}}`;
+        }
+        const res = await raw(route.method, route.path(), { body, contentType: JSON_TYPE });
+        const where = `${name} with ${what} ${field ? `in ${field.name}` : "as the body"}`;
+        expectSafeAnswer(where, res);
+        if (route.sends) expect(res.status, where).toBeGreaterThanOrEqual(400);
+      }
+    }
+    await expectNothingStored();
+  });
+});
+
 describe("GET routes with random query strings", () => {
   const keys = ["after", "before", "limit", "q", "userIds", "x", "", "after[]", "limit"];
   const value = fc.oneof(
@@ -501,6 +529,38 @@ describe("channel socket with bad frames", () => {
     sock.send({ type: "send", clientMsgId: "after-fuzz", text: "still works" });
     const ack = await sock.until((f) => f.find((x) => x.type === "ack" && x.clientMsgId === "after-fuzz"));
     expect(ack).toEqual({ type: "ack", clientMsgId: "after-fuzz", seq: 2, ts: expect.any(Number) });
+    expect(sock.closed).toBeUndefined();
+    sock.close();
+  });
+
+  it("answers deeply nested JSON in every frame and field with an error frame and stays open", async () => {
+    const { a, g, sock } = await freshSocketWorld();
+    const frames = deepValues.flatMap(({ json }) => [
+      json,
+      `{"type":${json}}`,
+      `{"type":"send","clientMsgId":"deep","text":${json}}`,
+      `{"type":"send","clientMsgId":${json},"text":"x"}`,
+      `{"type":"read","seq":${json}}`,
+      `{"type":"typing","extra":${json}}`,
+    ]);
+    // A typing frame ignores unknown fields: it is the one frame here that is not an error.
+    const bad = frames.filter((f) => !f.startsWith('{"type":"typing"'));
+    for (const frame of frames) sock.send(frame);
+    const errors = await sock.until(
+      () => {
+        if (sock.closed) throw new Error(`socket closed: ${JSON.stringify(sock.closed)}`);
+        const e = errorsOf(sock);
+        return e.length >= bad.length ? e : undefined;
+      },
+      15_000,
+      `${bad.length} error frames`,
+    );
+    expect(errors.map((e) => e.code)).toEqual(bad.map(() => "invalid_request"));
+    sock.send({ type: "send", clientMsgId: "after-deep", text: "still works" });
+    const ack = await sock.until((f) => f.find((x) => x.type === "ack" && x.clientMsgId === "after-deep"));
+    expect(ack.seq).toBe(2);
+    const hist = await api("GET", `/api/channels/${g}/messages`, { token: a.accessToken });
+    expect(hist.body.messages.map((m: { text: string }) => m.text)).toEqual(["before fuzz", "still works"]);
     expect(sock.closed).toBeUndefined();
     sock.close();
   });

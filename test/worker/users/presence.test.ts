@@ -185,7 +185,7 @@ describe("heartbeat", () => {
 
     const closed = await sock.waitClosed(5_000);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - EARLY);
-    expect(closed.code).toBe(4408); // docs/API.md
+    expect(closed.code).toBe(4408); // docs/PROTOCOL.md
 
     await waitPresence(watcher, a, "offline");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS + GRACE_MS - EARLY);

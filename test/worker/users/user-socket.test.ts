@@ -7,7 +7,7 @@ import { evict, userStubOf } from "../support/evict";
 import { openUserSocket, PING_FRAME, TestSocket } from "../support/socket";
 
 const PONG_FRAME = '{"type":"pong"}';
-/** test/worker/vitest.config.ts: HEARTBEAT_TIMEOUT_MS = 1500; docs/API.md: heartbeatMs is 5/6 of it. */
+/** test/worker/vitest.config.ts: HEARTBEAT_TIMEOUT_MS = 1500; docs/PROTOCOL.md: heartbeatMs is 5/6 of it. */
 const HEARTBEAT_MS = 1250;
 const unauthorized = { error: { code: "unauthorized", message: expect.any(String) } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
