@@ -4,12 +4,14 @@ import { config } from "../../src/config";
 import { insertMessages, readMessages } from "../../src/history/d1-history";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
+import { ERROR_STATUS } from "../../src/protocol/errors";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
-import { checkText } from "../../src/protocol/limits";
+import { checkText, MAX_SOCKETS_PER_DEVICE, TEXT_BUDGET_BYTES, TYPING_INTERVAL_MS } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
-import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
+import { CLOSE_REMOVED, CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
-import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
+import { oldestBeyondCap } from "../kit/socket-cap";
+import { answerClose, answerPingsWhileHibernating, closeQuietly, Sockets, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
@@ -19,10 +21,11 @@ import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
 import { type HistoryQuery, readHistory } from "./history-read";
 import { InboxDelivery } from "./inbox-delivery";
-import { type ChannelRecord, canView, checkAdd, checkRemove, successor, toChannel } from "./membership";
+import { type ChannelRecord, canView, checkAdd, checkRemove, notMember, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 import { deviceTag, SocketLifetime } from "./socket-lifetime";
+import { TypingThrottle } from "./typing-throttle";
 
 /** What a channel socket carries through hibernation. */
 interface ChannelSocket {
@@ -30,6 +33,8 @@ interface ChannelSocket {
   deviceId: string;
   /** Access-token expiry, seconds since the epoch: past it the socket is closed with 4401. */
   exp: number;
+  /** When it was accepted (absent on sockets from before it was recorded: they count as oldest). */
+  openedAt?: number;
 }
 /**
  * Sends within this window are flushed to D1 together. Each flush writes a progress
@@ -63,6 +68,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly lifetime: SocketLifetime<ChannelSocket, ChannelServerFrame>;
   private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
+  private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly delivery: InboxDelivery;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
@@ -70,8 +76,8 @@ export class ChannelDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
     const storage = meteredStorage(ctx.storage, env, "ChannelDO");
-    migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS);
-    this.store = new ChannelStore(storage);
+    // Only `create` brings a new object's storage into being (see ChannelStore).
+    this.store = new ChannelStore(storage, () => migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS));
     this.sockets = new Sockets(ctx);
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
@@ -126,8 +132,7 @@ export class ChannelDO extends DurableObject<Env> {
   async info(userId: string): Promise<Outcome<{ channel: Channel; members: Member[] }>> {
     hit("rpc.ChannelDO.info");
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
-    if (!canView(ch, this.store.roleOf(userId))) return fail("forbidden", "Not a member of this channel");
+    if (!ch || !canView(ch, this.store.roleOf(userId))) return notMember();
     return { ok: true, channel: toChannel(ch), members: this.store.memberList() };
   }
 
@@ -135,14 +140,13 @@ export class ChannelDO extends DurableObject<Env> {
   async addMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel; added: boolean }>> {
     hit("rpc.ChannelDO.addMember");
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
+    if (!ch) return notMember();
     return this.ctx.blockConcurrencyWhile(async () => {
       const members = this.store.members();
       const actor = { id: actorId, role: members.get(actorId)?.role };
-      if (members.has(userId)) {
-        if (!canView(ch, actor.role)) return fail("forbidden", "Not a member of this channel");
-        return { ok: true as const, channel: toChannel(ch), added: false };
-      }
+      // Before any rule that would tell a DM from a private group from nothing at all.
+      if (!canView(ch, actor.role)) return notMember();
+      if (members.has(userId)) return { ok: true as const, channel: toChannel(ch), added: false };
       const problem = checkAdd(ch, actor, userId, members.size, config(this.env).MAX_GROUP_MEMBERS);
       if (problem) return problem;
       const member = { userId, role: "member" as const, joinedAt: Date.now() };
@@ -162,7 +166,8 @@ export class ChannelDO extends DurableObject<Env> {
   async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.removeMember");
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
+    // checkRemove refuses a non-member with this same answer before any other rule.
+    if (!ch) return notMember();
     return this.ctx.blockConcurrencyWhile(async () => {
       const members = this.store.members();
       const target = members.get(userId);
@@ -191,12 +196,14 @@ export class ChannelDO extends DurableObject<Env> {
     hit("rpc.ChannelDO.send");
     const outcome = this.sendMessage(userId, clientMsgId, text);
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
-    const [original] = await readMessages(this.env.DB, this.store.channel()!.id, {
-      afterSeq: outcome.message.seq - 1,
-      beforeSeq: outcome.message.seq + 1,
-      limit: 1,
-      from: "after",
-    });
+    const {
+      messages: [original],
+    } = await readMessages(
+      this.env.DB,
+      this.store.channel()!.id,
+      { afterSeq: outcome.message.seq - 1, beforeSeq: outcome.message.seq + 1, limit: 1, from: "after" },
+      TEXT_BUDGET_BYTES,
+    );
     if (!original) return fail("unavailable", "The original message is temporarily unavailable");
     return { ok: true, message: original, created: false };
   }
@@ -204,14 +211,13 @@ export class ChannelDO extends DurableObject<Env> {
   async history(userId: string, q: HistoryQuery): Promise<Outcome<{ messages: Message[]; hasMore: boolean }>> {
     hit("rpc.ChannelDO.history");
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
-    if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
+    if (!ch || !this.store.roleOf(userId)) return notMember();
     try {
       const page = await readHistory(
         q,
         this.store.progress().prunedSeq,
-        (r) => this.store.log().read(r),
-        (r) => readMessages(this.env.DB, ch.id, r),
+        (r, budget) => this.store.log().read(r, budget),
+        (r, budget) => readMessages(this.env.DB, ch.id, r, budget),
       );
       return { ok: true, ...page };
     } catch (err) {
@@ -225,8 +231,7 @@ export class ChannelDO extends DurableObject<Env> {
     // Also reached from a "read" frame, which is then counted twice (frame and call).
     hit("rpc.ChannelDO.markRead");
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
-    if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
+    if (!ch || !this.store.roleOf(userId)) return notMember();
     const target = Math.min(seq, this.store.log().lastSeq);
     const moved = this.store.advanceRead(userId, target);
     if (moved !== null) {
@@ -242,8 +247,7 @@ export class ChannelDO extends DurableObject<Env> {
   ): Promise<Outcome<{ channel: Channel; lastSeq: number; readSeq: number; lastMessage?: Message }>> {
     hit("rpc.ChannelDO.summary");
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
-    if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
+    if (!ch || !this.store.roleOf(userId)) return notMember();
     return {
       ok: true,
       channel: toChannel(ch),
@@ -255,7 +259,10 @@ export class ChannelDO extends DurableObject<Env> {
 
   private lastMessage(): { lastMessage?: Message } {
     const log = this.store.log();
-    const [last] = log.read({ afterSeq: log.lastSeq - 1, beforeSeq: log.lastSeq + 1, limit: 1, from: "after" });
+    const [last] = log.read(
+      { afterSeq: log.lastSeq - 1, beforeSeq: log.lastSeq + 1, limit: 1, from: "after" },
+      TEXT_BUDGET_BYTES,
+    ).messages;
     return last ? { lastMessage: last } : {};
   }
 
@@ -283,6 +290,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number }> {
+    if (!this.store.channel()) return { lastSeq: 0, flushedSeq: 0 };
     return { lastSeq: this.store.log().lastSeq, flushedSeq: this.store.progress().flushedSeq };
   }
 
@@ -296,15 +304,16 @@ export class ChannelDO extends DurableObject<Env> {
       userId: url.searchParams.get("userId") ?? "",
       deviceId: url.searchParams.get("deviceId") ?? "",
       exp: Number(url.searchParams.get("exp")),
+      openedAt: Date.now(),
     };
     if (this.lifetime.refuses(who.deviceId)) {
       return Response.json({ error: { code: "unauthorized", message: "This device has signed out" } }, { status: 401 });
     }
-    const ch = this.store.channel();
-    if (!ch) return Response.json({ error: { code: "not_found", message: "No such channel" } }, { status: 404 });
-    if (!this.store.roleOf(who.userId)) {
-      return Response.json({ error: { code: "forbidden", message: "Not a member of this channel" } }, { status: 403 });
+    if (!this.store.channel() || !this.store.roleOf(who.userId)) {
+      const { error } = notMember();
+      return Response.json({ error }, { status: ERROR_STATUS[error.code] });
     }
+    this.makeRoomFor(who);
     const { 0: client, 1: server } = new WebSocketPair();
     this.sockets.accept(server, [who.userId, deviceTag(who.deviceId)], who);
     this.lifetime.accepted(who);
@@ -342,6 +351,7 @@ export class ChannelDO extends DurableObject<Env> {
         );
       }
       case "typing":
+        if (!this.typing.pass(who.userId, Date.now())) return;
         return this.sockets.broadcast(
           { type: "typing", channelId: this.store.channel()!.id, userId: who.userId },
           (other) => other.userId === who.userId,
@@ -361,6 +371,18 @@ export class ChannelDO extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.stoppedWatching(ws);
+  }
+
+  /**
+   * A device keeps at most MAX_SOCKETS_PER_DEVICE sockets on a channel: the oldest
+   * beyond that make way for the new one (4409), so a client that leaks sockets, or one
+   * that opens them on purpose, cannot pile them up in this object.
+   */
+  private makeRoomFor(who: ChannelSocket): void {
+    const sameDevice = this.sockets.open(who.userId).filter((ws) => this.sockets.info(ws).deviceId === who.deviceId);
+    for (const ws of oldestBeyondCap(sameDevice, (s) => this.sockets.info(s).openedAt ?? 0, MAX_SOCKETS_PER_DEVICE)) {
+      closeQuietly(ws, CLOSE_REPLACED, "replaced by a newer connection");
+    }
   }
 
   /** A member's last socket on the channel is gone: their inbox need not trail any more. */
@@ -403,8 +425,7 @@ export class ChannelDO extends DurableObject<Env> {
     text: unknown,
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
-    if (!ch) return fail("not_found", "No such channel");
-    if (!this.store.roleOf(userId)) return fail("forbidden", "Not a member of this channel");
+    if (!ch || !this.store.roleOf(userId)) return notMember();
     // A re-send is answered with the original whatever it carries now: the client may
     // have lost the ack of a message it has since edited locally.
     const original = this.store.log().findByClientMsgId(userId, clientMsgId);

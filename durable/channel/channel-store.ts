@@ -1,4 +1,5 @@
 import type { ChannelKind, Member, Role, Visibility } from "../../src/protocol/types";
+import { hasTables } from "../kit/sql-migrations";
 import type { ChannelRecord } from "./membership";
 import { MessageLog } from "./message-log";
 
@@ -20,17 +21,33 @@ export interface Progress {
  * The ChannelDO's SQLite, behind small synchronous methods. The channel record and the
  * member list (at most MAX_GROUP_MEMBERS rows) are cached after the first read, since
  * every frame checks membership; writes go through here so the cache stays true.
+ *
+ * Storage with no tables yet stays that way until createChannel: a call to a channel
+ * id nobody created (a guess, a typo, a scan) finds no channel and writes nothing, so
+ * it leaves no object behind. Any other storage is migrated at once.
  */
 export class ChannelStore {
   private record: ChannelRecord | null | undefined;
   private memberCache: Map<string, MemberInfo> | undefined;
   private messageLog: MessageLog | undefined;
   private progressRow: Progress | undefined;
+  private migrated = false;
 
   constructor(
     private readonly storage: DurableObjectStorage,
+    /** Brings the schema up to date (see durable/kit/sql-migrations.ts). */
+    private readonly migrate: () => void,
     private readonly sql = storage.sql,
-  ) {}
+  ) {
+    if (hasTables(this.sql)) this.ensureSchema();
+    else this.record = null;
+  }
+
+  private ensureSchema(): void {
+    if (this.migrated) return;
+    this.migrate();
+    this.migrated = true;
+  }
 
   channel(): ChannelRecord | null {
     if (this.record === undefined) {
@@ -65,6 +82,7 @@ export class ChannelStore {
 
   /** Stores a new channel and its first members in one transaction. */
   createChannel(record: ChannelRecord, members: readonly (MemberInfo & { userId: string })[]): void {
+    this.ensureSchema();
     this.storage.transactionSync(() => {
       this.sql.exec(
         "INSERT INTO channel (id, kind, name, visibility, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,3 +1,4 @@
+import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
 import type { Message } from "../../src/protocol/types";
 import type { ChannelStore } from "./channel-store";
 
@@ -25,12 +26,13 @@ export async function flushToD1(
   deliveredSeq: number,
 ): Promise<FlushResult> {
   const progress = store.progress();
-  const batch = store.log().read({
-    afterSeq: progress.flushedSeq,
-    beforeSeq: Number.MAX_SAFE_INTEGER,
-    limit: FLUSH_BATCH,
-    from: "after",
-  });
+  // Within the read budget too: 200 messages of the longest kind would be 80 MB.
+  const batch = store
+    .log()
+    .read(
+      { afterSeq: progress.flushedSeq, beforeSeq: Number.MAX_SAFE_INTEGER, limit: FLUSH_BATCH, from: "after" },
+      TEXT_BUDGET_BYTES,
+    ).messages;
   if (batch.length === 0) return { next: "idle" };
   try {
     await write(d1, batch);

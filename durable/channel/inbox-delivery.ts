@@ -1,3 +1,4 @@
+import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
 import type { Channel, Message } from "../../src/protocol/types";
 import type { ChannelStore } from "./channel-store";
 import { planDeliveries, windowAfterDelivery } from "./delivery-plan";
@@ -84,12 +85,21 @@ export class InboxDelivery {
         for (const [userId, at] of plan.started) this.notBefore.set(userId, at);
         if (plan.wakeAt !== null) this.deps.wakeBy(plan.wakeAt);
         if (plan.due.length === 0) return;
+        // Members due together mostly start at the same seq: they share one read, so
+        // the object holds one batch (within the read budget), not one per member.
+        const batches = new Map<number, Message[]>();
+        const batchFrom = (from: number) => {
+          let batch = batches.get(from);
+          if (!batch) {
+            const range = { afterSeq: from, beforeSeq: Number.MAX_SAFE_INTEGER, limit: DELIVERY_BATCH };
+            batch = store.log().read({ ...range, from: "after" }, TEXT_BUDGET_BYTES).messages;
+            batches.set(from, batch);
+          }
+          return batch;
+        };
         const results = await Promise.allSettled(
           plan.due.map(async (userId) => {
-            const from = Math.max(floor, this.deliveredTo.get(userId) ?? 0);
-            const batch = store
-              .log()
-              .read({ afterSeq: from, beforeSeq: Number.MAX_SAFE_INTEGER, limit: DELIVERY_BATCH, from: "after" });
+            const batch = batchFrom(Math.max(floor, this.deliveredTo.get(userId) ?? 0));
             if (batch.length === 0) return;
             await this.deps.deliverTo(userId, channel, batch);
             this.deliveredTo.set(userId, batch[batch.length - 1]!.seq);

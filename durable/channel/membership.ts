@@ -27,6 +27,15 @@ export function toChannel(c: ChannelRecord): Channel {
 
 const canManage = (role: Role | undefined) => role === "owner" || role === "admin";
 
+/**
+ * The one refusal for a channel the caller is not a member of, and for an id no channel
+ * has: the same code and message, so a DM or private group of others cannot be told
+ * from one that does not exist.
+ */
+export function notMember(): Failure {
+  return fail("forbidden", "Not a member of this channel");
+}
+
 /** Public groups are visible to every signed-in user; DMs and private groups only to members. */
 export function canView(channel: ChannelRecord, role: Role | undefined): boolean {
   return role !== undefined || (channel.kind === "group" && channel.visibility === "public");
@@ -57,7 +66,7 @@ export function checkRemove(
   actor: { id: string; role: Role | undefined },
   target: Member | undefined,
 ): Failure | null {
-  if (actor.role === undefined) return fail("forbidden", "Not a member of this channel");
+  if (actor.role === undefined) return notMember();
   if (target === undefined) return fail("not_found", "Not a member of this channel");
   if (channel.kind === "dm") return fail("forbidden", "A DM's members cannot change");
   if (actor.id === target.userId) return null;

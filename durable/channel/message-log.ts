@@ -1,3 +1,4 @@
+import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import type { Message } from "../../src/protocol/types";
 
 export type StoredMessage = Omit<Message, "text"> & { text: string | null };
@@ -50,19 +51,33 @@ export class MessageLog {
     return { channelId: this.channelId, seq, senderId, clientMsgId, text, ts };
   }
 
-  /** Messages with afterSeq < seq < beforeSeq whose text is still here, nearest to `from` first, ascending. */
-  read(range: { afterSeq: number; beforeSeq: number; limit: number; from: "after" | "before" }): Message[] {
+  /**
+   * The messages of `range` whose text is still here, within `budgetBytes` of text.
+   * The cursor is lazy and is left as soon as a row does not fit, so no more than the
+   * budget and that one row (at most MAX_TEXT_BYTES) is ever held.
+   */
+  read(range: SeqRange, budgetBytes: number): MessageSlice {
     const order = range.from === "after" ? "ASC" : "DESC";
-    const rows = this.sql
-      .exec<Row>(
-        `SELECT * FROM messages WHERE seq > ? AND seq < ? AND text IS NOT NULL ORDER BY seq ${order} LIMIT ?`,
-        range.afterSeq,
-        range.beforeSeq,
-        range.limit,
-      )
-      .toArray()
-      .map((r) => this.toMessage(r));
-    return range.from === "after" ? rows : rows.reverse();
+    const cursor = this.sql.exec<Row & { bytes: number }>(
+      `SELECT *, length(CAST(text AS BLOB)) AS bytes FROM messages
+       WHERE seq > ? AND seq < ? AND text IS NOT NULL ORDER BY seq ${order} LIMIT ?`,
+      range.afterSeq,
+      range.beforeSeq,
+      range.limit,
+    );
+    const messages: Message[] = [];
+    let bytes = 0;
+    let full = false;
+    for (const row of cursor) {
+      if (bytes + row.bytes > budgetBytes) {
+        full = true;
+        break;
+      }
+      bytes += row.bytes;
+      messages.push(this.toMessage(row));
+    }
+    if (range.from === "before") messages.reverse();
+    return { messages, bytes, full };
   }
 
   /** Drops the text of messages up to `seq` (they are in D1); returns how many rows changed. */

@@ -23,6 +23,18 @@ export interface Migration {
  */
 export type LegacyVersions = Readonly<Record<number, { through: string; upgrade?: string }>>;
 
+/**
+ * Whether the object's SQLite holds any table of its own. An object nothing was ever
+ * written to holds none, and asking writes nothing: an object that must not exist
+ * until a certain call (a channel before `create`) migrates only then.
+ */
+export function hasTables(sql: SqlStorage): boolean {
+  // sqlite_* are SQLite's own, _cf_* the runtime's.
+  const query = `SELECT 1 FROM sqlite_master
+    WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_' LIMIT 1`;
+  return sql.exec(query).toArray().length > 0;
+}
+
 interface Applied extends Record<string, SqlStorageValue> {
   id: string;
   hash: string;

@@ -210,6 +210,10 @@ export class ChatClient {
       onRemoved: () => {
         this.userSocket = null;
       },
+      onReplaced: () => {
+        this.userSocket = null;
+        this.emitter.emit("replaced", { target });
+      },
     });
     this.userSocket = sock;
     sock.start();
@@ -405,6 +409,12 @@ export class ChatClient {
         this.outbox.dropChannel(channelId, ChatApiError.of("forbidden", "Removed from the channel"));
         this.emitter.emit("removed", { channelId });
       },
+      onReplaced: () => {
+        // As after closeChannel: the channel is still followed, its queued sends go over HTTP.
+        this.channelSockets.delete(channelId);
+        this.outbox.kick(channelId);
+        this.emitter.emit("replaced", { target });
+      },
     });
     this.channelSockets.set(channelId, sock);
     sock.start();
@@ -414,7 +424,7 @@ export class ChatClient {
     target: SocketTarget,
     url: () => string,
     heartbeatMs: number,
-    hooks: { onOpen(): void; onDown(): void; onRemoved(): void },
+    hooks: { onOpen(): void; onDown(): void; onRemoved(): void; onReplaced(): void },
   ): ManagedSocket {
     const WS = this.opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketFactory }).WebSocket;
     if (!WS) throw new Error("No WebSocket: pass options.WebSocket");

@@ -52,6 +52,12 @@ export interface ChatEvents {
   ack: { channelId: string; clientMsgId: string; seq: number; ts: number };
   /** The server closed a channel socket with CLOSE_REMOVED: the user is no longer a member. The socket stays closed. */
   removed: { channelId: string };
+  /**
+   * The server closed a socket with CLOSE_REPLACED: this device opened more sockets than
+   * the server keeps (another tab, another client on the same session), and this was the
+   * oldest. It stays closed, so the two do not take turns; `connect`/`openChannel` opens it again.
+   */
+  replaced: { target: SocketTarget };
   /** An outbox entry was accepted by the server (also for entries restored from an `OutboxStore`). */
   sent: { entry: OutboxEntry; message: Message };
   /** An outbox entry was dropped after a permanent error. */

@@ -2,6 +2,7 @@ import {
   BEARER_PROTOCOL_PREFIX,
   CLOSE_HEARTBEAT_TIMEOUT,
   CLOSE_REMOVED,
+  CLOSE_REPLACED,
   CLOSE_TOKEN_EXPIRED,
   type ClientFrame,
   PING,
@@ -38,6 +39,8 @@ export interface SocketHooks {
   onDown(): void;
   /** CLOSE_REMOVED: the socket stopped for good. */
   onRemoved(): void;
+  /** CLOSE_REPLACED: a newer socket of this device took this one's place; it stopped. */
+  onReplaced(): void;
 }
 
 export interface TokenSource {
@@ -59,7 +62,9 @@ export interface ManagedSocketOptions {
 
 /**
  * One logical socket that stays connected: it reconnects with backoff, refreshes the
- * token on CLOSE_TOKEN_EXPIRED, stops on CLOSE_REMOVED, and declares the connection dead when two heartbeats
+ * token on CLOSE_TOKEN_EXPIRED, stops on CLOSE_REMOVED and CLOSE_REPLACED (reconnecting
+ * after a replacement would replace the newer socket in turn, and two tabs would take
+ * turns closing each other), and declares the connection dead when two heartbeats
  * in a row get no answer. Each physical WebSocket's handlers check that it is still
  * the current one, so late events of a socket we abandoned can do nothing.
  */
@@ -209,10 +214,11 @@ export class ManagedSocket {
     this.abandon(code === CLOSE_HEARTBEAT_TIMEOUT ? CLOSE_HEARTBEAT_TIMEOUT : 1000, reason);
     this.opts.hooks.onDown();
     if (!this.running) return;
-    if (code === CLOSE_REMOVED) {
+    if (code === CLOSE_REMOVED || code === CLOSE_REPLACED) {
       this.running = false;
       this.setState("closed", { closeCode: code });
-      this.opts.hooks.onRemoved();
+      if (code === CLOSE_REMOVED) this.opts.hooks.onRemoved();
+      else this.opts.hooks.onReplaced();
       return;
     }
     if (code === CLOSE_TOKEN_EXPIRED) this.needRefresh = true;

@@ -15,7 +15,15 @@ const msg = (seq: number, channelId = "c"): Message => ({
 });
 
 /** A ChannelSync over an in-memory history of `total` messages. */
-function harness(opts: { cursor?: number; total: number; live?: boolean; failFirst?: number; missing?: number[] }) {
+function harness(opts: {
+  cursor?: number;
+  total: number;
+  live?: boolean;
+  failFirst?: number;
+  missing?: number[];
+  /** Pages hold at most this many, with hasMore, as the server's byte budget makes them. */
+  pageBudget?: number;
+}) {
   const emitted: Message[] = [];
   const errors: string[] = [];
   const fetches: number[] = [];
@@ -31,7 +39,8 @@ function harness(opts: { cursor?: number; total: number; live?: boolean; failFir
       await sleep(1);
       if (failures-- > 0) throw new Error("offline");
       const rest = history.filter((m) => m.seq > after);
-      return { messages: rest.slice(0, limit), hasMore: rest.length > limit };
+      const size = Math.min(limit, opts.pageBudget ?? limit);
+      return { messages: rest.slice(0, size), hasMore: rest.length > size };
     },
     emit: (m) => emitted.push(m),
     onError: (code) => errors.push(code),
@@ -81,6 +90,15 @@ describe("ChannelSync", () => {
     await waitFor(() => h.emitted.length === 450, "three pages");
     expect(seqs(h.emitted)).toEqual(range(1, 450));
     expect(h.fetches).toEqual([0, 200, 400]);
+  });
+
+  it("keeps paging when pages hold fewer than `limit` messages but say hasMore (the server's byte budget)", async () => {
+    const h = harness({ total: 25, pageBudget: 10 });
+    h.sync.expect(25, true);
+    await waitFor(() => h.emitted.length === 25, "three short pages");
+    expect(seqs(h.emitted)).toEqual(range(1, 25));
+    expect(h.fetches).toEqual([0, 10, 20]);
+    expect(h.errors).toEqual([]);
   });
 
   it("retries a failed fill with backoff and reports the failure", async () => {
@@ -157,6 +175,25 @@ describe("channel sockets against the fake server", () => {
       `GET /api/channels/${channelId}/messages?after=200&limit=200`,
       `GET /api/channels/${channelId}/messages?after=400&limit=200`,
     ]);
+  });
+
+  it("pages a gap to its end when the server cuts pages short of `limit`", async () => {
+    const { a, b, channelId } = setup();
+    const client = makeClient(server, sessionOf(a), { holeFillDelayMs: 60_000 });
+    const messages = record(client, "message");
+    const errors = record(client, "error");
+    server.catchUpLimit = 10;
+    server.pageBudget = 7;
+    for (const i of range(1, 40)) server.post(channelId, b.user.id, `m${i}`);
+    await client.openChannel(channelId, { after: 0 });
+    await waitFor(() => messages.length === 40, "all 40 messages");
+    await sleep(50);
+    expect(seqs(messages)).toEqual(range(1, 40));
+    expect(errors).toEqual([]);
+    const pages = server.httpLog.filter((l) => l.includes("/messages?"));
+    expect(pages).toEqual(
+      [0, 7, 14, 21, 28].map((after) => `GET /api/channels/${channelId}/messages?after=${after}&limit=200`),
+    );
   });
 
   it("fills over HTTP what synced says exists but the catch-up left out", async () => {

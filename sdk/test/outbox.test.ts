@@ -178,6 +178,26 @@ describe("outgoing queue over the channel socket", () => {
     expect(conn.at(-1)).toMatchObject({ state: "closed", closeCode: 4403 });
   });
 
+  it("stops on 4409 (replaced by a newer socket of this device): no reconnect, queued sends go over HTTP", async () => {
+    const { a, channelId, client, synced, messages } = setup();
+    const replaced = record(client, "replaced");
+    const conn = record(client, "connection");
+    await client.openChannel(channelId, { after: 0 });
+    await waitFor(() => synced.length === 1, "synced");
+    server.replaceSockets((c) => c.channelId === channelId && c.userId === a.user.id);
+    await waitFor(() => replaced.length === 1, "replaced");
+    expect(replaced).toEqual([{ target: { kind: "channel", channelId } }]);
+    expect(client.isChannelOpen(channelId)).toBe(false);
+    expect(conn.at(-1)).toMatchObject({ state: "closed", closeCode: 4409 });
+    // Not removed: the channel is still followed and sending still works, over HTTP.
+    const sent = await client.send(channelId, "after replace");
+    expect(sent.seq).toBe(1);
+    expect(server.httpPosts.map((p) => p.clientMsgId)).toEqual([sent.clientMsgId]);
+    await sleep(150);
+    expect(server.channelConnects).toHaveLength(1);
+    expect(messages.map((m) => m.text)).toEqual(["after replace"]);
+  });
+
   it("carries read cursors and typing over the channel socket", async () => {
     const { b, channelId, client, synced } = setup();
     const other = makeClient(server, sessionOf(b));

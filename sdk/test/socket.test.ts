@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ConnectionEvent } from "../src/events";
-import { CLOSE_HEARTBEAT_TIMEOUT } from "../src/index";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_REPLACED } from "../src/index";
 import { FakeServer } from "./support/fake-server";
 import { closeClients, makeClient, record, sessionOf, sleep, waitFor } from "./support/helpers";
 
@@ -173,6 +173,26 @@ describe("user socket", () => {
     expect(errors.map((e) => e.code)).toEqual(["bad_frame", "bad_frame", "bad_frame", "listener_error"]);
     expect(client.userSocketState).toBe("open");
     expect(server.openSockets()).toBe(1);
+  });
+
+  it(`stops on ${CLOSE_REPLACED} (a newer socket of this device took its place): replaced event, no reconnect`, async () => {
+    const u = server.addUser("jan");
+    const client = makeClient(server, sessionOf(u));
+    const hellos = record(client, "hello");
+    const replaced = record(client, "replaced");
+    const conn = record(client, "connection");
+    client.connect();
+    await waitFor(() => hellos.length === 1, "hello");
+    server.replaceSockets(() => true);
+    await waitFor(() => replaced.length === 1, "replaced");
+    expect(replaced).toEqual([{ target: { kind: "user" } }]);
+    await sleep(150);
+    expect(server.upgradeTimes).toHaveLength(1);
+    expect(client.userSocketState).toBe("closed");
+    expect(conn.at(-1)).toMatchObject({ state: "closed", closeCode: CLOSE_REPLACED });
+    // The app may open it again, e.g. when this tab comes back to the front.
+    client.connect();
+    await waitFor(() => hellos.length === 2, "hello again");
   });
 
   it("disconnect closes the socket and does not reconnect", async () => {

@@ -1,7 +1,7 @@
-import { and, asc, desc, eq, gt, lt } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
 import type { Message } from "../protocol/types";
+import type { MessageSlice, SeqRange } from "./slice";
 
 /**
  * Every history query against D1 goes through this module. When one database is no
@@ -22,17 +22,66 @@ export async function insertMessages(d1: D1Database, rows: readonly Message[]): 
   }
 }
 
-/** Up to `limit` messages with afterSeq < seq < beforeSeq, nearest to `from` first, returned ascending. */
+interface BudgetedRow {
+  channel_id: string;
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  ts: number;
+  /** Bytes of text of this row and every row before it, in reading order. */
+  total: number;
+  /** Null for the one row past the budget, which is returned only to say that there is more. */
+  text: string | null;
+}
+
+/**
+ * Up to `limit` messages with afterSeq < seq < beforeSeq, nearest to `from` first, for
+ * as long as their texts fit `budgetBytes` together; returned ascending. D1 answers a
+ * query all at once, so the budget is applied in SQL: a running total over the page
+ * (one index range of at most `limit` rows, as without a budget) keeps the rows that
+ * fit, and the first row that does not comes back without its text, as the sign that
+ * there is more. Nothing past the budget crosses the wire.
+ */
 export async function readMessages(
   d1: D1Database,
   channelId: string,
-  range: { afterSeq: number; beforeSeq: number; limit: number; from: "after" | "before" },
-): Promise<Message[]> {
-  const rows = await db(d1)
-    .select()
-    .from(messages)
-    .where(and(eq(messages.channelId, channelId), gt(messages.seq, range.afterSeq), lt(messages.seq, range.beforeSeq)))
-    .orderBy(range.from === "after" ? asc(messages.seq) : desc(messages.seq))
-    .limit(range.limit);
-  return range.from === "after" ? rows : rows.reverse();
+  range: SeqRange,
+  budgetBytes: number,
+): Promise<MessageSlice> {
+  const order = range.from === "after" ? "ASC" : "DESC";
+  const { results } = await d1
+    .prepare(
+      `SELECT channel_id, seq, sender_id, client_msg_id, ts, total, CASE WHEN total <= ?5 THEN text END AS text
+       FROM (
+         SELECT *, length(CAST(text AS BLOB)) AS bytes,
+           sum(length(CAST(text AS BLOB))) OVER (ORDER BY seq ${order} ROWS UNBOUNDED PRECEDING) AS total
+         FROM (
+           SELECT * FROM messages WHERE channel_id = ?1 AND seq > ?2 AND seq < ?3 ORDER BY seq ${order} LIMIT ?4
+         )
+       )
+       WHERE total - bytes <= ?5
+       ORDER BY seq ${order}`,
+    )
+    .bind(channelId, range.afterSeq, range.beforeSeq, range.limit, budgetBytes)
+    .all<BudgetedRow>();
+  const messages: Message[] = [];
+  let bytes = 0;
+  let full = false;
+  for (const r of results) {
+    if (r.text === null) {
+      full = true;
+      continue;
+    }
+    bytes = r.total;
+    messages.push({
+      channelId: r.channel_id,
+      seq: r.seq,
+      senderId: r.sender_id,
+      clientMsgId: r.client_msg_id,
+      text: r.text,
+      ts: r.ts,
+    });
+  }
+  if (range.from === "before") messages.reverse();
+  return { messages, bytes, full };
 }

@@ -1,13 +1,28 @@
 import * as z from "zod";
 
 export const MAX_TEXT_CODE_POINTS = 100_000;
+/** The longest message text in UTF-8 bytes: every code point may take 4. */
+export const MAX_TEXT_BYTES = MAX_TEXT_CODE_POINTS * 4;
 export const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 200;
 /** Catch-up on a channel socket sends at most this many messages; older ones are paged over HTTP. */
 export const CATCH_UP_MAX = 500;
+/**
+ * A history page, and a channel socket's catch-up, carry at most this many bytes of
+ * message text (UTF-8); past it a page ends early with `hasMore`, and catch-up sends a
+ * `gap`. The ChannelDO's D1 flush and inbox batches keep to it too. 4 MiB holds ten messages of the longest kind, so every page holds at least one
+ * whole message, while a page and its copies on the way out (the rows read, the RPC to
+ * the Worker, the JSON body) stay near a sixth of an isolate's 128 MB. Ordinary traffic
+ * (200 messages of a few hundred bytes) never comes near it.
+ */
+export const TEXT_BUDGET_BYTES = 4 * 1024 * 1024;
 /** A `typing` frame means "typing" for this long, unless another one comes. */
 export const TYPING_EXPIRY_MS = 6_000;
+/** At most one `typing` frame per user and channel is passed on in this time; the others are dropped. */
+export const TYPING_INTERVAL_MS = 1_000;
+/** Open channel sockets per device and channel, and user sockets per device; a newer one closes the oldest (4409). */
+export const MAX_SOCKETS_PER_DEVICE = 5;
 
 export const ClientMsgId = z.string().regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -");
 

@@ -14,3 +14,9 @@ export const CLOSE_TOKEN_EXPIRED = 4401;
 export const CLOSE_REMOVED = 4403;
 /** No heartbeat within the timeout (closed by the server, or given up on by the client). */
 export const CLOSE_HEARTBEAT_TIMEOUT = 4408;
+/**
+ * A newer socket of the same device (on the same channel, for channel sockets) took this
+ * one's place: a device keeps at most MAX_SOCKETS_PER_DEVICE. Do not reconnect, or two
+ * tabs would take turns closing each other.
+ */
+export const CLOSE_REPLACED = 4409;

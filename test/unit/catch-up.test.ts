@@ -1,14 +1,24 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { catchUpFrames } from "../../durable/channel/catch-up";
-import { CATCH_UP_MAX } from "../../src/protocol/limits";
-import { messages, rangeReader } from "./fake-log";
+import { CATCH_UP_MAX, MAX_TEXT_BYTES, TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
+import type { Message } from "../../src/protocol/types";
+import { bytesOf, message, messages, rangeReader } from "./fake-log";
 
-/** The part of a MessageLog that catch-up uses, holding messages 1..lastSeq. */
-function fakeLog(lastSeq: number) {
-  const { read, calls } = rangeReader(messages(lastSeq));
-  return { log: { lastSeq, read }, calls };
+/** The part of a MessageLog that catch-up uses, holding `all` (messages 1..lastSeq). */
+function fakeLog(lastSeq: number, all: Message[] = messages(lastSeq)) {
+  const { read, calls, budgets } = rangeReader(all);
+  return { log: { lastSeq, read }, calls, budgets };
 }
+
+/** Messages 1..n whose texts are `size(seq)` bytes: a mix of ASCII and 4-byte emoji. */
+const sized = (n: number, size: (seq: number) => number): Message[] =>
+  Array.from({ length: n }, (_, i) => {
+    const bytes = size(i + 1);
+    return { ...message(i + 1), text: "😀".repeat(Math.floor(bytes / 4)) + "x".repeat(bytes % 4) };
+  });
+const textBytes = (frames: ReturnType<typeof catchUpFrames>) =>
+  frames.reduce((sum, f) => sum + (f.type === "message" ? bytesOf(f.message.text) : 0), 0);
 
 const seqsOf = (frames: ReturnType<typeof catchUpFrames>) =>
   frames.flatMap((f) => (f.type === "message" ? [f.message.seq] : []));
@@ -62,12 +72,17 @@ describe("catchUpFrames", () => {
     expect(catchUpFrames(fakeLog(CATCH_UP_MAX + 1).log, -1)[0]).toEqual({ type: "gap", from: 1, to: 1 });
   });
 
-  it(`reads the log once, for at most ${CATCH_UP_MAX} messages, never older than what it sends`, () => {
-    const { log, calls } = fakeLog(3_000);
+  it(`reads the log once, newest first, for at most ${CATCH_UP_MAX} messages within the budget`, () => {
+    const { log, calls, budgets } = fakeLog(3_000);
     catchUpFrames(log, 100);
-    expect(calls).toEqual([
-      { afterSeq: 3_000 - CATCH_UP_MAX, beforeSeq: Number.MAX_SAFE_INTEGER, limit: CATCH_UP_MAX, from: "after" },
-    ]);
+    expect(calls).toEqual([{ afterSeq: 100, beforeSeq: Number.MAX_SAFE_INTEGER, limit: CATCH_UP_MAX, from: "before" }]);
+    expect(budgets).toEqual([TEXT_BUDGET_BYTES]);
+  });
+
+  it("nothing missing: the log is not read at all", () => {
+    const { log, calls } = fakeLog(40);
+    catchUpFrames(log, 40);
+    expect(calls).toEqual([]);
   });
 
   it("property: gap and messages together cover after+1..lastSeq exactly once, in order, synced last", () => {
@@ -84,6 +99,76 @@ describe("catchUpFrames", () => {
         expect(frames.at(-1)).toEqual({ type: "synced", lastSeq });
         expect(frames.filter((f) => f.type === "synced")).toHaveLength(1);
       }),
+    );
+  });
+});
+
+describe("catchUpFrames within a byte budget", () => {
+  it("the budget holds at least ten messages of the longest kind", () => {
+    expect(MAX_TEXT_BYTES).toBe(400_000);
+    expect(TEXT_BUDGET_BYTES).toBeGreaterThanOrEqual(10 * MAX_TEXT_BYTES);
+  });
+
+  it("past the budget: a gap for the older part, then the newest that fit, then synced", () => {
+    // 30 messages of 100 bytes, a budget of 1,050 bytes: the newest 10 fit.
+    const { log } = fakeLog(
+      30,
+      sized(30, () => 100),
+    );
+    const frames = catchUpFrames(log, 5, 1_050);
+    expect(frames[0]).toEqual({ type: "gap", from: 6, to: 20 });
+    expect(seqsOf(frames)).toEqual(range(21, 30));
+    expect(textBytes(frames)).toBe(1_000);
+    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: 30 });
+  });
+
+  it("everything that fits, with no gap, when the missing messages fit exactly", () => {
+    const { log } = fakeLog(
+      30,
+      sized(30, () => 100),
+    );
+    const frames = catchUpFrames(log, 20, 1_000);
+    expect(frames.some((f) => f.type === "gap")).toBe(false);
+    expect(seqsOf(frames)).toEqual(range(21, 30));
+  });
+
+  it("a newest message larger than the budget: all of it is a gap, paged over HTTP", () => {
+    const { log } = fakeLog(
+      3,
+      sized(3, (seq) => (seq === 3 ? 500 : 10)),
+    );
+    expect(catchUpFrames(log, 0, 400)).toEqual([
+      { type: "gap", from: 1, to: 3 },
+      { type: "synced", lastSeq: 3 },
+    ]);
+  });
+
+  it("property: whatever the sizes and budget, gap and messages cover after+1..lastSeq once, within the budget", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 700 }),
+        fc.integer({ min: -5, max: 720 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        (lastSeq, after, maxSize, budget, salt) => {
+          const all = sized(lastSeq, (seq) => 1 + ((seq * 7919 + salt) % maxSize));
+          const frames = catchUpFrames(fakeLog(lastSeq, all).log, after, budget);
+          const start = Math.min(Math.max(after, 0), lastSeq);
+          const gap = frames[0]?.type === "gap" ? frames[0] : undefined;
+          const sent = seqsOf(frames);
+          expect([...(gap ? range(gap.from, gap.to) : []), ...sent]).toEqual(range(start + 1, lastSeq));
+          expect(textBytes(frames)).toBeLessThanOrEqual(budget);
+          expect(sent.length).toBeLessThanOrEqual(CATCH_UP_MAX);
+          // Nothing left out that would have fitted: the next older message did not.
+          if (gap && sent.length < CATCH_UP_MAX) {
+            const next = all[gap.to - 1]!;
+            expect(textBytes(frames) + bytesOf(next.text)).toBeGreaterThan(budget);
+          }
+          expect(frames.at(-1)).toEqual({ type: "synced", lastSeq });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

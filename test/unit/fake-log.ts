@@ -1,3 +1,4 @@
+import type { MessageSlice } from "../../src/history/slice";
 import type { Message } from "../../src/protocol/types";
 
 export type Range = { afterSeq: number; beforeSeq: number; limit: number; from: "after" | "before" };
@@ -15,16 +16,35 @@ export const message = (seq: number): Message => ({
 export const messages = (n: number, from = 1): Message[] =>
   Array.from({ length: n - from + 1 }, (_, i) => message(from + i));
 
+/** UTF-8 bytes of a text, as the readers measure it. */
+export const bytesOf = (text: string) => new TextEncoder().encode(text).length;
+
 /**
  * A range read with the contract of MessageLog.read and readMessages: afterSeq < seq <
- * beforeSeq, the `limit` nearest to `from`, returned ascending. Every call is recorded.
+ * beforeSeq, the `limit` nearest to `from` while their texts fit `budgetBytes`,
+ * returned ascending, with `full` when the next one did not fit. Every call is
+ * recorded (the range, as asked), and so is every budget.
  */
 export function rangeReader(rows: readonly Message[]) {
   const calls: Range[] = [];
-  const read = (r: Range): Message[] => {
+  const budgets: number[] = [];
+  const read = (r: Range, budgetBytes = Number.MAX_SAFE_INTEGER): MessageSlice => {
     calls.push(r);
+    budgets.push(budgetBytes);
     const inRange = rows.filter((m) => m.seq > r.afterSeq && m.seq < r.beforeSeq);
-    return r.from === "after" ? inRange.slice(0, r.limit) : inRange.slice(Math.max(0, inRange.length - r.limit));
+    const nearestFirst = (r.from === "after" ? inRange : [...inRange].reverse()).slice(0, r.limit);
+    const taken: Message[] = [];
+    let bytes = 0;
+    let full = false;
+    for (const m of nearestFirst) {
+      if (bytes + bytesOf(m.text) > budgetBytes) {
+        full = true;
+        break;
+      }
+      bytes += bytesOf(m.text);
+      taken.push(m);
+    }
+    return { messages: r.from === "after" ? taken : taken.reverse(), bytes, full };
   };
-  return { read, calls };
+  return { read, calls, budgets };
 }

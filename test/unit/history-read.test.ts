@@ -1,27 +1,38 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type HistoryQuery, readHistory } from "../../durable/channel/history-read";
-import { messages, type Range, rangeReader } from "./fake-log";
+import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
+import type { Message } from "../../src/protocol/types";
+import { bytesOf, message, messages, type Range, rangeReader } from "./fake-log";
 
 /**
  * A channel of `total` messages whose texts up to `prunedSeq` were dropped from the
  * object's log, and whose first `flushedSeq` messages D1 holds (D1 lags the log; the
  * object keeps what D1 has not taken yet).
  */
-function channel(total: number, prunedSeq: number, flushedSeq = total) {
-  const all = messages(total);
+function channel(total: number, prunedSeq: number, flushedSeq = total, all: Message[] = messages(total)) {
   // The object's log skips rows whose text is gone, as MessageLog.read does.
   const local = rangeReader(all.filter((m) => m.seq > prunedSeq));
   const d1 = rangeReader(all.filter((m) => m.seq <= flushedSeq));
   // D1 is the slow, billed source: answer asynchronously, as the real one does.
-  const d1Async = async (r: Range) => d1.read(r);
+  const d1Async = async (r: Range, budget: number) => d1.read(r, budget);
   return {
     all,
-    page: (q: HistoryQuery) => readHistory(q, prunedSeq, local.read, d1Async),
+    page: (q: HistoryQuery, budget?: number) => readHistory(q, prunedSeq, local.read, d1Async, budget),
     localCalls: local.calls,
     d1Calls: d1.calls,
+    localBudgets: local.budgets,
+    d1Budgets: d1.budgets,
   };
 }
+
+/** Messages 1..n whose texts are `size(seq)` UTF-8 bytes: 4-byte emoji, topped up with ASCII. */
+const sized = (n: number, size: (seq: number) => number): Message[] =>
+  Array.from({ length: n }, (_, i) => {
+    const bytes = size(i + 1);
+    return { ...message(i + 1), text: "😀".repeat(Math.floor(bytes / 4)) + "x".repeat(bytes % 4) };
+  });
+const pageBytes = (page: { messages: Message[] }) => page.messages.reduce((n, m) => n + bytesOf(m.text), 0);
 
 const seqs = (page: { messages: { seq: number }[] }) => page.messages.map((m) => m.seq);
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
@@ -170,6 +181,108 @@ describe("readHistory: property against the full ordered list", () => {
         for (const limit of asked) expect(limit).toBeLessThanOrEqual(query.limit + 1);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe("readHistory: within a byte budget", () => {
+  it("asks each source with the budget: the first one all of it, the second what is left", async () => {
+    const c = channel(1_150, 150);
+    await c.page({ before: 251, limit: 150 });
+    expect(c.localBudgets).toEqual([TEXT_BUDGET_BYTES]);
+    const localBytes = pageBytes({ messages: c.all.slice(150, 250) });
+    expect(c.d1Budgets).toEqual([TEXT_BUDGET_BYTES - localBytes]);
+  });
+
+  it("a page cut by the budget has fewer than `limit` messages and hasMore; paging on gets the rest", async () => {
+    // 40 messages of 1,000 bytes, a budget of 4,500: pages of 4.
+    const c = channel(
+      40,
+      0,
+      40,
+      sized(40, () => 1_000),
+    );
+    const first = await c.page({ after: 0, limit: 200 }, 4_500);
+    expect(seqs(first)).toEqual(range(1, 4));
+    expect(first.hasMore).toBe(true);
+    const latest = await c.page({ limit: 200 }, 4_500);
+    expect(seqs(latest)).toEqual(range(37, 40));
+    expect(latest.hasMore).toBe(true);
+  });
+
+  it("across the pruned boundary the two sources share one budget", async () => {
+    // Texts of 1..20 only in D1, 21..40 in the object; 1,000 bytes each, budget 6,000.
+    const c = channel(
+      40,
+      20,
+      40,
+      sized(40, () => 1_000),
+    );
+    const after = await c.page({ after: 17, limit: 50 }, 6_000);
+    expect(seqs(after)).toEqual(range(18, 23));
+    expect(after.hasMore).toBe(true);
+    const before = await c.page({ before: 24, limit: 50 }, 6_000);
+    expect(seqs(before)).toEqual(range(18, 23));
+    expect(before.hasMore).toBe(true);
+  });
+
+  it("a message larger than the whole budget comes alone, so paging still moves on", async () => {
+    const c = channel(
+      5,
+      0,
+      5,
+      sized(5, (seq) => (seq === 3 ? 9_000 : 100)),
+    );
+    expect(seqs(await c.page({ after: 2, limit: 50 }, 1_000))).toEqual([3]);
+    expect((await c.page({ after: 2, limit: 50 }, 1_000)).hasMore).toBe(true);
+    expect(seqs(await c.page({ before: 4, limit: 50 }, 1_000))).toEqual([3]);
+    // ...from either source: here 3 is in D1 only and the page starts in the object.
+    const split = channel(
+      5,
+      3,
+      5,
+      sized(5, (seq) => (seq === 3 ? 9_000 : 100)),
+    );
+    expect(seqs(await split.page({ before: 4, limit: 50 }, 1_000))).toEqual([3]);
+  });
+
+  it("property: paging either way with any budget returns every message once, each page within the budget", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 120 }),
+        fc.integer({ min: 0, max: 120 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 2_000 }),
+        fc.integer({ min: 2_000, max: 20_000 }),
+        fc.integer({ min: 1, max: 1_000 }),
+        async (total, pruned, limit, maxSize, budget, salt) => {
+          const prunedSeq = Math.min(pruned, total);
+          const all = sized(total, (seq) => 1 + ((seq * 7919 + salt) % maxSize));
+          const c = channel(total, prunedSeq, total, all);
+          const forward: number[] = [];
+          for (let after = 0, more = true; more; ) {
+            const page = await c.page({ after, limit }, budget);
+            expect(pageBytes(page)).toBeLessThanOrEqual(budget);
+            expect(page.messages.length).toBeLessThanOrEqual(limit);
+            // Exact: more exactly when something is left after this page.
+            expect(page.hasMore).toBe(page.messages.length > 0 && page.messages.at(-1)!.seq < total);
+            forward.push(...seqs(page));
+            more = page.hasMore;
+            after = page.messages.at(-1)?.seq ?? after;
+          }
+          expect(forward).toEqual(range(1, total));
+          const backward: number[] = [];
+          for (let before: number | undefined, more = true; more; ) {
+            const page = await c.page(before === undefined ? { limit } : { before, limit }, budget);
+            expect(pageBytes(page)).toBeLessThanOrEqual(budget);
+            backward.unshift(...seqs(page));
+            more = page.hasMore;
+            before = page.messages[0]?.seq ?? before;
+          }
+          expect(backward).toEqual(range(1, total));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

@@ -6,6 +6,7 @@ import {
   BEARER_PROTOCOL_PREFIX,
   type Channel,
   CLOSE_REMOVED,
+  CLOSE_REPLACED,
   CLOSE_TOKEN_EXPIRED,
   errorStatus,
   type Message,
@@ -50,6 +51,11 @@ export class FakeServer {
   heartbeatMs = 25_000;
   /** Catch-up sends at most this many messages, preceded by a gap frame when more are missing. */
   catchUpLimit = 500;
+  /**
+   * History pages hold at most this many messages whatever `limit` asks, with `hasMore`:
+   * as the real server's byte budget cuts pages of long messages short.
+   */
+  pageBudget = Number.POSITIVE_INFINITY;
   accessTtlSec = 900;
   /** Stop answering pings (a half-dead connection). */
   mutePongs = false;
@@ -190,6 +196,11 @@ export class FakeServer {
 
   revokeRefreshTokens(userId: string): void {
     for (const [t, v] of this.refreshTokens) if (v.userId === userId) this.refreshTokens.delete(t);
+  }
+
+  /** Closes sockets with CLOSE_REPLACED, as when the same device opened more than the server keeps. */
+  replaceSockets(filter: (c: { userId: string; channelId: string | null }) => boolean): void {
+    for (const c of [...this.conns]) if (filter(c)) c.ws.close(CLOSE_REPLACED, "replaced by a newer connection");
   }
 
   /** Removes a member; their channel sockets close with CLOSE_REMOVED. */
@@ -348,14 +359,15 @@ export class FakeServer {
     }
     const m = /^\/api\/channels\/([^/]+)\/(messages|read)$/.exec(path);
     const ch = m ? this.channels.get(decodeURIComponent(m[1] ?? "")) : undefined;
-    if (m && !ch) return this.error(res, "not_found");
+    // As the real server: an id no channel has is refused like a channel of others.
+    if (m && !ch) return this.error(res, "forbidden");
     if (m && ch) {
       if (!ch.members.has(who.userId)) return this.error(res, "forbidden");
       if (m[2] === "read") {
         this.reads.push({ channelId: ch.channel.id, userId: who.userId, seq: Number(body.seq) });
         return this.reply(res, 204);
       }
-      if (method === "GET") return this.reply(res, 200, page(ch.messages, url.searchParams));
+      if (method === "GET") return this.reply(res, 200, page(ch.messages, url.searchParams, this.pageBudget));
       if (method === "POST") {
         const clientMsgId = String(body.clientMsgId);
         this.httpPosts.push({ channelId: ch.channel.id, clientMsgId });
@@ -391,11 +403,11 @@ export class FakeServer {
     if (url.pathname !== "/api/ws") {
       const m = /^\/api\/channels\/([^/]+)\/ws$/.exec(url.pathname);
       const ch = m ? this.channels.get(decodeURIComponent(m[1] ?? "")) : undefined;
-      if (!ch) {
+      if (!m) {
         refuse("404 Not Found");
         return;
       }
-      if (!ch.members.has(who.userId)) {
+      if (!ch?.members.has(who.userId)) {
         refuse("403 Forbidden");
         return;
       }
@@ -500,8 +512,8 @@ function publicUser(u: FakeUser) {
   return { id: u.id, username: u.username, displayName: u.displayName };
 }
 
-function page(all: Message[], q: URLSearchParams): { messages: Message[]; hasMore: boolean } {
-  const limit = Math.min(Number(q.get("limit") ?? 50), 200);
+function page(all: Message[], q: URLSearchParams, budget: number): { messages: Message[]; hasMore: boolean } {
+  const limit = Math.min(Number(q.get("limit") ?? 50), 200, budget);
   const after = q.get("after");
   const before = q.get("before");
   if (after !== null) {

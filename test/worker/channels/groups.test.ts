@@ -603,12 +603,12 @@ describe("channel ids", () => {
   it.each([
     ["a group id", `g_${"A".repeat(22)}`],
     ["a DM id", `dm_${"b".repeat(43)}`],
-  ])("a well-formed but unknown id (%s) is 404 or 403, never 500", async (_what, id) => {
+  ])("a well-formed but unknown id (%s) is 403, as a channel of others is, never 404 or 500", async (_what, id) => {
     const user = await signup("ghostid");
     for (const [route, call] of routes(id, user)) {
       const res: any = await call();
-      expect({ route, status: res.status }).toEqual({ route, status: expect.toBeOneOf([403, 404]) });
-      expect(res.body).toEqual(err(res.status === 404 ? "not_found" : "forbidden"));
+      expect({ route, status: res.status }).toEqual({ route, status: 403 });
+      expect(res.body).toEqual(err("forbidden"));
       if ("socket" in res) expect(res.socket).toBeNull();
     }
     expect((await listChannels(user)).body).toEqual({ channels: [] });

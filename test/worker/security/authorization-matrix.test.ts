@@ -28,11 +28,22 @@ interface World {
   group: string;
   /** A DM between owner and member. */
   dm: string;
+  /** Well-formed ids of each kind that no channel has. */
+  missingGroup: string;
+  missingDm: string;
   /** Text that must never show up in an answer to someone who may not read it. */
   secrets: string[];
 }
 
 let w: World;
+
+/** An id of the same kind and length as `id` that no channel has. */
+function missingLike(id: string): string {
+  const prefix = id.slice(0, id.indexOf("_") + 1);
+  let random = "";
+  while (random.length < id.length - prefix.length) random += crypto.randomUUID().replaceAll("-", "");
+  return prefix + random.slice(0, id.length - prefix.length);
+}
 
 const SECRET_GROUP = "SECRET-group-text-7f3a";
 const SECRET_DM = "SECRET-dm-text-91bc";
@@ -79,6 +90,8 @@ beforeAll(async () => {
     expiredToken,
     group,
     dm,
+    missingGroup: missingLike(group),
+    missingDm: missingLike(dm),
     secrets: [SECRET_GROUP, SECRET_DM, "secret-club"],
   };
 });
@@ -162,7 +175,7 @@ const routes: Record<string, (self: TestUser) => Req> = {
   "GET /api/ws": () => ({ method: "GET", path: "/api/ws", ws: true }),
 };
 
-/** Every channel route, for the private group (`G`) and the DM (`DM`). */
+/** Every channel route, for the private group (`G`), the DM (`DM`) and ids no channel has. */
 const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
   "GET /api/channels/:id": (ch) => ({ method: "GET", path: `/api/channels/${ch}` }),
   "POST /api/channels/:id/members (self-join)": (ch, self) => ({
@@ -204,6 +217,8 @@ const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
 for (const [name, build] of Object.entries(channelRoutes)) {
   routes[name.replace(":id", "G")] = (self) => build(w.group, self);
   routes[name.replace(":id", "DM")] = (self) => build(w.dm, self);
+  routes[name.replace(":id", "(no such G)")] = (self) => build(w.missingGroup, self);
+  routes[name.replace(":id", "(no such DM)")] = (self) => build(w.missingDm, self);
 }
 
 // ---- The matrix --------------------------------------------------------------------------
@@ -234,6 +249,12 @@ for (const route of gRoutes) {
 }
 // Non-members of a DM: 403 on everything of the DM.
 for (const route of dmRoutes) matrix.push([route, "non-member (DM)", 403]);
+
+// Ids no channel has: the same 403 as a channel of others, for anyone (404 used to tell
+// them apart, so anyone could test whether two users have a DM).
+for (const route of Object.keys(routes).filter((r) => r.includes("(no such "))) {
+  matrix.push([route, "non-member (private group)", 403], [route, "member (control)", 403]);
+}
 
 // Another user: cannot act on someone else's account.
 matrix.push(
