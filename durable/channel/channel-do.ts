@@ -24,6 +24,7 @@ import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, notMember, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
+import { deviceTag, SocketLifetime } from "./socket-lifetime";
 import { TypingThrottle } from "./typing-throttle";
 
 /** What a channel socket carries through hibernation. */
@@ -64,6 +65,7 @@ export type SendResult = Outcome<{ message: Message; created: boolean }>;
 export class ChannelDO extends DurableObject<Env> {
   private readonly store: ChannelStore;
   private readonly sockets: Sockets<ChannelSocket, ChannelServerFrame>;
+  private readonly lifetime: SocketLifetime<ChannelSocket, ChannelServerFrame>;
   private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
@@ -78,6 +80,10 @@ export class ChannelDO extends DurableObject<Env> {
     this.store = new ChannelStore(storage, () => migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS));
     this.sockets = new Sockets(ctx);
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
+    // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
+    // that a previous instance of this object set (a flush, an earlier expiry).
+    void ctx.blockConcurrencyWhile(async () => this.clock.adopt(await storage.getAlarm()));
+    this.lifetime = new SocketLifetime(this.sockets, (at) => this.clock.wakeBy(at));
     this.delivery = new InboxDelivery({
       store: this.store,
       channel: () => {
@@ -260,6 +266,18 @@ export class ChannelDO extends DurableObject<Env> {
     return last ? { lastMessage: last } : {};
   }
 
+  // ---- RPC: a device's sign-out ----------------------------------------------------------
+
+  /**
+   * The device signed out or was revoked (the user's UserDO calls this for every channel
+   * of the user): its sockets here close with 4401 and it cannot open another. Repeating
+   * it is harmless.
+   */
+  async closeDevice(deviceId: string): Promise<void> {
+    hit("rpc.ChannelDO.closeDevice");
+    this.lifetime.signOut(deviceId);
+  }
+
   // ---- Test hooks (reachable only through /api/_test with TEST_HOOKS=on) ---------------
 
   /** Makes this channel's D1 writes fail for `ms`, as an outage would; memory only, like the fault. */
@@ -288,13 +306,17 @@ export class ChannelDO extends DurableObject<Env> {
       exp: Number(url.searchParams.get("exp")),
       openedAt: Date.now(),
     };
+    if (this.lifetime.refuses(who.deviceId)) {
+      return Response.json({ error: { code: "unauthorized", message: "This device has signed out" } }, { status: 401 });
+    }
     if (!this.store.channel() || !this.store.roleOf(who.userId)) {
       const { error } = notMember();
       return Response.json({ error }, { status: ERROR_STATUS[error.code] });
     }
     this.makeRoomFor(who);
     const { 0: client, 1: server } = new WebSocketPair();
-    this.sockets.accept(server, [who.userId], who);
+    this.sockets.accept(server, [who.userId, deviceTag(who.deviceId)], who);
+    this.lifetime.accepted(who);
     for (const frame of catchUpFrames(this.store.log(), Number(url.searchParams.get("after") ?? 0))) {
       this.sockets.send(server, frame);
     }
@@ -369,16 +391,17 @@ export class ChannelDO extends DurableObject<Env> {
     if (!this.sockets.open(userId).some((other) => other !== ws)) this.delivery.unwatched(userId);
   }
 
-  // ---- Alarm: D1 flush and inbox deliveries ------------------------------------------------
+  // ---- Alarm: token expiry, D1 flush and inbox deliveries ------------------------------------
 
   /**
-   * Both jobs are due exactly when the object's own state says so (D1 is behind the log,
-   * an inbox is behind), so the alarm needs no stored timers: every run checks both,
-   * and running twice is harmless.
+   * Every job is due exactly when the object's own state says so (a socket's token ran
+   * out, D1 is behind the log, an inbox is behind), so the alarm needs no stored timers:
+   * every run checks all of them, and running twice is harmless.
    */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
     const rungFor = this.clock.ring();
+    this.lifetime.closeExpired();
     await this.flush();
     this.delivery.windowsOverBy(rungFor);
     await this.delivery.run();

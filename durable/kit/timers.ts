@@ -29,6 +29,13 @@ class Alarm {
     this.arm();
   }
 
+  /** The alarm an earlier instance set: a later wake-up must not push it back. */
+  adopt(at: number | null): void {
+    if (at === null) return;
+    this.armedAt = at;
+    if (this.wakeAt === undefined || at < this.wakeAt) this.wakeAt = at;
+  }
+
   /**
    * The alarm rang. Returns the time it stands for: the later of now and the time it
    * was set for, so work that waited for it can go even if the clock reads earlier (a
@@ -64,6 +71,15 @@ export class AlarmClock {
   /** Makes the alarm ring by `at`. */
   wakeBy(at: number): void {
     this.alarm.wakeBy(at);
+  }
+
+  /**
+   * Takes over the alarm already stored (`storage.getAlarm()`), for a new instance of
+   * the object: without it, the first wakeBy() would replace an earlier alarm that
+   * work of the previous instance is waiting for with a later one.
+   */
+  adopt(at: number | null): void {
+    this.alarm.adopt(at);
   }
 
   /**

@@ -124,9 +124,9 @@ export class DeviceSockets {
     if (next !== Number.POSITIVE_INFINITY) this.timers.schedule("expire", next);
   }
 
-  /** A logged-out device's sockets close now rather than at token expiry. */
+  /** A signed-out device's sockets close now rather than at token expiry. */
   closeDevice(deviceId: string): void {
-    this.sockets.closeAll(deviceId, CLOSE_TOKEN_EXPIRED, "device logged out");
+    this.sockets.closeAll(deviceId, CLOSE_TOKEN_EXPIRED, "device signed out");
   }
 
   private lastSeenAt(ws: WebSocket): number {

@@ -20,6 +20,18 @@ export const USER_MIGRATIONS: readonly Migration[] = [
       -- When a push for a channel last went out: at most one per PUSH_COALESCE_MS.
       CREATE TABLE push_sent (channel_id TEXT PRIMARY KEY, at INTEGER NOT NULL);`,
   },
+  {
+    id: "0002_sign_outs",
+    sql: `
+      -- A device that signed out or was revoked. Kept while its channels are being told
+      -- (done_at NULL), then until every access token it held has expired.
+      CREATE TABLE sign_outs (
+        device_id TEXT PRIMARY KEY, requested_at INTEGER NOT NULL, listed INTEGER NOT NULL DEFAULT 0,
+        attempt INTEGER NOT NULL DEFAULT 0, done_at INTEGER);
+      -- The channels of a signed-out device that have not yet answered closeDevice().
+      CREATE TABLE sign_out_channels (
+        device_id TEXT NOT NULL, channel_id TEXT NOT NULL, PRIMARY KEY (device_id, channel_id));`,
+  },
 ];
 
 /** Objects migrated before migrations had ids counted 5 steps in `_schema`: they built what 0001_init builds. */

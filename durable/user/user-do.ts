@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import { listChannelsOf } from "../../src/channels/d1-queries";
 import { config } from "../../src/config";
+import { db } from "../../src/db/client";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame } from "../../src/protocol/frames";
@@ -8,20 +10,23 @@ import type { PushSubscription } from "../../src/push/subscription";
 import { answerClose, answerPing, answerPingsWhileHibernating, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
+import { channelStub } from "../stubs";
 import { Contacts } from "./contacts";
 import { DeviceSockets, type DeviceTimer } from "./device-sockets";
 import { Inbox, type InboxCounters } from "./inbox";
 import { type Presence, type PresenceChange, type PresenceTimer, UserPresence } from "./presence";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
+import { DeviceSignOuts, type SignOutTimer } from "./sign-outs";
 
-type UserTimer = DeviceTimer | PresenceTimer | typeof PUSH_TIMER;
+type UserTimer = DeviceTimer | PresenceTimer | SignOutTimer | typeof PUSH_TIMER;
 
 /**
  * One user: their device sockets, presence, inbox and contacts, each kept by its own
- * module, and Web Push for when no device is connected. This class wires them to the
- * outside: ChannelDOs call `deliver`, `channelEvent` and `readMoved`; contacts'
- * UserDOs call `presenceChanged`; the Worker opens sockets and asks for the rest.
+ * module, Web Push for when no device is connected, and the sign-out of a device on
+ * every object. This class wires them to the outside: ChannelDOs call `deliver`,
+ * `channelEvent` and `readMoved`; contacts' UserDOs call `presenceChanged`; the Worker
+ * opens sockets, signs devices out and asks for the rest.
  */
 export class UserDO extends DurableObject<Env> {
   private readonly timers: Timers<UserTimer>;
@@ -29,6 +34,7 @@ export class UserDO extends DurableObject<Env> {
   private readonly presenceState: UserPresence;
   private readonly inbox: Inbox;
   private readonly contacts: Contacts;
+  private readonly signOuts: DeviceSignOuts;
   readonly push: PushOutbox;
   /** Instrumentation for tests and the benchmark: inbox RPCs received by this instance. */
   readonly stats = { deliverCalls: 0, deliveredMessages: 0 };
@@ -47,6 +53,12 @@ export class UserDO extends DurableObject<Env> {
     this.inbox = new Inbox(storage.sql);
     this.contacts = new Contacts(this.env, () => this.inbox.lastActivity());
     this.push = new PushOutbox(storage.sql, env, this.timers);
+    this.signOuts = new DeviceSignOuts({
+      sql: storage.sql,
+      timers: this.timers,
+      channelsOf: () => listChannelsOf(db(this.env.DB), this.knownUserId()),
+      closeOn: (channelId, deviceId) => channelStub(this.env, channelId).closeDevice(deviceId),
+    });
     answerPingsWhileHibernating(ctx);
   }
 
@@ -57,6 +69,10 @@ export class UserDO extends DurableObject<Env> {
     const url = new URL(request.url);
     const userId = url.searchParams.get("userId") ?? "";
     const deviceId = url.searchParams.get("deviceId") ?? "";
+    // Authenticated just before its device signed out, arriving just after.
+    if (this.signOuts.signedOut(deviceId)) {
+      return Response.json({ error: { code: "unauthorized", message: "This device has signed out" } }, { status: 401 });
+    }
     this.presenceState.rememberUser(userId);
     const { 0: client, 1: server } = new WebSocketPair();
     this.devices.accept(server, deviceId, Number(url.searchParams.get("exp")));
@@ -98,9 +114,19 @@ export class UserDO extends DurableObject<Env> {
     this.devices.broadcast({ type: "presence", ...p });
   }
 
-  async deviceRevoked(deviceId: string): Promise<void> {
-    hit("rpc.UserDO.deviceRevoked");
+  // ---- RPC: signing a device out ----------------------------------------------------------
+
+  /**
+   * The device was revoked in D1 (src/auth/sign-out.ts): its user sockets close now and
+   * every channel of the user closes its channel sockets, all with 4401, before this
+   * returns; a channel that fails to answer (and any beyond the first 200) is left to
+   * the alarm, which carries on until all have. Repeating it is harmless.
+   */
+  async signOutDevice(deviceId: string): Promise<void> {
+    hit("rpc.UserDO.signOutDevice");
+    this.signOuts.record(deviceId);
     this.devices.closeDevice(deviceId);
+    await this.signOuts.run();
     await this.refreshPresence();
   }
 
@@ -166,7 +192,15 @@ export class UserDO extends DurableObject<Env> {
         return this.refreshPresence();
       },
       [PUSH_TIMER]: () => this.push.flush(this.devices.anyLive()),
+      signOut: () => this.signOuts.run(),
     });
+  }
+
+  /** Whose object this is; a sign-out must not mistake an unknown user for one without channels. */
+  private knownUserId(): string {
+    const userId = this.presenceState.userId();
+    if (!userId) throw new Error("UserDO: the user's id is unknown");
+    return userId;
   }
 
   // ---- Presence ---------------------------------------------------------------------------

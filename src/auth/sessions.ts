@@ -99,10 +99,14 @@ export async function login(
   return { user: toUser(row), deviceId, refreshToken, accessToken: await issueAccessToken(secret, row.id, deviceId) };
 }
 
+/** Ends a device everywhere: its tokens and its open sockets (src/auth/sign-out.ts). */
+export type RevokeDevice = (deviceId: string) => Promise<void>;
+
 export async function refresh(
   db: Db,
   secret: string,
   token: string,
+  revoke: RevokeDevice,
 ): Promise<{ accessToken: string; refreshToken: string; userId: string; deviceId: string }> {
   const parentHash = await hashRefreshToken(token);
   const next = await rotatedRefreshToken(secret, token);
@@ -142,7 +146,7 @@ export async function refresh(
   // still the device's current token; otherwise someone holds a token they should not.
   const fresh = row.rotatedAt !== null && row.rotatedAt >= graceStart;
   if (!fresh || row.successorHash === null || row.successorRotatedAt !== null) {
-    await revokeDevice(db, row.deviceId);
+    await revoke(row.deviceId);
     throw badRefresh();
   }
   const device = await db.query.devices.findFirst({ where: eq(devices.id, row.deviceId) });
@@ -156,7 +160,7 @@ export async function refresh(
 }
 
 /** Revokes the device the refresh token belongs to; it must be one of the caller's. */
-export async function logout(db: Db, userId: string, token: string): Promise<string> {
+export async function logout(db: Db, userId: string, token: string, revoke: RevokeDevice): Promise<void> {
   const row = await db
     .select({ deviceId: devices.id, userId: devices.userId })
     .from(refreshTokens)
@@ -164,10 +168,10 @@ export async function logout(db: Db, userId: string, token: string): Promise<str
     .where(eq(refreshTokens.tokenHash, await hashRefreshToken(token)))
     .get();
   if (!row || row.userId !== userId) throw badRefresh();
-  await revokeDevice(db, row.deviceId);
-  return row.deviceId;
+  await revoke(row.deviceId);
 }
 
+/** The D1 half of a sign-out: the device's tokens are refused from the next request on (see sign-out.ts). */
 export async function revokeDevice(db: Db, deviceId: string): Promise<void> {
   await db
     .update(devices)

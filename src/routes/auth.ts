@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
-import { userStub } from "../../durable/stubs";
 import { login, logout, refresh, signup } from "../auth/sessions";
+import { signOutDevice } from "../auth/sign-out";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { authRateLimit, signInLimit } from "../http/auth-rate-limit";
@@ -85,12 +85,19 @@ export const authRoutes = new Hono<AppEnv>()
     },
   )
   .post("/refresh", docs.refresh, valid("json", RefreshBody), async (c) => {
-    const { accessToken, refreshToken } = await refresh(c.var.db, c.env.JWT_SECRET, c.req.valid("json").refreshToken);
+    // A re-used refresh token signs its device out everywhere, sockets included.
+    const { accessToken, refreshToken } = await refresh(
+      c.var.db,
+      c.env.JWT_SECRET,
+      c.req.valid("json").refreshToken,
+      (id) => signOutDevice(c.env, c.var.db, id),
+    );
     return c.json({ accessToken, refreshToken });
   })
   .post("/logout", docs.logout, requireAuth, valid("json", RefreshBody), async (c) => {
-    const deviceId = await logout(c.var.db, c.var.auth.userId, c.req.valid("json").refreshToken);
-    // The device's open sockets end now, not when their access token expires.
-    await userStub(c.env, c.var.auth.userId).deviceRevoked(deviceId);
+    // The device's open sockets end before the answer, not when their access token expires.
+    await logout(c.var.db, c.var.auth.userId, c.req.valid("json").refreshToken, (id) =>
+      signOutDevice(c.env, c.var.db, id),
+    );
     return c.body(null, 204);
   });

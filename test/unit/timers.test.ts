@@ -83,4 +83,33 @@ describe("AlarmClock", () => {
     clock.wakeBy(3000);
     expect(alarms).toEqual([2000, 3000]);
   });
+
+  it("a new instance that adopts the stored alarm never pushes it back; an earlier wake-up still moves it", () => {
+    const alarms: number[] = [];
+    let now = 1000;
+    const clock = new AlarmClock(
+      (at) => void alarms.push(at),
+      () => now,
+    );
+    clock.adopt(2000);
+    clock.wakeBy(9000);
+    expect(alarms).toEqual([]);
+    clock.wakeBy(1500);
+    expect(alarms).toEqual([1500]);
+    now = 1500;
+    expect(clock.ring()).toBe(1500);
+    clock.wakeBy(9000);
+    expect(alarms).toEqual([1500, 9000]);
+  });
+
+  it("adopting no alarm leaves the clock as it was", () => {
+    const alarms: number[] = [];
+    const clock = new AlarmClock(
+      (at) => void alarms.push(at),
+      () => 1000,
+    );
+    clock.adopt(null);
+    clock.wakeBy(9000);
+    expect(alarms).toEqual([9000]);
+  });
 });

@@ -3,7 +3,8 @@ import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, fullHistory, sendHttp } from "../support/channels";
-import { openChannelSocket, TestSocket } from "../support/socket";
+import { type Device, logout, reuseRotatedRefreshToken, shortLivedToken } from "../support/sessions";
+import { openChannelSocket, openUserSocket, TestSocket } from "../support/socket";
 
 /**
  * The authorization matrix of docs/PROTOCOL.md: every route and socket × every kind of
@@ -20,9 +21,10 @@ interface World {
   outsider: TestUser;
   removed: TestUser;
   gone: TestUser;
+  reused: TestUser;
   stranger: TestUser;
   expiredToken: string;
-  /** A private group: owner, member, member2 (removed was removed, gone logged out). */
+  /** A private group: owner, member, member2 (removed was removed, gone logged out, reused was revoked). */
   group: string;
   /** A DM between owner and member. */
   dm: string;
@@ -47,10 +49,10 @@ const SECRET_GROUP = "SECRET-group-text-7f3a";
 const SECRET_DM = "SECRET-dm-text-91bc";
 
 beforeAll(async () => {
-  const [owner, member, member2, outsider, removed, gone, stranger] = await Promise.all(
-    ["owner", "member", "member2", "outsider", "removed", "gone", "stranger"].map((p) => signup(`mx_${p}`)),
+  const [owner, member, member2, outsider, removed, gone, reused, stranger] = await Promise.all(
+    ["owner", "member", "member2", "outsider", "removed", "gone", "reused", "stranger"].map((p) => signup(`mx_${p}`)),
   );
-  const group = (await createGroup(owner!, [member!, member2!, removed!, gone!], "private", "secret-club")).id;
+  const group = (await createGroup(owner!, [member!, member2!, removed!, gone!, reused!], "private", "secret-club")).id;
   const dmRes = await api("POST", "/api/dms", { token: owner!.accessToken, body: { userId: member!.id } });
   expect(dmRes.status).toBe(201);
   const dm = dmRes.body.channel.id as string;
@@ -66,6 +68,9 @@ beforeAll(async () => {
     body: { refreshToken: gone!.refreshToken },
   });
   expect(out.status).toBe(204);
+  // reused: a member whose device was revoked because its rotated refresh token was presented
+  // again; its first access token is still within its lifetime.
+  expect(await reuseRotatedRefreshToken(reused!)).toBe(401);
 
   const now = Math.floor(Date.now() / 1000);
   const expiredToken = await sign(
@@ -80,6 +85,7 @@ beforeAll(async () => {
     outsider: outsider!,
     removed: removed!,
     gone: gone!,
+    reused: reused!,
     stranger: stranger!,
     expiredToken,
     group,
@@ -96,6 +102,7 @@ type CallerName =
   | "no token"
   | "expired token"
   | "revoked device"
+  | "device revoked for refresh-token reuse"
   | "another user"
   | "non-member (private group)"
   | "non-member (DM)"
@@ -108,6 +115,7 @@ const callers: Record<CallerName, () => { token?: string; self: TestUser }> = {
   "no token": () => ({ self: w.member }),
   "expired token": () => ({ token: w.expiredToken, self: w.member }),
   "revoked device": () => ({ token: w.gone.accessToken, self: w.gone }),
+  "device revoked for refresh-token reuse": () => ({ token: w.reused.accessToken, self: w.reused }),
   "another user": () => ({ token: w.outsider.accessToken, self: w.outsider }),
   "non-member (private group)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
   "non-member (DM)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
@@ -219,7 +227,12 @@ type Row = [route: string, caller: CallerName, status: number];
 const matrix: Row[] = [];
 
 // Token problems: every route that needs a token, 401.
-for (const caller of ["no token", "expired token", "revoked device"] as const) {
+for (const caller of [
+  "no token",
+  "expired token",
+  "revoked device",
+  "device revoked for refresh-token reuse",
+] as const) {
   for (const route of Object.keys(routes)) {
     if (route.includes("someone else")) continue;
     matrix.push([route, caller, 401]);
@@ -330,8 +343,8 @@ describe("after the matrix", () => {
     const info = await api("GET", `/api/channels/${w.group}`, { token: w.owner.accessToken });
     expect(info.status).toBe(200);
     const members = info.body.members.map((m: { userId: string }) => m.userId).sort();
-    // gone logged out but is still a member; nobody was added or removed by a refused call.
-    expect(members).toEqual([w.owner.id, w.member.id, w.member2.id, w.gone.id].sort());
+    // gone and reused were signed out but are still members; nobody was added or removed by a refused call.
+    expect(members).toEqual([w.owner.id, w.member.id, w.member2.id, w.gone.id, w.reused.id].sort());
     const dmInfo = await api("GET", `/api/channels/${w.dm}`, { token: w.owner.accessToken });
     expect(dmInfo.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual(
       [w.owner.id, w.member.id].sort(),
@@ -397,5 +410,62 @@ describe("a member removed while their channel socket is open", () => {
     expect(again.webSocket).toBeNull();
     expect(await again.text()).not.toContain(later);
     wSock.close();
+  });
+});
+
+// ---- An open socket whose device signs out or whose token expires ----------------------
+
+const sockets = {
+  "the user socket (GET /api/ws)": {
+    path: () => "/api/ws",
+    open: (token: string) => openUserSocket(token),
+  },
+  "a channel socket (GET /api/channels/:id/ws)": {
+    path: (channelId: string) => `/api/channels/${channelId}/ws`,
+    open: async (token: string, channelId: string) => {
+      const sock = await openChannelSocket(channelId, token);
+      await sock.until((f) => f.find((x) => x.type === "synced"));
+      return sock;
+    },
+  },
+};
+
+/** How the socket's access ends, and the token it was opened with. */
+const endings = {
+  "its device logs out": {
+    token: async (d: Device) => d.accessToken,
+    end: async (d: Device) => expect(await logout(d)).toBe(204),
+  },
+  "its device is revoked for re-using a rotated refresh token": {
+    token: async (d: Device) => d.accessToken,
+    end: async (d: Device) => expect(await reuseRotatedRefreshToken(d)).toBe(401),
+  },
+  // Listen-only: the client sends no frame (heartbeats on the user socket are answered without the object).
+  "its access token expires while the client stays silent": {
+    token: async (d: Device) => (await shortLivedToken(d, 2)).token,
+    end: async () => {},
+  },
+};
+
+const socketCases = Object.keys(sockets).flatMap((socket) =>
+  Object.keys(endings).map((ending) => [socket, ending] as [keyof typeof sockets, keyof typeof endings]),
+);
+
+describe("an open socket whose access ends", () => {
+  it.each(socketCases)("%s, when %s: closed with 4401, and opening it again is 401", async (socketName, endingName) => {
+    const socket = sockets[socketName];
+    const ending = endings[endingName];
+    const u = await signup("mx_end");
+    const g = (await createGroup(u)).id;
+    const token = await ending.token(u);
+    const sock = await socket.open(token, g);
+
+    await ending.end(u);
+    expect((await sock.waitClosed(8_000)).code).toBe(4401);
+
+    const again = await call({ method: "GET", path: socket.path(g), ws: true }, token);
+    expect(again.status).toBe(401);
+    expect(again.webSocket).toBeNull();
+    expect(await again.json()).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
   });
 });

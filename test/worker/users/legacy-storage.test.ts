@@ -57,8 +57,18 @@ it("a UserDO migrated by the count-only bookkeeping starts on the new bookkeepin
     rows: rowsOf(state.storage.sql, tables),
   }));
   expect(upgraded).toEqual({
-    tables: ["_migrations", "_timers", "inbox", "push_queue", "push_sent", "push_subscriptions", "state"],
-    migrations: ["0001_init"],
+    tables: [
+      "_migrations",
+      "_timers",
+      "inbox",
+      "push_queue",
+      "push_sent",
+      "push_subscriptions",
+      "sign_out_channels",
+      "sign_outs",
+      "state",
+    ],
+    migrations: ["0001_init", "0002_sign_outs"],
     rows: before,
   });
   expect(await stub.listChannels()).toEqual(inbox);
