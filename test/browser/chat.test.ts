@@ -1,5 +1,5 @@
 import { copyFileSync, mkdirSync } from "node:fs";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevServer, startDevServer } from "../e2e/support/dev-server";
 import { launchChromium, messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
@@ -217,6 +217,34 @@ describe("the web client", () => {
     } finally {
       await phone.close();
     }
+  });
+
+  it("pauses a tab whose connection another tab took over, and resumes it when looked at", async () => {
+    // The server keeps 5 sockets per device; every tab of one browser is the same device.
+    const others: Page[] = [];
+    for (let i = 0; i < 5; i++) {
+      const page = await a.context.newPage();
+      await page.goto("/");
+      await page.locator("#connection[data-state=online]").waitFor();
+      others.push(page);
+    }
+    await a.page.locator("#connection[data-state=paused]").waitFor();
+    expect(await a.page.locator("#connection").textContent()).toContain("another tab");
+
+    await a.page.bringToFront();
+    await a.page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await a.page.locator("#connection[data-state=online]").waitFor();
+    // Taking over closed the oldest other tab's socket in turn; nobody reconnects on their own.
+    await expect
+      .poll(
+        async () => {
+          const states = await Promise.all(others.map((p) => p.locator("#connection").getAttribute("data-state")));
+          return states.filter((st) => st === "paused").length;
+        },
+        { timeout: 10_000 },
+      )
+      .toBe(1);
+    await Promise.all(others.map((p) => p.close()));
   });
 
   it("shows a partner going offline once their last tab is gone", async () => {

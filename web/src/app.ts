@@ -9,6 +9,8 @@ const PAGE = 50;
  */
 export class App {
   private readonly readSent = new Map<string, number>();
+  /** Channels whose socket another tab took over; reopened when this tab is looked at. */
+  private readonly replaced = new Set<string>();
 
   constructor(
     readonly client: ChatClient,
@@ -39,6 +41,9 @@ export class App {
     });
     client.on("channel", () => void this.loadChannels());
     client.on("removed", ({ channelId }) => this.forget(channelId));
+    client.on("replaced", ({ target }) => {
+      if (target.kind === "channel") this.replaced.add(target.channelId);
+    });
     client.on("sent", () => store.changed());
     client.on("sendFailed", () => store.changed());
   }
@@ -123,6 +128,7 @@ export class App {
     this.store.activeId = channelId;
     this.store.changed();
     if (!channelId) return;
+    this.replaced.delete(channelId);
     try {
       await this.client.openChannel(channelId);
       const page = await this.client.history(channelId, { limit: PAGE });
@@ -221,6 +227,16 @@ export class App {
   }
 
   /** The SDK waits out its backoff (up to 30 s); when the browser says the network is back, try at once. */
+  /**
+   * Opens again what another tab took over (the server closed the oldest sockets of
+   * this device with 4409); the other tab then pauses in turn.
+   */
+  takeOver(): void {
+    if (this.store.connection === "paused") this.client.connect();
+    const active = this.store.activeId;
+    if (active && this.replaced.delete(active)) void this.client.openChannel(active);
+  }
+
   reconnectNow(): void {
     this.client.disconnect();
     this.client.connect();

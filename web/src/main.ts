@@ -49,7 +49,12 @@ function signedOut(): void {
 }
 
 bindAuth(client, () => void start());
-bindStatus(client, store, () => app.reconnectNow());
+bindStatus(
+  client,
+  store,
+  () => app.reconnectNow(),
+  () => app.takeOver(),
+);
 bindSidebar(app);
 bindConversation(app);
 shareChannelTitles(store);

@@ -1,6 +1,7 @@
 import type { ChannelSummary, Message, PresenceStatus, User } from "@edge-chat/sdk";
 
-export type ConnectionState = "online" | "reconnecting" | "offline";
+/** "paused": another tab of this browser took the connection over (the server keeps a few per device). */
+export type ConnectionState = "online" | "reconnecting" | "offline" | "paused";
 
 export interface ChannelEntry {
   summary: ChannelSummary;
