@@ -13,6 +13,23 @@ export function fromBase64Url(s: string): Uint8Array {
   return Uint8Array.from(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
 }
 
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+/**
+ * HMAC-SHA256 of `text` under `secret`, base64url. Keys are imported once per secret
+ * and isolate: DM ids and refresh-token rotations sign on every call.
+ */
+export async function hmacSha256Base64Url(secret: string, text: string): Promise<string> {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    const raw = new TextEncoder().encode(secret);
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    hmacKeys.set(secret, key);
+  }
+  const mac = await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode(text));
+  return toBase64Url(new Uint8Array(mac));
+}
+
 export async function sha256Base64Url(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return toBase64Url(new Uint8Array(digest));

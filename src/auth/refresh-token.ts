@@ -1,4 +1,4 @@
-import { randomBytes, sha256Base64Url, toBase64Url } from "../bytes";
+import { hmacSha256Base64Url, randomBytes, sha256Base64Url, toBase64Url } from "../bytes";
 
 /** 256 random bits. Only the SHA-256 hash is stored, so a database leak yields no usable token. */
 export function newRefreshToken(): string {
@@ -17,14 +17,6 @@ const ROTATION_LABEL = "edge-chat refresh-token rotation\u0000";
  * parent token (never stored) and the secret. The label keeps these MACs apart from the
  * JWT signatures made with the same secret (a JWT's signing input never holds a NUL).
  */
-export async function rotatedRefreshToken(secret: string, parent: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    new TextEncoder().encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(ROTATION_LABEL + parent));
-  return toBase64Url(new Uint8Array(mac));
+export function rotatedRefreshToken(secret: string, parent: string): Promise<string> {
+  return hmacSha256Base64Url(secret, ROTATION_LABEL + parent);
 }

@@ -1,4 +1,4 @@
-import { randomBytes, toBase64Url } from "../bytes";
+import { hmacSha256Base64Url, randomBytes, toBase64Url } from "../bytes";
 
 /** Channel ids are opaque to clients; the prefix tells the kind, and the format is checked at the edge. */
 export const CHANNEL_ID = /^(g|dm)_[A-Za-z0-9_-]{16,64}$/;
@@ -10,20 +10,11 @@ export function newGroupId(): string {
   return `g_${toBase64Url(randomBytes(16))}`;
 }
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function macKey(secret: string): Promise<CryptoKey> {
+function checkedSecret(secret: string): string {
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new Error(`CHANNEL_ID_SECRET must be set, at least ${MIN_SECRET_LENGTH} characters`);
   }
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign",
-    ]);
-    keys.set(secret, key);
-  }
-  return key;
+  return secret;
 }
 
 /**
@@ -36,6 +27,5 @@ function macKey(secret: string): Promise<CryptoKey> {
  */
 export async function dmId(secret: string, a: string, b: string): Promise<string> {
   const [x, y] = a < b ? [a, b] : [b, a];
-  const mac = await crypto.subtle.sign("HMAC", await macKey(secret), new TextEncoder().encode(`${x}\u0000${y}`));
-  return `dm_${toBase64Url(new Uint8Array(mac))}`;
+  return `dm_${await hmacSha256Base64Url(checkedSecret(secret), `${x}\u0000${y}`)}`;
 }
