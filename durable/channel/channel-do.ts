@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { deleteMember, writeChannel, writeMember } from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
 import { insertMessages, readMessages } from "../../src/history/d1-history";
+import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { ERROR_STATUS } from "../../src/protocol/errors";
@@ -221,7 +222,7 @@ export class ChannelDO extends DurableObject<Env> {
       );
       return { ok: true, ...page };
     } catch (err) {
-      console.error("history read failed", err);
+      console.error("history read failed", loggableError(err));
       return fail("unavailable", "History is temporarily unavailable");
     }
   }
@@ -453,6 +454,6 @@ export class ChannelDO extends DurableObject<Env> {
     call: (inbox: ReturnType<typeof userStub>) => Promise<void>,
   ): Promise<void> {
     const results = await Promise.allSettled(userIds.map((id) => call(userStub(this.env, id))));
-    for (const r of results) if (r.status === "rejected") console.warn("inbox event failed", r.reason);
+    for (const r of results) if (r.status === "rejected") console.warn("inbox event failed", loggableError(r.reason));
   }
 }

@@ -1,3 +1,4 @@
+import { loggableError } from "../../src/log";
 import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
 import type { Message } from "../../src/protocol/types";
 import type { ChannelStore } from "./channel-store";
@@ -40,7 +41,7 @@ export async function flushToD1(
     const attempt = progress.flushAttempt + 1;
     store.saveProgress({ flushAttempt: attempt });
     const delayMs = Math.min(FLUSH_BACKOFF_MAX_MS, 1000 * 2 ** (attempt - 1));
-    console.warn(`D1 flush failed (attempt ${attempt}), retrying in ${delayMs} ms`, err);
+    console.warn(`D1 flush failed (attempt ${attempt}), retrying in ${delayMs} ms`, loggableError(err));
     return { next: "retry", delayMs, attempt };
   }
   const upTo = batch[batch.length - 1]!.seq;

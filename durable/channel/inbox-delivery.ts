@@ -1,3 +1,4 @@
+import { loggableError } from "../../src/log";
 import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
 import type { Channel, Message } from "../../src/protocol/types";
 import type { ChannelStore } from "./channel-store";
@@ -119,7 +120,7 @@ export class InboxDelivery {
         }
       }
     } catch (err) {
-      console.error(`inbox delivery for ${channel.id} stopped; retrying`, err);
+      console.error(`inbox delivery for ${channel.id} stopped; retrying`, loggableError(err));
       this.deps.wakeBy(Date.now() + DELIVERY_RETRY_MS);
     } finally {
       this.running = false;

@@ -11,6 +11,8 @@
  * or after its work was already done, is harmless.
  */
 
+import { loggableError } from "../../src/log";
+
 /** The alarm as set by this instance; unknown after a wake-up or once it rang. */
 class Alarm {
   private armedAt: number | undefined;
@@ -163,7 +165,7 @@ export class Timers<Name extends string> {
       try {
         await handler();
       } catch (err) {
-        console.error(`timer ${name} failed`, err);
+        console.error(`timer ${name} failed`, loggableError(err));
         this.schedule(name, this.now() + FAILED_HANDLER_RETRY_MS);
       }
     }

@@ -1,5 +1,6 @@
 import { listChannelPartners } from "../../src/channels/d1-queries";
 import { db } from "../../src/db/client";
+import { loggableError } from "../../src/log";
 import { userStub } from "../stubs";
 import type { Presence } from "./presence";
 
@@ -25,7 +26,7 @@ export class Contacts {
       await Promise.allSettled(contacts.map((id) => userStub(this.env, id).presenceChanged(presence)));
     } catch (err) {
       // Presence fan-out is best effort: contacts can always poll GET /api/presence.
-      console.warn("presence fan-out failed", err);
+      console.warn("presence fan-out failed", loggableError(err));
     }
   }
 

@@ -1,4 +1,5 @@
 import { ACCESS_TOKEN_TTL_SEC } from "../../src/auth/access-token";
+import { loggableError } from "../../src/log";
 import type { TimerControl } from "../kit/timers";
 
 /** The next pass over the sign-outs whose channels have not all answered yet. */
@@ -126,7 +127,7 @@ export class DeviceSignOuts {
     try {
       channels = await this.deps.channelsOf();
     } catch (err) {
-      console.warn("sign-out: listing the user's channels failed", err);
+      console.warn("sign-out: listing the user's channels failed", loggableError(err));
       this.failed(deviceId);
       return false;
     }
@@ -179,7 +180,7 @@ async function settleAtMost<T>(limit: number, items: readonly T[], fn: (item: T)
         await fn(item);
         done.push(item);
       } catch (err) {
-        console.warn("sign-out: a channel did not answer", err);
+        console.warn("sign-out: a channel did not answer", loggableError(err));
       }
     }
   };

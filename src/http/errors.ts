@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { loggableError } from "../log";
 import { ERROR_STATUS, type ErrorCode } from "../protocol/errors";
 import type { Failure, Outcome } from "../protocol/outcome";
-import { loggableError } from "./loggable-error";
 
 export interface ErrorBody {
   error: { code: ErrorCode; message: string };

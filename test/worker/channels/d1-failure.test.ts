@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { expect, it } from "vitest";
+import { DrizzleQueryError } from "drizzle-orm";
+import { expect, it, vi } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
 import { insertMessages } from "../../../src/history/d1-history";
 import { signup } from "../support/api";
@@ -94,4 +95,35 @@ it("an eviction during a D1 outage loses nothing: the pending flush survives in 
   expect(await d1Texts(g.id)).toEqual([]);
   await evict(stub); // the failing writer lived only in memory: D1 is "back"
   await waitForD1(g.id, texts(1, 5));
+});
+
+it("a failing flush is logged with its query's shape, never the messages' text", async () => {
+  const alice = await signup("alice");
+  const g = await createGroup(alice);
+  const stub = channelStubOf(g.id);
+  const secret = "SECRET-flush-text-5d2e";
+  const logged: string[] = [];
+  const spy = vi.spyOn(console, "warn").mockImplementation((...args: unknown[]) => {
+    logged.push(args.map((a) => (typeof a === "string" ? a : `${a} ${(a as Error)?.stack}`)).join(" "));
+  });
+  try {
+    // What Drizzle throws when D1 refuses a statement: its message and stack carry the bound values.
+    await runInDurableObject(stub, (instance: ChannelDO) => {
+      instance.historyWriter = async (_d1, rows) => {
+        throw new DrizzleQueryError(
+          "insert into messages (channel_id, seq, text) values (?, ?, ?)",
+          rows.flatMap((r) => [r.channelId, r.seq, r.text]),
+          new Error("D1_ERROR: simulated outage"),
+        );
+      };
+    });
+    expect((await sendHttp(alice, g.id, secret)).status).toBe(201);
+    await until(() => logged.some((l) => l.includes("D1 flush failed")));
+    const line = logged.find((l) => l.includes("D1 flush failed"))!;
+    expect(line).toContain("insert into messages");
+    expect(line).not.toContain(secret);
+  } finally {
+    spy.mockRestore();
+    await evict(stub);
+  }
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { DrizzleQueryError } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { loggableError } from "../../../src/http/loggable-error";
+import { loggableError } from "../../../src/log";
 import { api, signup } from "../support/api";
 
 /** SHA-256, base64url, as refresh tokens are stored: computed here, not by src/. */
