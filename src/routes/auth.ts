@@ -9,9 +9,14 @@ import { authRateLimit, signInLimit } from "../http/auth-rate-limit";
 import { valid } from "../http/validate";
 import { errors, jsonAnswer, noContent } from "../openapi/describe";
 import { AuthResponse, TokenPair } from "../protocol/types";
+import { stripFormatCharacters } from "../users/format-characters";
 import { DisplayName, Password, Username } from "../users/user";
 
-const DeviceName = z.string().min(1).max(64);
+/** Listed to the user among their devices: invisible format characters go, as in display names. */
+const DeviceName = z
+  .string()
+  .transform(stripFormatCharacters)
+  .pipe(z.string().min(1, "deviceName must have a visible character").max(64));
 const RefreshBody = z.object({ refreshToken: z.string().min(1).max(256) });
 
 /** What the OpenAPI document says of each route beyond its request schemas and middleware. */

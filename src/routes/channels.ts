@@ -17,6 +17,7 @@ import { valid } from "../http/validate";
 import { errors, jsonAnswer, noContent, webSocketUpgrade } from "../openapi/describe";
 import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from "../protocol/limits";
 import { Channel, ChannelSummary, Member, Message, MessagePage } from "../protocol/types";
+import { stripFormatCharacters } from "../users/format-characters";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
 /** Plain decimal digits only: coercion would also take "", "0x10" and "1e2". */
@@ -28,14 +29,15 @@ const JsonSeq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const UserId = z.string().min(1).max(64);
 const AddMember = z.object({ userId: UserId });
 const MemberParam = ChannelParam.extend({ userId: UserId });
+/** Shown to every member: invisible format characters go, as in display names. */
 const GroupName = z
   .string()
-  .transform((s) => s.trim())
-  .pipe(z.string().min(1).max(100));
+  .transform((s) => stripFormatCharacters(s).trim())
+  .pipe(z.string().min(1, "name must have a visible character").max(100));
 
 const OneChannel = z.object({ channel: Channel });
 const OneMessage = z.object({ message: Message });
-const MEMBERS_ONLY = "403 for a non-member, 404 when the channel does not exist.";
+const MEMBERS_ONLY = "403 for a non-member, and alike for a channel that does not exist.";
 
 /** What the OpenAPI document says of each route beyond its request schemas and middleware. */
 const docs = {
@@ -57,22 +59,22 @@ const docs = {
     operationId: "openChannelSocket",
     summary: "Open the channel socket (a channel on screen)",
     description:
-      "A WebSocket upgrade. 403 for a non-member or a browser Origin that is not allowed; 404 when the channel does not exist.",
+      "A WebSocket upgrade. 403 for a non-member, a channel that does not exist, or a browser Origin that is not allowed.",
     ...webSocketUpgrade(
       "It sends every message with `seq > after` (a `gap` frame first when more than 500 are missing), " +
         "then `synced`, then live `message`, `typing`, `read` and `member` frames; it takes `send`, `typing`, `read` and `ping`.",
       "forbidden",
-      "not_found",
     ),
   }),
   info: describeRoute({
     tags: ["channels"],
     operationId: "getChannel",
     summary: "A channel and its members",
-    description: "Public groups are visible to everyone; anything else is 403 for non-members.",
+    description:
+      "Public groups are visible to everyone; anything else is 403 for non-members, as is a channel that does not exist.",
     responses: {
       200: jsonAnswer("The channel", z.object({ channel: Channel, members: z.array(Member) })),
-      ...errors("forbidden", "not_found"),
+      ...errors("forbidden"),
     },
   }),
   addMember: describeRoute({
@@ -80,7 +82,7 @@ const docs = {
     operationId: "addMember",
     summary: "Join a public group, or add someone to a group one belongs to",
     description:
-      "Adding a member again changes nothing. 403 for DMs and for non-members of a private group; 409 past the member limit.",
+      "Adding a member again changes nothing. 403 for DMs, for non-members of a private group and for a channel that does not exist; 404 when the user does not exist; 409 past the member limit.",
     responses: { 200: jsonAnswer("The channel", OneChannel), ...errors("forbidden", "not_found", "channel_full") },
   }),
   removeMember: describeRoute({
@@ -88,7 +90,7 @@ const docs = {
     operationId: "removeMember",
     summary: "Leave a group, or remove a member from it",
     description:
-      "Anyone may leave; the owner and admins remove members; only the owner removes an admin. 403 otherwise.",
+      "Anyone may leave; the owner and admins remove members; only the owner removes an admin. 403 otherwise, and for a channel that does not exist; 404 when the user is not a member.",
     responses: { 204: noContent("Removed"), ...errors("forbidden", "not_found") },
   }),
   history: describeRoute({
@@ -98,7 +100,7 @@ const docs = {
     description: `\`after\`: messages with a greater seq; \`before\`: the ones just below it (scroll-back); neither: the latest. ${MEMBERS_ONLY}`,
     responses: {
       200: jsonAnswer("The page", MessagePage),
-      ...errors("forbidden", "not_found", "unavailable"),
+      ...errors("forbidden", "unavailable"),
     },
   }),
   send: describeRoute({
@@ -109,7 +111,7 @@ const docs = {
     responses: {
       200: jsonAnswer("A re-send: the original message", OneMessage),
       201: jsonAnswer("Stored and sequenced", OneMessage),
-      ...errors("forbidden", "not_found", "message_too_long", "rate_limited", "unavailable"),
+      ...errors("forbidden", "message_too_long", "rate_limited", "unavailable"),
     },
   }),
   read: describeRoute({
@@ -117,7 +119,7 @@ const docs = {
     operationId: "markRead",
     summary: "Move the caller's read cursor forward",
     description: `The cursor never moves back nor past the last message. ${MEMBERS_ONLY}`,
-    responses: { 204: noContent("Done"), ...errors("forbidden", "not_found") },
+    responses: { 204: noContent("Done"), ...errors("forbidden") },
   }),
 };
 

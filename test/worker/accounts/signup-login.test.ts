@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, signup, uniqueName } from "../support/api";
 
@@ -79,6 +80,20 @@ describe("login", () => {
     expect(b.status).toBe(200);
     expect(new Set([u.deviceId, a.body.deviceId, b.body.deviceId]).size).toBe(3);
     expect(a.body.user.id).toBe(u.id);
+  });
+
+  it("drops invisible format characters from the device name, and refuses one with nothing visible", async () => {
+    const u = await signup("devname", password);
+    const a = await api("POST", "/api/auth/login", {
+      body: { username: u.username, password, deviceName: "\u202ephone\u200b" },
+    });
+    expect(a.status).toBe(200);
+    const row = await env.DB.prepare("SELECT name FROM devices WHERE id = ?").bind(a.body.deviceId).first();
+    expect(row).toEqual({ name: "phone" });
+    const empty = await api("POST", "/api/auth/login", {
+      body: { username: u.username, password, deviceName: "\u200b" },
+    });
+    expect(empty.status).toBe(400);
   });
 
   it("answers an unknown user and a wrong password identically", async () => {

@@ -125,6 +125,18 @@ describe("POST /api/channels", () => {
     expect((await d1Channel(res.body.channel.id))?.name).toBe("Lunch crew");
   });
 
+  it("drops invisible format characters from the name, and refuses a name with nothing visible", async () => {
+    const owner = await signup("fmtname");
+    // U+202E would show the rest of the sidebar line reversed; U+200B makes look-alike names.
+    const res = await create(owner, { name: "\u202eLunch\u200b crew" });
+    expect(res.status).toBe(201);
+    expect(res.body.channel.name).toBe("Lunch crew");
+    expect((await d1Channel(res.body.channel.id))?.name).toBe("Lunch crew");
+    const empty = await create(owner, { name: "\u200b\u2066 \u2069" });
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.code).toBe("invalid_request");
+  });
+
   it("counts the creator and repeated ids once; the creator stays owner", async () => {
     const [owner, m] = await users(2, "dupes");
     const res = await create(owner!, { name: "Dupes", memberIds: [m!.id, owner!.id, m!.id] });
