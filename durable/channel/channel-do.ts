@@ -9,10 +9,10 @@ import { ERROR_STATUS } from "../../src/protocol/errors";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
 import { checkText, MAX_SOCKETS_PER_DEVICE, TEXT_BUDGET_BYTES, TYPING_INTERVAL_MS } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
-import { CLOSE_REMOVED, CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
+import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
-import { oldestBeyondCap } from "../kit/socket-cap";
-import { answerClose, answerPingsWhileHibernating, closeQuietly, Sockets, upgradeResponse } from "../kit/sockets";
+import { replaceOldestBeyondCap } from "../kit/socket-cap";
+import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
@@ -380,10 +380,8 @@ export class ChannelDO extends DurableObject<Env> {
    * that opens them on purpose, cannot pile them up in this object.
    */
   private makeRoomFor(who: ChannelSocket): void {
-    const sameDevice = this.sockets.open(who.userId).filter((ws) => this.sockets.info(ws).deviceId === who.deviceId);
-    for (const ws of oldestBeyondCap(sameDevice, (s) => this.sockets.info(s).openedAt ?? 0, MAX_SOCKETS_PER_DEVICE)) {
-      closeQuietly(ws, CLOSE_REPLACED, "replaced by a newer connection");
-    }
+    const sameDevice = this.sockets.open(deviceTag(who.deviceId));
+    replaceOldestBeyondCap(sameDevice, (ws) => this.sockets.info(ws).openedAt ?? 0, MAX_SOCKETS_PER_DEVICE);
   }
 
   /** A member's last socket on the channel is gone: their inbox need not trail any more. */

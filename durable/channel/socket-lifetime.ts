@@ -1,4 +1,4 @@
-import { ACCESS_TOKEN_TTL_SEC } from "../../src/auth/access-token";
+import { ACCESS_TOKEN_TTL_SEC } from "../../src/protocol/limits";
 import { CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import { closeQuietly, type Sockets } from "../kit/sockets";
 

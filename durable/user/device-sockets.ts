@@ -1,7 +1,7 @@
 import type { UserServerFrame } from "../../src/protocol/frames";
 import { MAX_SOCKETS_PER_DEVICE } from "../../src/protocol/limits";
-import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_REPLACED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
-import { oldestBeyondCap } from "../kit/socket-cap";
+import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
+import { replaceOldestBeyondCap } from "../kit/socket-cap";
 import { closeQuietly, Sockets } from "../kit/sockets";
 import type { TimerControl } from "../kit/timers";
 import { isAlive, nextLivenessCheck } from "./presence-rules";
@@ -46,12 +46,11 @@ export class DeviceSockets {
    * for a new one (4409), so sockets leaked or opened on purpose cannot pile up here.
    */
   accept(ws: WebSocket, deviceId: string, exp: number): void {
-    const replaced = oldestBeyondCap(
+    replaceOldestBeyondCap(
       this.sockets.open(deviceId),
       (s) => this.sockets.info(s).connectedAt,
       MAX_SOCKETS_PER_DEVICE,
     );
-    for (const old of replaced) closeQuietly(old, CLOSE_REPLACED, "replaced by a newer connection");
     this.sockets.accept(ws, [deviceId], { deviceId, exp, connectedAt: Date.now() });
     this.timers.schedule("expire", exp * 1000);
   }

@@ -1,5 +1,5 @@
-import { ACCESS_TOKEN_TTL_SEC } from "../../src/auth/access-token";
 import { loggableError } from "../../src/log";
+import { ACCESS_TOKEN_TTL_SEC } from "../../src/protocol/limits";
 import type { TimerControl } from "../kit/timers";
 
 /** The next pass over the sign-outs whose channels have not all answered yet. */

@@ -1,8 +1,8 @@
 import { sign, verify } from "hono/jwt";
 import { z } from "zod";
+import { ACCESS_TOKEN_TTL_SEC } from "../protocol/limits";
 
-/** Access tokens: short-lived HS256 JWTs. HS256 is the only algorithm accepted. */
-export const ACCESS_TOKEN_TTL_SEC = 15 * 60;
+/** Access tokens: short-lived HS256 JWTs (ACCESS_TOKEN_TTL_SEC). HS256 is the only algorithm accepted. */
 const ALG = "HS256";
 
 const Claims = z.object({

@@ -23,6 +23,11 @@ export const TYPING_EXPIRY_MS = 6_000;
 export const TYPING_INTERVAL_MS = 1_000;
 /** Open channel sockets per device and channel, and user sockets per device; a newer one closes the oldest (4409). */
 export const MAX_SOCKETS_PER_DEVICE = 5;
+/**
+ * An access token's lifetime. Also how long an object remembers a signed-out device:
+ * no token issued before the sign-out can outlive it.
+ */
+export const ACCESS_TOKEN_TTL_SEC = 15 * 60;
 
 export const ClientMsgId = z.string().check(z.regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -"));
 
