@@ -6,11 +6,32 @@ import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { ERROR_STATUS } from "../../src/protocol/errors";
-import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
-import { checkText, MAX_SOCKETS_PER_DEVICE, TEXT_BUDGET_BYTES, TYPING_INTERVAL_MS } from "../../src/protocol/limits";
+import {
+  assertNever,
+  ChannelClientFrame,
+  type ChannelServerFrame,
+  parseJsonFrame,
+  type UserServerFrame,
+} from "../../src/protocol/frames";
+import {
+  checkText,
+  LARGE_CHANNEL_MEMBERS,
+  MAX_SOCKETS_PER_DEVICE,
+  TEXT_BUDGET_BYTES,
+  TYPING_INTERVAL_MS,
+} from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
 import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
-import type { Channel, ChannelKind, Member, Message, Role, Visibility } from "../../src/protocol/types";
+import type {
+  Channel,
+  ChannelKind,
+  Member,
+  Message,
+  NotificationLevel,
+  Role,
+  Visibility,
+} from "../../src/protocol/types";
+import { type MemberPresence, RELAY_PATH } from "../kit/relay";
 import { replaceOldestBeyondCap } from "../kit/socket-cap";
 import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
@@ -21,12 +42,14 @@ import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
 import { type HistoryQuery, readHistory } from "./history-read";
-import { InboxDelivery } from "./inbox-delivery";
 import { type ChannelRecord, canView, checkAdd, checkRemove, notMember, successor, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
+import { wantsPush } from "./notification-levels";
+import { PushGate } from "./push-gate";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 import { deviceTag, SocketLifetime } from "./socket-lifetime";
 import { TypingThrottle } from "./typing-throttle";
+import { UserRelays } from "./user-relays";
 
 /** What a channel socket carries through hibernation. */
 interface ChannelSocket {
@@ -60,8 +83,11 @@ export type SendResult = Outcome<{ message: Message; created: boolean }>;
 /**
  * One channel (a DM or a group): the only writer of its messages. It checks
  * membership, rate and size, de-duplicates, sequences and stores each message in one
- * synchronous SQLite write, then acknowledges, broadcasts to the channel's sockets and
- * hands the message on to each member's inbox. An alarm copies the log to D1.
+ * synchronous SQLite write, then acknowledges, broadcasts to the channel's sockets,
+ * relays the message to the members online elsewhere and asks the UserDOs of offline
+ * members who want it for a Web Push. Nothing is written per message for anyone else:
+ * their inbox pulls the counters when they come back. An alarm copies the log to D1.
+ * docs/DELIVERY.md tells the whole design.
  */
 export class ChannelDO extends DurableObject<Env> {
   private readonly store: ChannelStore;
@@ -70,7 +96,8 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
-  private readonly delivery: InboxDelivery;
+  private readonly relays: UserRelays;
+  private readonly pushGate: PushGate;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
 
@@ -85,17 +112,16 @@ export class ChannelDO extends DurableObject<Env> {
     // that a previous instance of this object set (a flush, an earlier expiry).
     void ctx.blockConcurrencyWhile(async () => this.clock.adopt(await storage.getAlarm()));
     this.lifetime = new SocketLifetime(this.sockets, (at) => this.clock.wakeBy(at));
-    this.delivery = new InboxDelivery({
-      store: this.store,
-      channel: () => {
-        const ch = this.store.channel();
-        return ch && toChannel(ch);
-      },
-      deliverTo: (userId, channel, batch) => userStub(this.env, userId).deliver(channel, batch),
-      watching: () => new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId)),
-      wakeBy: (at) => this.clock.wakeBy(at),
+    this.relays = new UserRelays({
+      dial: (userId) =>
+        userStub(this.env, userId).fetch(
+          `https://user${RELAY_PATH}?channelId=${encodeURIComponent(this.store.channel()?.id ?? "")}`,
+          { headers: { Upgrade: "websocket" } },
+        ),
+      offline: (userId, epoch) => this.applyPresence(userId, { online: false, epoch }),
     });
     const cfg = config(env);
+    this.pushGate = new PushGate(cfg.PUSH_COALESCE_MS);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
     // Clients heartbeat channel sockets too.
     answerPingsWhileHibernating(ctx);
@@ -125,7 +151,8 @@ export class ChannelDO extends DurableObject<Env> {
       await writeChannel(this.env.DB, record, members);
       this.store.createChannel(record, members);
       const channel = toChannel(record);
-      await this.tellInboxes(memberIds, (inbox) => inbox.channelEvent("added", channel));
+      const told = await this.tellInboxes(memberIds, (inbox) => inbox.channelEvent("added", channel));
+      for (const [userId, presence] of told) this.applyPresence(userId, presence);
       return { ok: true as const, channel, created: true };
     });
   }
@@ -156,9 +183,10 @@ export class ChannelDO extends DurableObject<Env> {
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
       const channel = toChannel(ch);
       const lastSeq = this.store.log().lastSeq;
-      // A new member's inbox starts at the present; older messages are history, not news.
-      this.delivery.joined(userId, lastSeq);
-      await this.tellInboxes([userId], (inbox) => inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }));
+      const told = await this.tellInboxes([userId], (inbox) =>
+        inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }),
+      );
+      for (const [id, presence] of told) this.applyPresence(id, presence);
       return { ok: true as const, channel, added: true };
     });
   }
@@ -182,6 +210,8 @@ export class ChannelDO extends DurableObject<Env> {
         target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
       await deleteMember(this.env.DB, ch.id, userId, heir ? { userId: heir, role: "owner" } : undefined);
       this.store.deleteMember(userId, heir);
+      this.relays.close(userId);
+      this.pushGate.forget(userId);
       this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
       const channel = toChannel(ch);
@@ -242,20 +272,50 @@ export class ChannelDO extends DurableObject<Env> {
     return { ok: true, seq: moved ?? this.store.readSeqOf(userId) };
   }
 
-  /** lastSeq and the caller's read cursor, for channel summaries. */
-  async summary(
-    userId: string,
-  ): Promise<Outcome<{ channel: Channel; lastSeq: number; readSeq: number; lastMessage?: Message }>> {
+  /**
+   * The caller's summary of the channel: lastSeq, their read cursor, the last message
+   * and their notification level. How an inbox learns its counters (it pulls them).
+   */
+  async summary(userId: string): Promise<
+    Outcome<{
+      channel: Channel;
+      lastSeq: number;
+      readSeq: number;
+      lastMessage?: Message;
+      notifications: NotificationLevel;
+    }>
+  > {
     hit("rpc.ChannelDO.summary");
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
+    const log = this.store.log();
     return {
       ok: true,
       channel: toChannel(ch),
-      lastSeq: this.store.log().lastSeq,
+      lastSeq: log.lastSeq,
       ...this.lastMessage(),
-      readSeq: this.store.readSeqOf(userId),
+      // Nobody has unread mail they wrote themselves: their own messages count as read.
+      readSeq: log.lastSentAfter(userId, this.store.readSeqOf(userId)),
+      notifications: this.store.levels().levelOf(userId, this.store.members().size),
     };
+  }
+
+  /** The caller's notification level for this channel (PUT /api/channels/:id/notifications). */
+  async setNotifications(userId: string, level: NotificationLevel): Promise<Outcome<{ level: NotificationLevel }>> {
+    hit("rpc.ChannelDO.setNotifications");
+    const ch = this.store.channel();
+    if (!ch || !this.store.roleOf(userId)) return notMember();
+    this.store.levels().set(userId, level);
+    return { ok: true, level };
+  }
+
+  // ---- RPC: members' presence (durable/kit/relay.ts) ------------------------------------
+
+  /** A member's UserDO says they went online or offline. Non-members and stale news change nothing. */
+  async memberPresence(userId: string, presence: MemberPresence): Promise<void> {
+    hit("rpc.ChannelDO.memberPresence");
+    if (!this.store.channel() || !this.store.roleOf(userId)) return;
+    this.applyPresence(userId, presence);
   }
 
   private lastMessage(): { lastMessage?: Message } {
@@ -367,11 +427,6 @@ export class ChannelDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     answerClose(ws, code, reason);
-    this.stoppedWatching(ws);
-  }
-
-  override async webSocketError(ws: WebSocket): Promise<void> {
-    this.stoppedWatching(ws);
   }
 
   /**
@@ -384,32 +439,27 @@ export class ChannelDO extends DurableObject<Env> {
     replaceOldestBeyondCap(sameDevice, (ws) => this.sockets.info(ws).openedAt ?? 0, MAX_SOCKETS_PER_DEVICE);
   }
 
-  /** A member's last socket on the channel is gone: their inbox need not trail any more. */
-  private stoppedWatching(ws: WebSocket): void {
-    const { userId } = this.sockets.info(ws);
-    if (!this.sockets.open(userId).some((other) => other !== ws)) this.delivery.unwatched(userId);
-  }
-
-  // ---- Alarm: token expiry, D1 flush and inbox deliveries ------------------------------------
+  // ---- Alarm: token expiry, D1 flush, pushes, idle relays -----------------------------------
 
   /**
    * Every job is due exactly when the object's own state says so (a socket's token ran
-   * out, D1 is behind the log, an inbox is behind), so the alarm needs no stored timers:
-   * every run checks all of them, and running twice is harmless.
+   * out, D1 is behind the log, a push window ended, relays fell idle), so the alarm
+   * needs no stored timers: every run checks all of them, and running twice is harmless.
    */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
     const rungFor = this.clock.ring();
     this.lifetime.closeExpired();
     await this.flush();
-    this.delivery.windowsOverBy(rungFor);
-    await this.delivery.run();
+    this.pushesDue(rungFor);
+    const relaysIdleAt = this.relays.closeIdle(Date.now());
+    if (relaysIdleAt !== null) this.clock.wakeBy(relaysIdleAt);
   }
 
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
     for (;;) {
-      const result = await flushToD1(this.store, this.historyWriter, this.env.DB, this.delivery.progress());
+      const result = await flushToD1(this.store, this.historyWriter, this.env.DB);
       if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
@@ -436,10 +486,66 @@ export class ChannelDO extends DurableObject<Env> {
 
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.sockets.broadcast({ type: "message", message });
+    this.relayToOnline({ type: "message", message });
+    this.offerPushes(message, Date.now());
     const waiting = message.seq - this.store.progress().flushedSeq;
     this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
-    void this.delivery.run();
     return { ok: true, message, created: true };
+  }
+
+  // ---- Fan-out: relays to the online, pushes for the offline -----------------------------
+
+  /** One user-socket frame to every member online elsewhere, serialized once. */
+  private relayToOnline(frame: UserServerFrame): void {
+    const online = this.store.online().ids();
+    if (online.size > 0) this.relays.send(online, JSON.stringify(frame));
+  }
+
+  /**
+   * Offline members whose level asks for a push of `message`. A large channel looks
+   * only at members who chose `all` (its default is `mentions`), so the work is never
+   * proportional to all of its members.
+   */
+  private offerPushes(message: Message, now: number): void {
+    const members = this.store.members();
+    const levels = this.store.levels();
+    const online = this.store.online();
+    const candidates = members.size > LARGE_CHANNEL_MEMBERS ? levels.choosing("all") : members.keys();
+    const targets = [...candidates].filter(
+      (id) =>
+        id !== message.senderId &&
+        members.has(id) &&
+        !online.has(id) &&
+        wantsPush(levels.levelOf(id, members.size), false),
+    );
+    if (targets.length === 0) return;
+    for (const id of this.pushGate.offer(targets, message, now)) void this.notify(id, message);
+    const next = this.pushGate.nextAt();
+    if (next !== null) this.clock.wakeBy(next);
+  }
+
+  /** Push windows that ended with a message waiting: for members still offline. */
+  private pushesDue(now: number): void {
+    for (const [id, message] of this.pushGate.due(now)) {
+      if (this.store.roleOf(id) && !this.store.online().has(id)) void this.notify(id, message);
+    }
+    const next = this.pushGate.nextAt();
+    if (next !== null) this.clock.wakeBy(next);
+  }
+
+  /** Asks a member's UserDO for a push; it answers with their presence, which may be newer than ours. */
+  private async notify(userId: string, message: Message): Promise<void> {
+    try {
+      this.applyPresence(userId, await userStub(this.env, userId).notify(message));
+    } catch (err) {
+      console.warn("push request failed", loggableError(err));
+    }
+  }
+
+  private applyPresence(userId: string, presence: MemberPresence): void {
+    if (!this.store.roleOf(userId) || !this.store.online().record(userId, presence)) return;
+    if (presence.online) this.pushGate.forget(userId);
+    else this.relays.close(userId);
   }
 
   /**
@@ -447,11 +553,16 @@ export class ChannelDO extends DurableObject<Env> {
    * reconciles the inbox with D1's membership, and the next delivery re-creates a
    * missing inbox row, so a lost event is repaired rather than failing the change.
    */
-  private async tellInboxes(
+  private async tellInboxes<T>(
     userIds: readonly string[],
-    call: (inbox: ReturnType<typeof userStub>) => Promise<void>,
-  ): Promise<void> {
+    call: (inbox: ReturnType<typeof userStub>) => Promise<T>,
+  ): Promise<[string, T][]> {
     const results = await Promise.allSettled(userIds.map((id) => call(userStub(this.env, id))));
-    for (const r of results) if (r.status === "rejected") console.warn("inbox event failed", loggableError(r.reason));
+    const answers: [string, T][] = [];
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") answers.push([userIds[i]!, r.value]);
+      else console.warn("inbox event failed", loggableError(r.reason));
+    });
+    return answers;
   }
 }

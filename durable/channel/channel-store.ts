@@ -2,6 +2,8 @@ import type { ChannelKind, Member, Role, Visibility } from "../../src/protocol/t
 import { hasTables } from "../kit/sql-migrations";
 import type { ChannelRecord } from "./membership";
 import { MessageLog } from "./message-log";
+import { NotificationLevels } from "./notification-levels";
+import { OnlineMembers } from "./online-members";
 
 export type MemberInfo = { role: Role; joinedAt: number };
 
@@ -11,7 +13,7 @@ export interface Progress {
   flushedSeq: number;
   /** Texts up to here live only in D1. */
   prunedSeq: number;
-  /** Every inbox was handed every message up to here. */
+  /** Unused since inboxes pull their counters (kept: the column exists in stored objects). */
   deliveredSeq: number;
   /** Consecutive failed D1 flushes. */
   flushAttempt: number;
@@ -30,6 +32,8 @@ export class ChannelStore {
   private record: ChannelRecord | null | undefined;
   private memberCache: Map<string, MemberInfo> | undefined;
   private messageLog: MessageLog | undefined;
+  private onlineMembers: OnlineMembers | undefined;
+  private notificationLevels: NotificationLevels | undefined;
   private progressRow: Progress | undefined;
   private migrated = false;
 
@@ -80,6 +84,18 @@ export class ChannelStore {
     return this.messageLog;
   }
 
+  /** Members online elsewhere, who get each message relayed. Only once the channel exists. */
+  online(): OnlineMembers {
+    this.onlineMembers ??= new OnlineMembers(this.sql);
+    return this.onlineMembers;
+  }
+
+  /** Notification levels members chose. Only once the channel exists. */
+  levels(): NotificationLevels {
+    this.notificationLevels ??= new NotificationLevels(this.sql);
+    return this.notificationLevels;
+  }
+
   /** Stores a new channel and its first members in one transaction. */
   createChannel(record: ChannelRecord, members: readonly (MemberInfo & { userId: string })[]): void {
     this.ensureSchema();
@@ -126,11 +142,16 @@ export class ChannelStore {
     this.members().set(userId, { role, joinedAt });
   }
 
-  /** Removes a member with their read cursor; `heir` becomes owner in the same transaction. */
+  /**
+   * Removes a member with their read cursor, presence and notification level; `heir`
+   * becomes owner in the same transaction.
+   */
   deleteMember(userId: string, heir?: string): void {
     this.storage.transactionSync(() => {
       this.sql.exec("DELETE FROM members WHERE user_id = ?", userId);
       this.sql.exec("DELETE FROM reads WHERE user_id = ?", userId);
+      this.online().forget(userId);
+      this.levels().forget(userId);
       if (heir) this.sql.exec("UPDATE members SET role = 'owner' WHERE user_id = ?", heir);
     });
     this.memberCache = undefined;

@@ -19,13 +19,7 @@ export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; at
  * it already holds, so a flush replayed after a crash changes nothing. Only once D1
  * accepted a batch does the watermark move and may old texts be pruned locally.
  */
-export async function flushToD1(
-  store: ChannelStore,
-  write: HistoryWriter,
-  d1: D1Database,
-  /** The ChannelDO's in-memory delivery progress, persisted here (InboxDelivery.progress()). */
-  deliveredSeq: number,
-): Promise<FlushResult> {
+export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D1Database): Promise<FlushResult> {
   const progress = store.progress();
   // Within the read budget too: 200 messages of the longest kind would be 80 MB.
   const batch = store
@@ -47,13 +41,12 @@ export async function flushToD1(
   const upTo = batch[batch.length - 1]!.seq;
   store.transaction(() => {
     const now = store.progress();
-    const pruneTo = Math.min(upTo, deliveredSeq) - RETAIN_RECENT;
+    const pruneTo = upTo - RETAIN_RECENT;
     const pruned = pruneTo > now.prunedSeq;
     if (pruned) store.log().pruneTextThrough(pruneTo);
     store.saveProgress({
       flushedSeq: upTo,
       flushAttempt: 0,
-      deliveredSeq: Math.max(now.deliveredSeq, deliveredSeq),
       prunedSeq: pruned ? pruneTo : now.prunedSeq,
     });
   });

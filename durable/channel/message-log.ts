@@ -80,6 +80,15 @@ export class MessageLog {
     return { messages, bytes, full };
   }
 
+  /** The newest message `senderId` sent after `seq`, or `seq` when none. */
+  lastSentAfter(senderId: string, seq: number): number {
+    return (
+      this.sql
+        .exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM messages WHERE seq > ? AND sender_id = ?", seq, senderId)
+        .one().s ?? seq
+    );
+  }
+
   /** Drops the text of messages up to `seq` (they are in D1); returns how many rows changed. */
   pruneTextThrough(seq: number): number {
     return this.sql.exec("UPDATE messages SET text = NULL WHERE seq <= ? AND text IS NOT NULL", seq).rowsWritten;

@@ -8,11 +8,18 @@ import { PING, PONG, WS_SUBPROTOCOL } from "../../src/protocol/sockets";
  * handler does the cleaning up.
  */
 export class Sockets<Info extends object, Frame> {
-  constructor(private readonly ctx: DurableObjectState) {}
+  constructor(
+    private readonly ctx: DurableObjectState,
+    /**
+     * A tag every socket of this kind carries, where an object accepts more than one
+     * kind (the UserDO: devices and relays): this set sees only its own.
+     */
+    private readonly scope?: string,
+  ) {}
 
   /** Accepts the server end of a new socket, tagged (getWebSockets(tag) finds it) and with its attachment. */
   accept(ws: WebSocket, tags: string[], info: Info): void {
-    this.ctx.acceptWebSocket(ws, tags);
+    this.ctx.acceptWebSocket(ws, this.scope === undefined ? tags : [this.scope, ...tags]);
     ws.serializeAttachment(info);
   }
 
@@ -26,7 +33,7 @@ export class Sockets<Info extends object, Frame> {
 
   /** Every socket, or those with `tag`, whatever their state. */
   all(tag?: string): WebSocket[] {
-    return this.ctx.getWebSockets(tag);
+    return this.ctx.getWebSockets(tag ?? this.scope);
   }
 
   /** The sockets still open, or those with `tag`. */
@@ -42,6 +49,11 @@ export class Sockets<Info extends object, Frame> {
   broadcast(frame: Frame, skip?: (info: Info) => boolean): void {
     const data = JSON.stringify(frame);
     for (const ws of this.all()) if (!skip?.(this.info(ws))) sendQuietly(ws, data);
+  }
+
+  /** A frame serialized elsewhere (a relayed one) to every socket, as it is. */
+  forward(data: string): void {
+    for (const ws of this.all()) sendQuietly(ws, data);
   }
 
   /** Closes every socket with `tag` (a user's, a device's) with one of the protocol's close codes. */

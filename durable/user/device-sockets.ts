@@ -33,7 +33,7 @@ export class DeviceSockets {
     private readonly timers: TimerControl<DeviceTimer>,
     private readonly timeoutMs: number,
   ) {
-    this.sockets = new Sockets(ctx);
+    this.sockets = new Sockets(ctx, "device");
   }
 
   /** Clients ping a little more often than the timeout, so one late ping is not fatal. */
@@ -67,6 +67,11 @@ export class DeviceSockets {
   /** To every device, or every device but `exceptDeviceId` (which caused the change). */
   broadcast(frame: UserServerFrame, exceptDeviceId?: string): void {
     this.sockets.broadcast(frame, exceptDeviceId === undefined ? undefined : (s) => s.deviceId === exceptDeviceId);
+  }
+
+  /** A frame a channel relayed, already serialized, to every device. */
+  forward(data: string): void {
+    this.sockets.forward(data);
   }
 
   /** Open sockets heard from within the timeout, leaving out `closing` (its close is being handled). */

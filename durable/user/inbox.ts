@@ -16,27 +16,14 @@ export interface InboxCounters {
 }
 
 /**
- * The user's inbox: per channel they belong to, the last seq, the read cursor and the
- * last message, so a phone and a laptop agree and GET /api/channels is one call. The
- * only code that reads or writes the `inbox` table.
+ * The user's inbox: per channel they belong to, what was last known of it (the last
+ * seq, the read cursor and the last message, as GET /api/channels last pulled them from
+ * the channels; nothing is written here per message), so a channel that cannot answer
+ * still shows, and contacts are ranked by recent activity. The only code that reads or
+ * writes the `inbox` table.
  */
 export class Inbox {
   constructor(private readonly sql: SqlStorage) {}
-
-  /**
-   * New messages of one channel, in seq order. Returns those the inbox did not have:
-   * repeats (a retried batch) are ignored by seq. The user's own messages move their
-   * read cursor: nobody has unread mail they wrote themselves.
-   */
-  add(channel: Channel, messages: readonly Message[], userId: string | undefined): Message[] {
-    const known = this.lastSeq(channel.id);
-    const fresh = messages.filter((m) => m.seq > known);
-    if (fresh.length === 0) return fresh;
-    const newest = fresh[fresh.length - 1]!;
-    const ownRead = Math.max(0, ...fresh.filter((m) => m.senderId === userId).map((m) => m.seq));
-    this.record(channel, { lastSeq: newest.seq, readSeq: ownRead, lastMessage: newest });
-    return fresh;
-  }
 
   /**
    * Records what is known of a channel, from a delivery, a membership event or a
@@ -71,7 +58,7 @@ export class Inbox {
     );
   }
 
-  list(): ChannelSummary[] {
+  list(): Omit<ChannelSummary, "notifications">[] {
     return this.sql
       .exec<InboxRow>("SELECT * FROM inbox")
       .toArray()

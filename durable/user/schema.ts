@@ -32,6 +32,15 @@ export const USER_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE sign_out_channels (
         device_id TEXT NOT NULL, channel_id TEXT NOT NULL, PRIMARY KEY (device_id, channel_id));`,
   },
+  {
+    id: "0003_channel_presence",
+    sql: `
+      -- What the user's channels are told of their presence, with the epoch that orders
+      -- the news, and whether every channel has heard it (durable/user/channel-announcer.ts).
+      CREATE TABLE channel_presence (
+        id INTEGER PRIMARY KEY CHECK (id = 0), online INTEGER NOT NULL, epoch INTEGER NOT NULL,
+        told INTEGER NOT NULL);`,
+  },
 ];
 
 /** Objects migrated before migrations had ids counted 5 steps in `_schema`: they built what 0001_init builds. */

@@ -7,10 +7,12 @@ import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame } from "../../src/protocol/frames";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
-import { answerClose, answerPing, answerPingsWhileHibernating, upgradeResponse } from "../kit/sockets";
+import { CLOSE_RELAY_OFFLINE, type MemberPresence, RELAY_PATH, RELAY_TAG } from "../kit/relay";
+import { answerClose, answerPing, answerPingsWhileHibernating, closeQuietly, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
 import { channelStub } from "../stubs";
+import { type AnnounceTimer, ChannelAnnouncer } from "./channel-announcer";
 import { Contacts } from "./contacts";
 import { DeviceSockets, type DeviceTimer } from "./device-sockets";
 import { Inbox, type InboxCounters } from "./inbox";
@@ -19,14 +21,16 @@ import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
 import { DeviceSignOuts, type SignOutTimer } from "./sign-outs";
 
-type UserTimer = DeviceTimer | PresenceTimer | SignOutTimer | typeof PUSH_TIMER;
+type UserTimer = DeviceTimer | PresenceTimer | SignOutTimer | AnnounceTimer | typeof PUSH_TIMER;
 
 /**
  * One user: their device sockets, presence, inbox and contacts, each kept by its own
  * module, Web Push for when no device is connected, and the sign-out of a device on
- * every object. This class wires them to the outside: ChannelDOs call `deliver`,
- * `channelEvent` and `readMoved`; contacts' UserDOs call `presenceChanged`; the Worker
- * opens sockets, signs devices out and asks for the rest.
+ * every object. This class wires them to the outside: ChannelDOs relay new messages
+ * over relay sockets (passed on to the devices as they are) and call `notify`,
+ * `channelEvent` and `readMoved`; the user's channels are told when the user goes
+ * online or offline; contacts' UserDOs call `presenceChanged`; the Worker opens
+ * sockets, signs devices out and asks for the rest.
  */
 export class UserDO extends DurableObject<Env> {
   private readonly timers: Timers<UserTimer>;
@@ -35,9 +39,8 @@ export class UserDO extends DurableObject<Env> {
   private readonly inbox: Inbox;
   private readonly contacts: Contacts;
   private readonly signOuts: DeviceSignOuts;
+  private readonly announcer: ChannelAnnouncer;
   readonly push: PushOutbox;
-  /** Instrumentation for tests and the benchmark: inbox RPCs received by this instance. */
-  readonly stats = { deliverCalls: 0, deliveredMessages: 0 };
   /** Instances constructed in this isolate: a test's proof that a ping did not wake the object. */
   static instances = 0;
 
@@ -59,6 +62,12 @@ export class UserDO extends DurableObject<Env> {
       channelsOf: () => listChannelsOf(db(this.env.DB), this.knownUserId()),
       closeOn: (channelId, deviceId) => channelStub(this.env, channelId).closeDevice(deviceId),
     });
+    this.announcer = new ChannelAnnouncer({
+      sql: storage.sql,
+      timers: this.timers,
+      channelsOf: () => listChannelsOf(db(this.env.DB), this.knownUserId()),
+      tell: (channelId, presence) => channelStub(this.env, channelId).memberPresence(this.knownUserId(), presence),
+    });
     answerPingsWhileHibernating(ctx);
   }
 
@@ -67,6 +76,7 @@ export class UserDO extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     hit("rpc.UserDO.fetch");
     const url = new URL(request.url);
+    if (url.pathname === RELAY_PATH) return this.acceptRelay();
     const userId = url.searchParams.get("userId") ?? "";
     const deviceId = url.searchParams.get("deviceId") ?? "";
     // Authenticated just before its device signed out, arriving just after.
@@ -82,6 +92,7 @@ export class UserDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    if (isRelay(this.ctx, ws)) return this.relayed(ws, data);
     this.devices.heard(ws);
     hit("ws.in.UserDO");
     if (answerPing(ws, parseJsonFrame(data))) return;
@@ -94,11 +105,32 @@ export class UserDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     answerClose(ws, code, reason);
-    await this.refreshPresence(ws);
+    if (!isRelay(this.ctx, ws)) await this.refreshPresence(ws);
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.refreshPresence(ws);
+    if (!isRelay(this.ctx, ws)) await this.refreshPresence(ws);
+  }
+
+  // ---- Relay sockets: a channel's new messages for the user's devices ---------------------
+
+  /** A ChannelDO dials this (only objects can: the Worker never routes here). */
+  private acceptRelay(): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [RELAY_TAG]);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /**
+   * A frame from a channel, already in the user socket's shape: passed on as it is.
+   * Once the user is offline the channel should stop: the close tells it so, with the
+   * epoch, should the announcement itself not have reached it.
+   */
+  private relayed(ws: WebSocket, data: string | ArrayBuffer): void {
+    hit("relay.in.UserDO");
+    const presence = this.announcer.current();
+    if (!presence.online) closeQuietly(ws, CLOSE_RELAY_OFFLINE, String(presence.epoch));
+    else if (typeof data === "string") this.devices.forward(data);
   }
 
   // ---- RPC: presence -------------------------------------------------------------------
@@ -132,29 +164,38 @@ export class UserDO extends DurableObject<Env> {
 
   // ---- RPC: the inbox -------------------------------------------------------------------
 
-  /** New messages of one channel, in seq order (see Inbox.add); pushed when no device is connected. */
-  async deliver(channel: Channel, messages: readonly Message[]): Promise<void> {
-    hit("rpc.UserDO.deliver");
-    this.stats.deliverCalls++;
-    const me = this.presenceState.userId();
-    const fresh = this.inbox.add(channel, messages, me);
-    if (fresh.length === 0) return;
-    this.stats.deliveredMessages += fresh.length;
-    for (const message of fresh) this.devices.broadcast({ type: "message", message });
-    const foreign = fresh.filter((m) => m.senderId !== me);
-    if (foreign.length > 0 && !this.devices.anyLive()) this.push.enqueue(foreign[foreign.length - 1]!);
+  /**
+   * A channel's message for a user it believes offline, who wants a Web Push of it.
+   * Answers with the user's presence, which corrects the channel if it was wrong; a
+   * user who is online after all gets the message on their devices instead.
+   */
+  async notify(message: Message): Promise<MemberPresence> {
+    hit("rpc.UserDO.notify");
+    const presence = this.announcer.current();
+    if (this.devices.anyLive()) this.devices.broadcast({ type: "message", message });
+    else if (message.senderId !== this.presenceState.userId()) this.push.enqueue(message);
+    return presence;
   }
 
-  /** Added to, removed from, or a change of a channel. */
+  /** Added to, removed from, or a change of a channel. Answers with the user's presence, for the channel's relay. */
   async channelEvent(
     event: "added" | "removed" | "updated",
     channel: Channel,
     counters: InboxCounters = { lastSeq: 0, readSeq: 0 },
-  ): Promise<void> {
+  ): Promise<MemberPresence> {
     hit("rpc.UserDO.channelEvent");
     if (event === "removed") this.inbox.remove(channel.id);
     else this.inbox.record(channel, counters);
     this.devices.broadcast({ type: "channel", event, channel });
+    return this.announcer.current();
+  }
+
+  /** Summaries GET /api/channels pulled from the channels: kept, so contacts are ranked by recent activity. */
+  async remember(summaries: readonly (Channel & InboxCounters)[]): Promise<void> {
+    hit("rpc.UserDO.remember");
+    for (const { lastSeq, readSeq, lastMessage, ...channel } of summaries) {
+      this.inbox.record(channel, { lastSeq, readSeq, ...(lastMessage ? { lastMessage } : {}) });
+    }
   }
 
   /** The read cursor moved (on any device): keep it, and tell the user's other devices. */
@@ -163,7 +204,7 @@ export class UserDO extends DurableObject<Env> {
     if (this.inbox.moveRead(channelId, seq)) this.devices.broadcast({ type: "read", channelId, seq }, byDeviceId);
   }
 
-  async listChannels(): Promise<ChannelSummary[]> {
+  async listChannels(): Promise<Omit<ChannelSummary, "notifications">[]> {
     hit("rpc.UserDO.listChannels");
     return this.inbox.list();
   }
@@ -193,6 +234,7 @@ export class UserDO extends DurableObject<Env> {
       },
       [PUSH_TIMER]: () => this.push.flush(this.devices.anyLive()),
       signOut: () => this.signOuts.run(),
+      announce: () => this.announcer.run(),
     });
   }
 
@@ -221,6 +263,11 @@ export class UserDO extends DurableObject<Env> {
 
   private async announce(change: PresenceChange): Promise<void> {
     const userId = this.presenceState.userId();
-    if (userId) await this.contacts.tell({ userId, ...change });
+    if (!userId) return;
+    await Promise.all([this.announcer.changed(change.status === "online"), this.contacts.tell({ userId, ...change })]);
   }
+}
+
+function isRelay(ctx: DurableObjectState, ws: WebSocket): boolean {
+  return ctx.getTags(ws).includes(RELAY_TAG);
 }

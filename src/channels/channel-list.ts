@@ -1,31 +1,53 @@
 import { channelStub, userStub } from "../../durable/stubs";
 import type { Db } from "../db/client";
+import { loggableError } from "../log";
+import { defaultNotificationLevel } from "../protocol/limits";
 import type { ChannelSummary } from "../protocol/types";
 import { listChannelsOf } from "./d1-queries";
 
+type Stored = Omit<ChannelSummary, "notifications">;
+
 /**
- * GET /api/channels: the inbox (UserDO) has the counters, D1 has the authoritative
- * membership; both are read in parallel. A channel the inbox missed (a lost event) is
- * filled in from its ChannelDO and handed to the inbox, so the repair happens once.
+ * GET /api/channels: D1 has the authoritative membership, and each channel its own
+ * counters, pulled here: nothing is written to a member's inbox per message, so the
+ * unread count of someone who was away is computed now, exactly, from the channel. A
+ * channel that cannot answer shows as the inbox last knew it. What changed since the
+ * last pull goes back to the inbox (contacts are ranked by recent activity).
  */
 export async function channelList(env: Env, orm: Db, userId: string): Promise<ChannelSummary[]> {
   const inbox = userStub(env, userId);
-  const [memberOf, summaries] = await Promise.all([listChannelsOf(orm, userId), inbox.listChannels()]);
-  const byId = new Map(summaries.map((s) => [s.id, s]));
-  const missing = memberOf.filter((id) => !byId.has(id));
-  const repaired = await Promise.all(
-    missing.map(async (id) => {
-      const s = await channelStub(env, id).summary(userId);
-      if (!s.ok) return undefined;
-      const counters = {
-        lastSeq: s.lastSeq,
-        readSeq: s.readSeq,
-        ...(s.lastMessage ? { lastMessage: s.lastMessage } : {}),
-      };
-      await inbox.channelEvent("added", s.channel, counters);
-      return { ...s.channel, ...counters, unread: Math.max(0, s.lastSeq - s.readSeq) };
+  const [memberOf, stored] = await Promise.all([listChannelsOf(orm, userId), inbox.listChannels()]);
+  const storedById = new Map(stored.map((s) => [s.id, s]));
+  const pulled = await Promise.all(
+    memberOf.map(async (id): Promise<ChannelSummary | undefined> => {
+      try {
+        const s = await channelStub(env, id).summary(userId);
+        if (!s.ok) return undefined;
+        return {
+          ...s.channel,
+          lastSeq: s.lastSeq,
+          readSeq: Math.min(s.readSeq, s.lastSeq),
+          unread: Math.max(0, s.lastSeq - s.readSeq),
+          ...(s.lastMessage ? { lastMessage: s.lastMessage } : {}),
+          notifications: s.notifications,
+        };
+      } catch (err) {
+        console.warn("channel summary failed; the inbox's copy stands in", loggableError(err));
+        const copy = storedById.get(id);
+        return copy && { ...copy, notifications: defaultNotificationLevel(0) };
+      }
     }),
   );
-  const member = new Set(memberOf);
-  return [...summaries.filter((s) => member.has(s.id)), ...repaired.filter((s) => s !== undefined)];
+  const list = pulled.filter((s) => s !== undefined);
+  const changed = list.filter((s) => isNewer(s, storedById.get(s.id)));
+  if (changed.length > 0) {
+    await inbox
+      .remember(changed.map(({ unread: _, notifications: __, ...s }) => s))
+      .catch((err) => console.warn("inbox update failed", loggableError(err)));
+  }
+  return list;
+}
+
+function isNewer(s: ChannelSummary, stored: Stored | undefined): boolean {
+  return !stored || s.lastSeq !== stored.lastSeq || s.readSeq !== stored.readSeq || s.name !== stored.name;
 }

@@ -29,6 +29,18 @@ export const MAX_SOCKETS_PER_DEVICE = 5;
  */
 export const ACCESS_TOKEN_TTL_SEC = 15 * 60;
 
+/**
+ * A channel of more than this many members is large: presence is not pushed to its
+ * members, typing reaches only those who have it open, and a member's notification
+ * level defaults to `mentions` (`all` below it).
+ */
+export const LARGE_CHANNEL_MEMBERS = 100;
+
+/** A member's notification level when they chose none: every message in a small channel, mentions in a large one. */
+export function defaultNotificationLevel(memberCount: number): "all" | "mentions" {
+  return memberCount > LARGE_CHANNEL_MEMBERS ? "mentions" : "all";
+}
+
 export const ClientMsgId = z.string().check(z.regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -"));
 
 export type TextProblem = { code: "invalid_request" | "message_too_long"; message: string };

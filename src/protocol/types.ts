@@ -44,11 +44,16 @@ export const Channel = z.object({
 });
 export type Channel = z.infer<typeof Channel>;
 
+/** When a member gets a Web Push for a channel: every message, messages that mention them, or never. */
+export const NotificationLevel = z.enum(["all", "mentions", "nothing"]);
+export type NotificationLevel = z.infer<typeof NotificationLevel>;
+
 export const ChannelSummary = z.extend(Channel, {
   lastSeq: z.int(),
   readSeq: z.int(),
   unread: z.int(),
   lastMessage: z.optional(Message),
+  notifications: NotificationLevel,
 });
 export type ChannelSummary = z.infer<typeof ChannelSummary>;
 

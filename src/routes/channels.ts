@@ -16,7 +16,7 @@ import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { errors, jsonAnswer, noContent, webSocketUpgrade } from "../openapi/describe";
 import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from "../protocol/limits";
-import { Channel, ChannelSummary, Member, Message, MessagePage } from "../protocol/types";
+import { Channel, ChannelSummary, Member, Message, MessagePage, NotificationLevel } from "../protocol/types";
 import { stripFormatCharacters } from "../users/format-characters";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
@@ -119,6 +119,13 @@ const docs = {
     operationId: "markRead",
     summary: "Move the caller's read cursor forward",
     description: `The cursor never moves back nor past the last message. ${MEMBERS_ONLY}`,
+    responses: { 204: noContent("Done"), ...errors("forbidden") },
+  }),
+  notifications: describeRoute({
+    tags: ["channels"],
+    operationId: "setNotifications",
+    summary: "Choose when the caller gets a Web Push for this channel",
+    description: `\`all\`: every message; \`mentions\`: messages that mention the caller; \`nothing\`: never. Without a choice a channel of up to 100 members pushes \`all\`, a larger one \`mentions\`; \`channelSummary.notifications\` shows the level in force. Edits, deletes and reactions never push. ${MEMBERS_ONLY}`,
     responses: { 204: noContent("Done"), ...errors("forbidden") },
   }),
 };
@@ -233,4 +240,15 @@ export const channelRoutes = new Hono<AppEnv>()
     const { userId, deviceId } = c.var.auth;
     unwrap(await channelStub(c.env, c.req.valid("param").id).markRead(userId, c.req.valid("json").seq, deviceId));
     return c.body(null, 204);
-  });
+  })
+  .put(
+    "/:id/notifications",
+    docs.notifications,
+    valid("param", ChannelParam),
+    valid("json", z.object({ level: NotificationLevel })),
+    async (c) => {
+      const stub = channelStub(c.env, c.req.valid("param").id);
+      unwrap(await stub.setNotifications(c.var.auth.userId, c.req.valid("json").level));
+      return c.body(null, 204);
+    },
+  );

@@ -59,8 +59,17 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
         return { tables: tablesOf(state.storage.sql), migrations: _migrations.map((r) => r.id), progress };
       });
       expect(upgraded).toEqual({
-        tables: ["_migrations", "channel", "members", "messages", "progress", "reads"],
-        migrations: ["0001_init"],
+        tables: [
+          "_migrations",
+          "channel",
+          "member_presence",
+          "members",
+          "messages",
+          "notification_levels",
+          "progress",
+          "reads",
+        ],
+        migrations: ["0001_init", "0002_online_members"],
         progress: [progress],
       });
       expect(await fullHistory(member, g.id)).toEqual(history);

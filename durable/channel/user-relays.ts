@@ -1,0 +1,99 @@
+import { loggableError } from "../../src/log";
+import { CLOSE_RELAY_OFFLINE } from "../kit/relay";
+import { closeQuietly, sendQuietly } from "../kit/sockets";
+
+/** A relay nobody sent on for this long is closed, so the channel can hibernate. */
+export const RELAY_IDLE_MS = 30_000;
+
+interface Relay {
+  ws?: WebSocket;
+  /** Frames sent while the socket was still being dialled, in order. */
+  queue: string[];
+}
+
+export interface UserRelayDeps {
+  /** Dials the relay socket of one member's UserDO (durable/kit/relay.ts). */
+  dial: (userId: string) => Promise<Response>;
+  /** A UserDO closed its relay because its user is offline, at this presence epoch. */
+  offline: (userId: string, epoch: number) => void;
+}
+
+/**
+ * The channel's end of its relays: one outgoing WebSocket per online member's UserDO,
+ * dialled on the first frame and kept while frames flow. Frames to one member go in
+ * order: those sent while dialling wait in a queue. A relay that breaks is dialled
+ * again on the next frame; frames on the way when it broke are lost, which the
+ * protocol allows (a user socket's frames are news; GET /api/channels and the channel
+ * socket's catch-up are the record).
+ *
+ * Outgoing sockets keep the object in memory, so relays idle for RELAY_IDLE_MS are
+ * closed by the alarm (closeIdle), and the object hibernates again.
+ */
+export class UserRelays {
+  private readonly relays = new Map<string, Relay>();
+  private lastSendAt = 0;
+
+  constructor(private readonly deps: UserRelayDeps) {}
+
+  /** Sends one frame, serialized once, to each of `userIds`. */
+  send(userIds: Iterable<string>, data: string): void {
+    this.lastSendAt = Date.now();
+    for (const userId of userIds) {
+      const relay = this.relays.get(userId);
+      if (!relay) this.dial(userId, [data]);
+      else if (!relay.ws) relay.queue.push(data);
+      else if (relay.ws.readyState === WebSocket.OPEN) sendQuietly(relay.ws, data);
+      else {
+        this.relays.delete(userId);
+        this.dial(userId, [data]);
+      }
+    }
+  }
+
+  /** Closes a member's relay (they left, or went offline). */
+  close(userId: string): void {
+    const relay = this.relays.get(userId);
+    this.relays.delete(userId);
+    if (relay?.ws) closeQuietly(relay.ws, 1000, "done");
+  }
+
+  /** Closes every relay when none was used for RELAY_IDLE_MS; otherwise returns when to look again. */
+  closeIdle(now: number): number | null {
+    if (this.relays.size === 0) return null;
+    const idleAt = this.lastSendAt + RELAY_IDLE_MS;
+    if (now < idleAt) return idleAt;
+    for (const userId of [...this.relays.keys()]) this.close(userId);
+    return null;
+  }
+
+  get size(): number {
+    return this.relays.size;
+  }
+
+  private dial(userId: string, queue: string[]): void {
+    const relay: Relay = { queue };
+    this.relays.set(userId, relay);
+    this.deps
+      .dial(userId)
+      .then((res) => {
+        const ws = res.webSocket;
+        if (!ws) throw new Error(`the relay was refused (${res.status})`);
+        ws.accept();
+        ws.addEventListener("close", (e) => this.closed(userId, ws, e.code, e.reason));
+        ws.addEventListener("error", () => this.closed(userId, ws));
+        if (this.relays.get(userId) !== relay) return closeQuietly(ws, 1000, "done");
+        relay.ws = ws;
+        for (const data of relay.queue) sendQuietly(ws, data);
+        relay.queue = [];
+      })
+      .catch((err) => {
+        if (this.relays.get(userId) === relay) this.relays.delete(userId);
+        console.warn("relay dial failed", loggableError(err));
+      });
+  }
+
+  private closed(userId: string, ws: WebSocket, code?: number, reason?: string): void {
+    if (this.relays.get(userId)?.ws === ws) this.relays.delete(userId);
+    if (code === CLOSE_RELAY_OFFLINE) this.deps.offline(userId, Number(reason) || 0);
+  }
+}

@@ -1,0 +1,80 @@
+import { loggableError } from "../../src/log";
+import type { MemberPresence } from "../kit/relay";
+import type { TimerControl } from "../kit/timers";
+
+/** The next attempt to tell channels that did not answer. */
+export type AnnounceTimer = "announce";
+
+/** Channels told at once: bounds the object's concurrent subrequests. */
+const CHANNELS_AT_ONCE = 25;
+const RETRY_MS = 5_000;
+
+export interface AnnouncerDeps {
+  sql: SqlStorage;
+  timers: TimerControl<AnnounceTimer>;
+  /** The user's channels, from D1's membership. */
+  channelsOf: () => Promise<string[]>;
+  /** Tells one channel (ChannelDO.memberPresence). */
+  tell: (channelId: string, presence: MemberPresence) => Promise<void>;
+}
+
+/**
+ * Tells the user's channels when the user goes online or offline, so each channel
+ * relays its messages to exactly the members who are online (durable/kit/relay.ts).
+ * The presence and its epoch are stored, marked untold, before anyone is told; a
+ * failing channel sets a timer for another pass, and an instance that finds the news
+ * untold when it starts (its predecessor was evicted mid-pass) sets one too. So the
+ * news may be late but is never lost, and telling again is harmless: a channel keeps
+ * the newest epoch.
+ */
+export class ChannelAnnouncer {
+  constructor(private readonly deps: AnnouncerDeps) {
+    const row = this.row();
+    if (row && row.told === 0) deps.timers.schedule("announce", Date.now());
+  }
+
+  private row(): { online: number; epoch: number; told: number } | undefined {
+    return this.deps.sql
+      .exec<{ online: number; epoch: number; told: number }>("SELECT online, epoch, told FROM channel_presence")
+      .toArray()[0];
+  }
+
+  /** What channels are told: online or not, and the epoch of that change. */
+  current(): MemberPresence {
+    const row = this.row();
+    return { online: row?.online === 1, epoch: row?.epoch ?? 0 };
+  }
+
+  /** Presence changed: a new epoch, then every channel is told. */
+  async changed(online: boolean): Promise<void> {
+    const epoch = this.current().epoch + 1;
+    this.deps.sql.exec(
+      "INSERT OR REPLACE INTO channel_presence (id, online, epoch, told) VALUES (0, ?, ?, 0)",
+      online ? 1 : 0,
+      epoch,
+    );
+    await this.run();
+  }
+
+  /** Tells every channel the current presence; the timer stays set until all have answered. */
+  async run(): Promise<void> {
+    const presence = this.current();
+    let failed = 0;
+    try {
+      const channels = await this.deps.channelsOf();
+      for (let i = 0; i < channels.length; i += CHANNELS_AT_ONCE) {
+        const results = await Promise.allSettled(
+          channels.slice(i, i + CHANNELS_AT_ONCE).map((id) => this.deps.tell(id, presence)),
+        );
+        failed += results.filter((r) => r.status === "rejected").length;
+      }
+    } catch (err) {
+      console.warn("presence announcement to channels failed", loggableError(err));
+      failed++;
+    }
+    if (failed > 0) return this.deps.timers.schedule("announce", Date.now() + RETRY_MS);
+    // A newer change started its own pass meanwhile; this one is done only if it is still the news.
+    const done = this.deps.sql.exec("UPDATE channel_presence SET told = 1 WHERE epoch = ?", presence.epoch);
+    if (done.rowsWritten > 0) this.deps.timers.cancel("announce");
+  }
+}
