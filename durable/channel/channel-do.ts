@@ -300,6 +300,18 @@ export class ChannelDO extends DurableObject<Env> {
     };
   }
 
+  /**
+   * For a UserDO's push follow-up (durable/user/push-outbox.ts): the newest message
+   * after `afterSeq` that the member should get a push for, or null.
+   */
+  async pushCandidate(userId: string, afterSeq: number): Promise<Message | null> {
+    hit("rpc.ChannelDO.pushCandidate");
+    const members = this.store.members();
+    if (!this.store.channel() || !members.has(userId)) return null;
+    if (!wantsPush(this.store.levels().levelOf(userId, members.size), false)) return null;
+    return this.store.log().newestFromOthers(userId, afterSeq);
+  }
+
   /** The caller's notification level for this channel (PUT /api/channels/:id/notifications). */
   async setNotifications(userId: string, level: NotificationLevel): Promise<Outcome<{ level: NotificationLevel }>> {
     hit("rpc.ChannelDO.setNotifications");
@@ -448,10 +460,9 @@ export class ChannelDO extends DurableObject<Env> {
    */
   override async alarm(): Promise<void> {
     hit("alarm.ChannelDO");
-    const rungFor = this.clock.ring();
+    this.clock.ring();
     this.lifetime.closeExpired();
     await this.flush();
-    this.pushesDue(rungFor);
     const relaysIdleAt = this.relays.closeIdle(Date.now());
     if (relaysIdleAt !== null) this.clock.wakeBy(relaysIdleAt);
   }
@@ -518,19 +529,7 @@ export class ChannelDO extends DurableObject<Env> {
         !online.has(id) &&
         wantsPush(levels.levelOf(id, members.size), false),
     );
-    if (targets.length === 0) return;
-    for (const id of this.pushGate.offer(targets, message, now)) void this.notify(id, message);
-    const next = this.pushGate.nextAt();
-    if (next !== null) this.clock.wakeBy(next);
-  }
-
-  /** Push windows that ended with a message waiting: for members still offline. */
-  private pushesDue(now: number): void {
-    for (const [id, message] of this.pushGate.due(now)) {
-      if (this.store.roleOf(id) && !this.store.online().has(id)) void this.notify(id, message);
-    }
-    const next = this.pushGate.nextAt();
-    if (next !== null) this.clock.wakeBy(next);
+    for (const id of this.pushGate.offer(targets, now)) void this.notify(id, message);
   }
 
   /** Asks a member's UserDO for a push; it answers with their presence, which may be newer than ours. */

@@ -89,6 +89,18 @@ export class MessageLog {
     );
   }
 
+  /** The newest message after `seq` that someone other than `userId` sent, if its text is still here. */
+  newestFromOthers(userId: string, seq: number): Message | null {
+    const row = this.sql
+      .exec<Row>(
+        "SELECT * FROM messages WHERE seq > ? AND sender_id <> ? AND text IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        seq,
+        userId,
+      )
+      .toArray()[0];
+    return row ? this.toMessage(row) : null;
+  }
+
   /** Drops the text of messages up to `seq` (they are in D1); returns how many rows changed. */
   pruneTextThrough(seq: number): number {
     return this.sql.exec("UPDATE messages SET text = NULL WHERE seq <= ? AND text IS NOT NULL", seq).rowsWritten;

@@ -1,5 +1,7 @@
 import { config } from "../../src/config";
-import { buildPushPayload, type PushedMessage } from "../../src/push/payload";
+import { loggableError } from "../../src/log";
+import type { Message } from "../../src/protocol/types";
+import { buildPushPayload, type PushedMessage, type PushPayload } from "../../src/push/payload";
 import { retryDelayMs } from "../../src/push/retry";
 import { type PushOutcome, sendPush, type VapidKeys } from "../../src/push/send";
 import { type PushSubscription, pushEndpointPolicy } from "../../src/push/subscription";
@@ -19,18 +21,25 @@ interface QueueRow extends Record<string, SqlStorageValue> {
   attempt: number;
 }
 
+/** The channel's newest message after `afterSeq` that the user should get a push for (ChannelDO.pushCandidate). */
+export type NewerMessage = (channelId: string, afterSeq: number) => Promise<Message | null>;
+
 /**
  * Web Push for a user with no live socket, kept in the UserDO's SQLite and driven by
  * its alarm so it survives eviction. One queue row per channel and subscription holds
  * the newest message (coalescing: at most one push per channel per PUSH_COALESCE_MS).
- * A push is at-least-once: sending twice after a crash is harmless, losing one is not.
- * Nothing here can fail the send that caused it: deliveries only enqueue.
+ * A channel calls at most once per window (durable/channel/push-gate.ts), so after
+ * each push a follow-up is stored: when the window is over, the channel is asked for
+ * anything newer, which then goes as the next push. A push is at-least-once: sending
+ * twice after a crash is harmless, losing one is not. Nothing here can fail the send
+ * that caused it: a channel's call only enqueues.
  */
 export class PushOutbox {
   constructor(
     private readonly sql: SqlStorage,
     private readonly env: Env,
     private readonly timers: TimerControl<typeof PUSH_TIMER>,
+    private readonly newer: NewerMessage,
     /** A seam for tests: how a push goes out. */
     private readonly send: typeof sendPush = sendPush,
   ) {}
@@ -82,6 +91,7 @@ export class PushOutbox {
   /** The user came online: nothing queued is worth sending any more. */
   clear(): void {
     this.sql.exec("DELETE FROM push_queue");
+    this.sql.exec("DELETE FROM push_followups");
   }
 
   /** The alarm's work: send what is due. Safe to run twice: sent rows are gone. */
@@ -103,8 +113,42 @@ export class PushOutbox {
         this.settle(row, outcome);
       }),
     );
-    const next = this.sql.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM push_queue").one().at;
+    await this.followUp(now);
+    const next = this.sql
+      .exec<{ at: number | null }>(
+        "SELECT MIN(at) AS at FROM (SELECT MIN(due_at) AS at FROM push_queue UNION ALL SELECT MIN(due_at) FROM push_followups)",
+      )
+      .one().at;
     if (next !== null) this.timers.schedule(PUSH_TIMER, next);
+  }
+
+  /** Windows that ended after a push: whatever the channel got since goes next. */
+  private async followUp(now: number): Promise<void> {
+    const due = this.sql
+      .exec<{ channel_id: string; after_seq: number }>(
+        "SELECT channel_id, after_seq FROM push_followups WHERE due_at <= ?",
+        now,
+      )
+      .toArray();
+    await Promise.all(
+      due.map(async ({ channel_id, after_seq }) => {
+        let message: Message | null;
+        try {
+          message = await this.newer(channel_id, after_seq);
+        } catch (err) {
+          // Asked again at the next window's end; the row stays.
+          console.warn("push follow-up failed", loggableError(err));
+          this.sql.exec(
+            "UPDATE push_followups SET due_at = ? WHERE channel_id = ?",
+            now + config(this.env).PUSH_COALESCE_MS,
+            channel_id,
+          );
+          return;
+        }
+        this.sql.exec("DELETE FROM push_followups WHERE channel_id = ? AND after_seq = ?", channel_id, after_seq);
+        if (message) this.enqueue(message);
+      }),
+    );
   }
 
   private settle(row: QueueRow, outcome: PushOutcome): void {
@@ -119,6 +163,14 @@ export class PushOutbox {
         this.sql.exec("INSERT OR REPLACE INTO push_sent (channel_id, at) VALUES (?, ?)", row.channel_id, now);
         const nextDue = now + config(this.env).PUSH_COALESCE_MS;
         this.sql.exec("UPDATE push_queue SET due_at = MAX(due_at, ?) WHERE channel_id = ?", nextDue, row.channel_id);
+        const { seq } = JSON.parse(row.payload) as PushPayload;
+        this.sql.exec(
+          `INSERT INTO push_followups (channel_id, after_seq, due_at) VALUES (?, ?, ?)
+           ON CONFLICT (channel_id) DO UPDATE SET after_seq = MAX(after_seq, excluded.after_seq), due_at = excluded.due_at`,
+          row.channel_id,
+          seq,
+          nextDue,
+        );
         return;
       }
       case "gone":

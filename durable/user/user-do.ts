@@ -55,7 +55,9 @@ export class UserDO extends DurableObject<Env> {
     this.presenceState = new UserPresence(storage.sql, this.timers, cfg.PRESENCE_GRACE_MS, ctx.id.name);
     this.inbox = new Inbox(storage.sql);
     this.contacts = new Contacts(this.env, () => this.inbox.lastActivity());
-    this.push = new PushOutbox(storage.sql, env, this.timers);
+    this.push = new PushOutbox(storage.sql, env, this.timers, (channelId, afterSeq) =>
+      channelStub(this.env, channelId).pushCandidate(this.knownUserId(), afterSeq),
+    );
     this.signOuts = new DeviceSignOuts({
       sql: storage.sql,
       timers: this.timers,

@@ -61,6 +61,7 @@ it("a UserDO migrated by the count-only bookkeeping starts on the new bookkeepin
       "_timers",
       "channel_presence",
       "inbox",
+      "push_followups",
       "push_queue",
       "push_sent",
       "push_subscriptions",
@@ -68,7 +69,7 @@ it("a UserDO migrated by the count-only bookkeeping starts on the new bookkeepin
       "sign_outs",
       "state",
     ],
-    migrations: ["0001_init", "0002_sign_outs", "0003_channel_presence"],
+    migrations: ["0001_init", "0002_sign_outs", "0003_fan_out"],
     rows: before,
   });
   expect(await stub.listChannels()).toEqual(inbox);

@@ -1,0 +1,334 @@
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { ChannelDO } from "../../../durable/channel/channel-do";
+import { RELAY_IDLE_MS } from "../../../durable/channel/user-relays";
+import type { UserDO } from "../../../durable/user/user-do";
+import { snapshot } from "../../../src/metrics/counters";
+import { api, signup, type TestUser } from "../support/api";
+import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { channelStubOf, evict, userStubOf } from "../support/evict";
+import { openUserSocket, type TestSocket } from "../support/socket";
+
+/**
+ * Push to the online, pull for the offline (docs/DELIVERY.md): a member online elsewhere
+ * gets each message on their user socket at once; an offline member costs no call and no
+ * row per message, and their counters are exact when they come back, whatever was
+ * evicted or dropped on the way.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+/** Longer than the worker tests' PRESENCE_GRACE_MS (400). */
+const PAST_GRACE_MS = 1_000;
+
+const seqsOn = (sock: TestSocket, channelId: string) =>
+  sock
+    .ofType("message")
+    .map((f) => f.message)
+    .filter((m) => m.channelId === channelId)
+    .map((m) => m.seq as number);
+
+const waitSeqs = (sock: TestSocket, channelId: string, n: number) =>
+  sock.until(() => seqsOn(sock, channelId).length >= n, 10_000, `${n} messages on the user socket`);
+
+async function sendMany(user: TestUser, channelId: string, n: number) {
+  for (let i = 0; i < n; i++) expect((await sendHttp(user, channelId, `m${i}`)).status).toBe(201);
+}
+
+async function summary(user: TestUser, channelId: string) {
+  const res = await api("GET", "/api/channels", { token: user.accessToken });
+  expect(res.status).toBe(200);
+  return res.body.channels.find((c: any) => c.id === channelId);
+}
+
+const presenceRows = (channelId: string) =>
+  runInDurableObject(channelStubOf(channelId), (_i, state) =>
+    state.storage.sql
+      .exec<{ user_id: string; online: number; epoch: number }>("SELECT * FROM member_presence")
+      .toArray(),
+  );
+
+const onlineIn = async (channelId: string) =>
+  (await presenceRows(channelId))
+    .filter((r) => r.online === 1)
+    .map((r) => r.user_id)
+    .sort();
+
+/** Rows the UserDO of `u` has in its inbox and push tables: what per-message work would write. */
+const userRows = (u: TestUser) =>
+  runInDurableObject(
+    userStubOf(u.id),
+    (_i: UserDO, state) =>
+      state.storage.sql
+        .exec<{ n: number }>("SELECT (SELECT COUNT(*) FROM inbox) + (SELECT COUNT(*) FROM push_queue) AS n")
+        .one().n,
+  );
+
+const counter = (name: string) => snapshot()[name] ?? 0;
+
+async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await read();
+    if (done(v)) return v;
+    if (Date.now() > deadline) throw new Error(`never reached: ${what} (last: ${JSON.stringify(v)})`);
+    await sleep(25);
+  }
+}
+
+describe("push to the online", () => {
+  it("members online elsewhere get every message on their user socket, once and in order; the channel knows who is online", async () => {
+    const [sender, b, c] = await Promise.all([signup("fos"), signup("fob"), signup("foc")]);
+    const bSock = await openUserSocket(b.accessToken);
+    const cSock = await openUserSocket(c.accessToken);
+    const g = await createGroup(sender, [b, c]);
+    // Members who were online when the channel was made are known online at once.
+    expect(await onlineIn(g.id)).toEqual([b.id, c.id].sort());
+
+    await sendMany(sender, g.id, 20);
+    for (const sock of [bSock, cSock]) await waitSeqs(sock, g.id, 20);
+    await sleep(200);
+    const history = await fullHistory(b, g.id);
+    for (const sock of [bSock, cSock]) {
+      expect(seqsOn(sock, g.id)).toEqual(range(1, 20));
+      expect(sock.ofType("message").map((f) => f.message)).toEqual(history);
+    }
+    bSock.close();
+    cSock.close();
+  });
+
+  it("a member coming online later is told to the channel and gets what follows", async () => {
+    const [sender, late] = await Promise.all([signup("fols"), signup("foll")]);
+    const g = await createGroup(sender, [late]);
+    await sendMany(sender, g.id, 2);
+    expect(await onlineIn(g.id)).toEqual([]);
+    const sock = await openUserSocket(late.accessToken);
+    await until(
+      () => onlineIn(g.id),
+      (ids) => ids.includes(late.id),
+      "late is online in the channel",
+    );
+    await sendMany(sender, g.id, 3);
+    await waitSeqs(sock, g.id, 3);
+    expect(seqsOn(sock, g.id)).toEqual([3, 4, 5]);
+    expect(await summary(late, g.id)).toMatchObject({ lastSeq: 5, readSeq: 0, unread: 5 });
+    sock.close();
+  });
+
+  it("the ChannelDO evicted between messages still knows who is online, and dials its relays again", async () => {
+    const [sender, b] = await Promise.all([signup("foes"), signup("foeb")]);
+    const bSock = await openUserSocket(b.accessToken);
+    const g = await createGroup(sender, [b]);
+    await sendMany(sender, g.id, 3);
+    await waitSeqs(bSock, g.id, 3);
+    // An object holding outgoing sockets cannot be evicted in tests; the relays close as
+    // they do when idle (a crash or a deploy closes them as well).
+    await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) =>
+      (inst as any).relays.closeIdle(Date.now() + RELAY_IDLE_MS),
+    );
+    await evict(channelStubOf(g.id));
+    expect(await onlineIn(g.id)).toEqual([b.id]);
+    await sendMany(sender, g.id, 3);
+    await waitSeqs(bSock, g.id, 6);
+    expect(seqsOn(bSock, g.id)).toEqual(range(1, 6));
+    bSock.close();
+  });
+});
+
+describe("pull for the offline", () => {
+  it("an offline member costs no row per message, gets one push call per window, and finds exact counters on return", async () => {
+    const [sender, away] = await Promise.all([signup("fops"), signup("fopa")]);
+    const g = await createGroup(sender, [away]);
+    const rowsBefore = await userRows(away);
+    const notifyBefore = counter("rpc.UserDO.notify");
+
+    await sendMany(sender, g.id, 30);
+    await sleep(200);
+    // One call for the first message; the rest wait for the end of the push window
+    // (PUSH_COALESCE_MS), and a UserDO without subscriptions writes nothing for it.
+    expect(counter("rpc.UserDO.notify") - notifyBefore).toBe(1);
+    expect(await userRows(away)).toBe(rowsBefore);
+
+    expect(await summary(away, g.id)).toMatchObject({ lastSeq: 30, readSeq: 0, unread: 30 });
+    expect((await summary(away, g.id)).lastMessage.seq).toBe(30);
+  });
+
+  it("a member going offline mid-burst and back: unread counts exact, and the user socket carries on", async () => {
+    const [sender, b] = await Promise.all([signup("foms"), signup("fomb")]);
+    const g = await createGroup(sender, [b]);
+    let bSock = await openUserSocket(b.accessToken);
+    await until(
+      () => onlineIn(g.id),
+      (ids) => ids.includes(b.id),
+      "b online",
+    );
+    await sendMany(sender, g.id, 5);
+    await waitSeqs(bSock, g.id, 5);
+    expect((await api("POST", `/api/channels/${g.id}/read`, { token: b.accessToken, body: { seq: 4 } })).status).toBe(
+      204,
+    );
+
+    // The socket drops mid-burst; the user is offline after the grace period.
+    const burst = (async () => {
+      for (let i = 0; i < 20; i++) {
+        expect((await sendHttp(sender, g.id, `burst ${i}`)).status).toBe(201);
+        await sleep(40);
+      }
+    })();
+    await sleep(150);
+    bSock.close();
+    await sleep(PAST_GRACE_MS);
+    await burst;
+    await until(
+      () => onlineIn(g.id),
+      (ids) => !ids.includes(b.id),
+      "b offline in the channel",
+    );
+    expect(await summary(b, g.id)).toMatchObject({ lastSeq: 25, readSeq: 4, unread: 21 });
+
+    bSock = await openUserSocket(b.accessToken);
+    await until(
+      () => onlineIn(g.id),
+      (ids) => ids.includes(b.id),
+      "b online again",
+    );
+    await sendMany(sender, g.id, 2);
+    await waitSeqs(bSock, g.id, 2);
+    expect(seqsOn(bSock, g.id)).toEqual([26, 27]);
+    expect(await summary(b, g.id)).toMatchObject({ lastSeq: 27, readSeq: 4, unread: 23 });
+    bSock.close();
+  });
+});
+
+describe("the channel's view of presence heals itself", () => {
+  it("older news never undoes newer news (RPCs arrive in any order)", async () => {
+    const [owner, b] = await Promise.all([signup("foos"), signup("foob")]);
+    const g = await createGroup(owner, [b]);
+    const stub = channelStubOf(g.id);
+    await stub.memberPresence(b.id, { online: true, epoch: 5 });
+    await stub.memberPresence(b.id, { online: false, epoch: 4 });
+    expect(await onlineIn(g.id)).toEqual([b.id]);
+    await stub.memberPresence(b.id, { online: false, epoch: 6 });
+    expect(await onlineIn(g.id)).toEqual([]);
+    // Non-members are not recorded at all.
+    await stub.memberPresence("u_nobody", { online: true, epoch: 9 });
+    expect((await presenceRows(g.id)).map((r) => r.user_id)).not.toContain("u_nobody");
+  });
+
+  it("lost 'offline' news: the UserDO closes the relay, and the channel stops dialling", async () => {
+    const [sender, b] = await Promise.all([signup("fohs"), signup("fohb")]);
+    const g = await createGroup(sender, [b]);
+    (await openUserSocket(b.accessToken)).close();
+    const rowOfB = async () => (await presenceRows(g.id)).find((r) => r.user_id === b.id);
+    await until(rowOfB, (row) => row?.online === 0 && row.epoch === 2, "b online, then offline");
+    // As if the offline news (epoch 2) never arrived.
+    await runInDurableObject(channelStubOf(g.id), (_i, state) => {
+      state.storage.sql.exec("UPDATE member_presence SET online = 1, epoch = 1 WHERE user_id = ?", b.id);
+    });
+    await evict(channelStubOf(g.id));
+
+    await sendMany(sender, g.id, 1);
+    await until(
+      () => onlineIn(g.id),
+      (ids) => ids.length === 0,
+      "the channel learns b is offline",
+    );
+    expect(await rowOfB()).toMatchObject({ online: 0, epoch: 2 });
+    await sendMany(sender, g.id, 2);
+    const relays = await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => (inst as any).relays.size);
+    expect(relays).toBe(0);
+  });
+
+  it("lost 'online' news: the push request finds the user online, who gets the message and is relayed from then on", async () => {
+    const [sender, b] = await Promise.all([signup("fols2"), signup("folb2")]);
+    const g = await createGroup(sender, [b]);
+    const bSock = await openUserSocket(b.accessToken);
+    await until(
+      () => onlineIn(g.id),
+      (ids) => ids.includes(b.id),
+      "b online",
+    );
+    // As if the online news never arrived.
+    await runInDurableObject(channelStubOf(g.id), (_i, state) => {
+      state.storage.sql.exec("UPDATE member_presence SET online = 0, epoch = 0 WHERE user_id = ?", b.id);
+    });
+    await evict(channelStubOf(g.id));
+
+    await sendMany(sender, g.id, 1);
+    await waitSeqs(bSock, g.id, 1);
+    expect(await onlineIn(g.id)).toEqual([b.id]);
+    await sendMany(sender, g.id, 2);
+    await waitSeqs(bSock, g.id, 3);
+    expect(seqsOn(bSock, g.id)).toEqual([1, 2, 3]);
+    bSock.close();
+  });
+
+  it("a failed announcement is retried by the UserDO's alarm until the channel has heard it", async () => {
+    const [owner, b] = await Promise.all([signup("fors"), signup("forb")]);
+    const g = await createGroup(owner, [b]);
+    const bStub = userStubOf(b.id);
+    // The next announcement fails for this channel, as an unreachable object would.
+    await runInDurableObject(bStub, (inst: UserDO) => {
+      const announcer = (inst as any).announcer;
+      const tell = announcer.deps.tell;
+      let failures = 1;
+      announcer.deps.tell = (channelId: string, p: unknown) =>
+        failures-- > 0 ? Promise.reject(new Error("unreachable")) : tell(channelId, p);
+    });
+    const sock = await openUserSocket(b.accessToken);
+    await sleep(300);
+    expect(await onlineIn(g.id)).toEqual([]);
+    // The retry is stored as a timer, so it also survives eviction; its alarm tells the channel.
+    await until(
+      () => onlineIn(g.id),
+      (ids) => ids.includes(b.id),
+      "the retry reached the channel",
+    );
+    sock.close();
+  });
+});
+
+describe("notification levels", () => {
+  it("PUT /api/channels/:id/notifications sets the caller's level, shown in the summary; bad input is 400, strangers 403", async () => {
+    const [owner, b, stranger] = await Promise.all([signup("fnls"), signup("fnlb"), signup("fnlx")]);
+    const g = await createGroup(owner, [b]);
+    expect((await summary(b, g.id)).notifications).toBe("all");
+    const put = (u: TestUser, body: unknown) =>
+      api("PUT", `/api/channels/${g.id}/notifications`, { token: u.accessToken, body });
+    expect((await put(b, { level: "mentions" })).status).toBe(204);
+    expect((await summary(b, g.id)).notifications).toBe("mentions");
+    expect((await summary(owner, g.id)).notifications).toBe("all");
+    for (const body of [{ level: "ALL" }, { level: "some" }, {}, { level: 1 }, "nothing"]) {
+      const res = await put(b, body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+    }
+    expect((await put(stranger, { level: "nothing" })).status).toBe(403);
+    expect((await summary(b, g.id)).notifications).toBe("mentions");
+  });
+
+  it("an offline member at 'nothing' or 'mentions' is never asked for a push; at 'all' they are", async () => {
+    const [sender, quiet, mentionsOnly, keen] = await Promise.all(
+      ["fnps", "fnpq", "fnpm", "fnpk"].map((p) => signup(p)),
+    );
+    const g = await createGroup(sender!, [quiet!, mentionsOnly!, keen!]);
+    for (const [u, level] of [
+      [quiet!, "nothing"],
+      [mentionsOnly!, "mentions"],
+    ] as const) {
+      const res = await api("PUT", `/api/channels/${g.id}/notifications`, { token: u.accessToken, body: { level } });
+      expect(res.status).toBe(204);
+    }
+    const asked: string[] = [];
+    await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => {
+      const self = inst as any;
+      const notify = self.notify.bind(self);
+      self.notify = (userId: string, m: unknown) => {
+        asked.push(userId);
+        return notify(userId, m);
+      };
+    });
+    await sendMany(sender!, g.id, 3);
+    expect(asked).toEqual([keen!.id]);
+  });
+});
