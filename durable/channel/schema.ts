@@ -23,6 +23,7 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
         delivered_seq INTEGER NOT NULL, flush_attempt INTEGER NOT NULL);
       INSERT INTO progress VALUES (0, 0, 0, 0, 0);`,
   },
+  { id: "0002_topic", sql: "ALTER TABLE channel ADD COLUMN topic TEXT;" },
 ];
 
 /**

@@ -28,8 +28,10 @@ const channel = {
   id: "g_3q2-7wEvYpA9xK1mZt0bQw",
   kind: "group",
   name: "Climbing",
+  topic: "Saturday: the north wall",
   visibility: "private",
   createdAt: 1767139200000,
+  memberCount: 12,
 };
 
 /**

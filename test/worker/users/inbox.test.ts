@@ -237,7 +237,13 @@ describe("a lost inbox event is repaired by GET /api/channels", () => {
     // A repair can race a delivery: the row the delivery wrote may be behind the summary.
     const u = await signup("ahead");
     const inbox = userStubOf(u.id);
-    const channel = { id: "g_ahead_0123456789abcdef", kind: "group", visibility: "private", createdAt: 1 } as const;
+    const channel = {
+      id: "g_ahead_0123456789abcdef",
+      kind: "group",
+      visibility: "private",
+      createdAt: 1,
+      memberCount: 1,
+    } as const;
     const message = (seq: number) => ({
       channelId: channel.id,
       seq,
