@@ -177,14 +177,19 @@ const docs = {
   }),
 };
 
-/** Every id must belong to an existing user; one D1 query for the whole list. */
+/** D1 binds at most 100 values per query. */
+const D1_MAX_BOUND = 100;
+
+/** Every id must belong to an existing user: one D1 query per 100 distinct ids. */
 async function assertUsersExist(orm: Db, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const found = await orm
-    .select({ id: users.id })
-    .from(users)
-    .where(inArray(users.id, [...ids]));
-  if (found.length !== new Set(ids).size) throw new ApiError("not_found", "No such user");
+  const unique = [...new Set(ids)];
+  const chunks = Array.from({ length: Math.ceil(unique.length / D1_MAX_BOUND) }, (_, i) =>
+    unique.slice(i * D1_MAX_BOUND, (i + 1) * D1_MAX_BOUND),
+  );
+  const found = await Promise.all(
+    chunks.map((chunk) => orm.select({ id: users.id }).from(users).where(inArray(users.id, chunk))),
+  );
+  if (found.flat().length !== unique.length) throw new ApiError("not_found", "No such user");
 }
 
 export const channelRoutes = new Hono<AppEnv>()
