@@ -178,6 +178,7 @@ describe("channel summaries", () => {
       name: "inbox group",
       visibility: "private",
       createdAt: expect.any(Number),
+      memberCount: 2,
       lastSeq: 3,
       readSeq: 0,
       unread: 3,
@@ -188,6 +189,7 @@ describe("channel summaries", () => {
       kind: "dm",
       visibility: "private",
       createdAt: expect.any(Number),
+      memberCount: 2,
       lastSeq: 2,
       readSeq: 2,
       unread: 0,
@@ -395,7 +397,10 @@ describe("channel events", () => {
     expect(add.status).toBe(200);
     await cSock!.until(() => channelFrames(cSock!, g.id).length > 0, 5_000, "added later");
     await sleep(200);
-    expect(channelFrames(cSock!, g.id)).toEqual([{ type: "channel", event: "added", channel: g }]);
+    // The channel as it is now: three members.
+    expect(channelFrames(cSock!, g.id)).toEqual([
+      { type: "channel", event: "added", channel: { ...g, memberCount: 3 } },
+    ]);
     expect(channelFrames(aSock!, g.id)).toHaveLength(1);
     expect(channelFrames(bSock!, g.id)).toHaveLength(1);
     expect((await listChannels(c!)).map((x) => x.id)).toEqual([g.id]);
@@ -438,12 +443,17 @@ describe("channel events", () => {
     const removed = await api("DELETE", `/api/channels/${g.id}/members/${goes!.id}`, { token: owner!.accessToken });
     expect(removed.status).toBe(204);
     await goesSock.until(() => channelFrames(goesSock, g.id).some((f) => f.event === "removed"), 5_000, "removed");
-    expect(channelFrames(goesSock, g.id)).toEqual([{ type: "channel", event: "removed", channel: g }]);
+    // The channel as it is after the removal.
+    expect(channelFrames(goesSock, g.id)).toEqual([
+      { type: "channel", event: "removed", channel: { ...g, memberCount: 3 } },
+    ]);
 
     const left = await api("DELETE", `/api/channels/${g.id}/members/${leaves!.id}`, { token: leaves!.accessToken });
     expect(left.status).toBe(204);
     await leavesSock.until(() => channelFrames(leavesSock, g.id).some((f) => f.event === "removed"), 5_000, "left");
-    expect(channelFrames(leavesSock, g.id)).toEqual([{ type: "channel", event: "removed", channel: g }]);
+    expect(channelFrames(leavesSock, g.id)).toEqual([
+      { type: "channel", event: "removed", channel: { ...g, memberCount: 2 } },
+    ]);
     expect(channelFrames(staysSock, g.id)).toEqual([]);
 
     await sendMany(owner!, g.id, 2, "after");
