@@ -13,6 +13,8 @@ const ConfigSchema = z.object({
   SEND_RATE_PER_SEC: z.coerce.number().positive().default(10),
   SEND_BURST: positiveInt.default(50),
   MAX_GROUP_MEMBERS: positiveInt.default(100),
+  /** Members of a public group; private groups keep MAX_GROUP_MEMBERS. */
+  MAX_CHANNEL_MEMBERS: positiveInt.default(10_000),
   PRESENCE_GRACE_MS: z.coerce.number().int().nonnegative().default(30_000),
   /** A user socket silent for this long counts as gone (docs/PROTOCOL.md: 30 s). */
   HEARTBEAT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(30_000),

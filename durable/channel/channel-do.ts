@@ -1,5 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { deleteMember, writeChannel, writeMember } from "../../src/channels/d1-membership";
+import {
+  deleteMember,
+  updateChannelSettings,
+  updateMemberRole,
+  writeChannel,
+  writeMember,
+} from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
 import { insertMessages, readMessages } from "../../src/history/d1-history";
 import { loggableError } from "../../src/log";
@@ -42,7 +48,18 @@ import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
 import { type HistoryQuery, readHistory } from "./history-read";
-import { type ChannelRecord, canView, checkAdd, checkRemove, notMember, successor, toChannel } from "./membership";
+import {
+  type ChannelRecord,
+  canView,
+  checkAdd,
+  checkRemove,
+  checkSetRole,
+  checkUpdate,
+  memberLimit,
+  notMember,
+  successor,
+  toChannel,
+} from "./membership";
 import type { StoredMessage } from "./message-log";
 import { wantsPush } from "./notification-levels";
 import { PushGate } from "./push-gate";
@@ -79,6 +96,12 @@ export interface CreateChannel {
 }
 
 export type SendResult = Outcome<{ message: Message; created: boolean }>;
+
+/** A rename or a new topic; `topic: null` clears it. Absent fields stay as they are. */
+export interface ChannelSettings {
+  name?: string;
+  topic?: string | null;
+}
 
 /**
  * One channel (a DM or a group): the only writer of its messages. It checks
@@ -135,14 +158,14 @@ export class ChannelDO extends DurableObject<Env> {
     const existing = this.store.channel();
     if (existing) return { ok: true, channel: toChannel(existing), created: false };
     const memberIds = [...new Set([init.createdBy, ...init.memberIds])];
-    const max = config(this.env).MAX_GROUP_MEMBERS;
+    const max = memberLimit(init.visibility, config(this.env));
     if (memberIds.length > max) return fail("channel_full", `A channel has at most ${max} members`);
 
     return this.ctx.blockConcurrencyWhile(async () => {
       const raced = this.store.channel();
       if (raced) return { ok: true as const, channel: toChannel(raced), created: false };
       const { memberIds: _, ...fields } = init;
-      const record: ChannelRecord = { ...fields, createdAt: Date.now() };
+      const record: ChannelRecord = { ...fields, topic: null, createdAt: Date.now(), memberCount: memberIds.length };
       const members = memberIds.map((userId) => ({
         userId,
         role: (init.kind === "group" && userId === init.createdBy ? "owner" : "member") as Role,
@@ -175,13 +198,13 @@ export class ChannelDO extends DurableObject<Env> {
       // Before any rule that would tell a DM from a private group from nothing at all.
       if (!canView(ch, actor.role)) return notMember();
       if (members.has(userId)) return { ok: true as const, channel: toChannel(ch), added: false };
-      const problem = checkAdd(ch, actor, userId, members.size, config(this.env).MAX_GROUP_MEMBERS);
+      const problem = checkAdd(ch, actor, userId, members.size, memberLimit(ch.visibility, config(this.env)));
       if (problem) return problem;
       const member = { userId, role: "member" as const, joinedAt: Date.now() };
-      await writeMember(this.env.DB, ch.id, member);
+      await writeMember(this.env.DB, ch.id, member, members.size + 1);
       this.store.insertMember(member.userId, member.role, member.joinedAt);
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
-      const channel = toChannel(ch);
+      const channel = toChannel(this.store.channel()!);
       const lastSeq = this.store.log().lastSeq;
       const told = await this.tellInboxes([userId], (inbox) =>
         inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }),
@@ -208,15 +231,56 @@ export class ChannelDO extends DurableObject<Env> {
       if (problem) return problem;
       const heir =
         target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
-      await deleteMember(this.env.DB, ch.id, userId, heir ? { userId: heir, role: "owner" } : undefined);
+      const promote = heir ? { userId: heir, role: "owner" as const } : undefined;
+      await deleteMember(this.env.DB, ch.id, userId, members.size - 1, promote);
       this.store.deleteMember(userId, heir);
       this.relays.close(userId);
       this.pushGate.forget(userId);
       this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
-      const channel = toChannel(ch);
+      const channel = toChannel(this.store.channel()!);
       await this.tellInboxes([userId], (inbox) => inbox.channelEvent("removed", channel));
       return { ok: true as const, channel };
+    });
+  }
+
+  /** A new name or topic, by the owner or an admin (the Worker has checked the values). */
+  async updateSettings(actorId: string, changes: ChannelSettings): Promise<Outcome<{ channel: Channel }>> {
+    hit("rpc.ChannelDO.updateSettings");
+    const ch = this.store.channel();
+    if (!ch) return notMember();
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const current = this.store.channel()!;
+      const problem = checkUpdate(current, this.store.roleOf(actorId));
+      if (problem) return problem;
+      const name = changes.name ?? current.name;
+      const topic = changes.topic === undefined ? current.topic : changes.topic;
+      if (name === current.name && topic === current.topic) return { ok: true as const, channel: toChannel(current) };
+      await updateChannelSettings(this.env.DB, current.id, name, topic);
+      const channel = toChannel(this.store.updateSettings(name, topic));
+      await this.announceChannelUpdate(channel);
+      return { ok: true as const, channel };
+    });
+  }
+
+  /** The owner makes a member an admin, or an admin a plain member again. */
+  async setRole(actorId: string, userId: string, role: "admin" | "member"): Promise<Outcome<{ changed: boolean }>> {
+    hit("rpc.ChannelDO.setRole");
+    const ch = this.store.channel();
+    if (!ch) return notMember();
+    return this.ctx.blockConcurrencyWhile(async () => {
+      const members = this.store.members();
+      const target = members.get(userId);
+      const problem = checkSetRole(
+        ch,
+        { id: actorId, role: members.get(actorId)?.role },
+        target && { userId, role: target.role },
+      );
+      if (problem) return problem;
+      if (target!.role === role) return { ok: true as const, changed: false };
+      await updateMemberRole(this.env.DB, ch.id, userId, role);
+      this.store.setRole(userId, role);
+      return { ok: true as const, changed: true };
     });
   }
 
@@ -548,9 +612,20 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /**
-   * Membership and read events for inboxes. Best effort by design: GET /api/channels
-   * reconciles the inbox with D1's membership, and the next delivery re-creates a
-   * missing inbox row, so a lost event is repaired rather than failing the change.
+   * Tells the members that the channel's name or topic changed: a `channel` `updated`
+   * frame on the user sockets of those online, relayed like a message; the others see
+   * it in GET /api/channels, which pulls the channel as it is. So a rename costs the
+   * same in a channel of 10,000 as in one of ten online. Not on channel sockets: the
+   * user socket carries it, and the channel socket's frames stay as the protocol lists them.
+   */
+  private async announceChannelUpdate(channel: Channel): Promise<void> {
+    this.relayToOnline({ type: "channel", event: "updated", channel });
+  }
+
+  /**
+   * Membership and read events for inboxes; answers from those who answered. Best
+   * effort by design: GET /api/channels lists D1's membership and pulls each channel's
+   * counters, so a lost event is repaired rather than failing the change.
    */
   private async tellInboxes<T>(
     userIds: readonly string[],

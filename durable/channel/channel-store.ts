@@ -21,8 +21,9 @@ export interface Progress {
 
 /**
  * The ChannelDO's SQLite, behind small synchronous methods. The channel record and the
- * member list (at most MAX_GROUP_MEMBERS rows) are cached after the first read, since
- * every frame checks membership; writes go through here so the cache stays true.
+ * member list (up to MAX_CHANNEL_MEMBERS rows: 10,000 entries of a few dozen bytes) are
+ * cached after the first read, since every frame checks membership; writes go through
+ * here and patch the cache, so it stays true without being read again.
  *
  * Storage with no tables yet stays that way until createChannel: a call to a channel
  * id nobody created (a guess, a typo, a scan) finds no channel and writes nothing, so
@@ -60,6 +61,7 @@ export class ChannelStore {
           id: string;
           kind: ChannelKind;
           name: string | null;
+          topic: string | null;
           visibility: Visibility;
           created_by: string;
           created_at: number;
@@ -70,9 +72,11 @@ export class ChannelStore {
             id: row.id,
             kind: row.kind,
             name: row.name,
+            topic: row.topic,
             visibility: row.visibility,
             createdBy: row.created_by,
             createdAt: row.created_at,
+            memberCount: this.members().size,
           }
         : null;
     }
@@ -99,21 +103,36 @@ export class ChannelStore {
   /** Stores a new channel and its first members in one transaction. */
   createChannel(record: ChannelRecord, members: readonly (MemberInfo & { userId: string })[]): void {
     this.ensureSchema();
+    this.memberCache = new Map();
     this.storage.transactionSync(() => {
       this.sql.exec(
-        "INSERT INTO channel (id, kind, name, visibility, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO channel (id, kind, name, topic, visibility, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         record.id,
         record.kind,
         record.name,
+        record.topic,
         record.visibility,
         record.createdBy,
         record.createdAt,
       );
       for (const m of members) this.insertMember(m.userId, m.role, m.joinedAt);
     });
-    this.record = record;
-    this.memberCache = undefined;
+    this.record = { ...record, memberCount: this.members().size };
     this.messageLog = undefined;
+  }
+
+  /** A new name and topic (the caller passes the current value for what does not change). */
+  updateSettings(name: string | null, topic: string | null): ChannelRecord {
+    const current = this.channel()!;
+    this.sql.exec("UPDATE channel SET name = ?, topic = ?", name, topic);
+    this.record = { ...current, name, topic };
+    return this.record;
+  }
+
+  setRole(userId: string, role: Role): void {
+    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+    const member = this.members().get(userId);
+    if (member) member.role = role;
   }
 
   members(): Map<string, MemberInfo> {
@@ -140,6 +159,7 @@ export class ChannelStore {
   insertMember(userId: string, role: Role, joinedAt: number): void {
     this.sql.exec("INSERT OR REPLACE INTO members (user_id, role, joined_at) VALUES (?, ?, ?)", userId, role, joinedAt);
     this.members().set(userId, { role, joinedAt });
+    this.recount();
   }
 
   /**
@@ -154,7 +174,18 @@ export class ChannelStore {
       this.levels().forget(userId);
       if (heir) this.sql.exec("UPDATE members SET role = 'owner' WHERE user_id = ?", heir);
     });
-    this.memberCache = undefined;
+    // Patched rather than dropped: reloading a 10,000-member cache after every leave
+    // would read every row again.
+    const members = this.members();
+    members.delete(userId);
+    const heirInfo = heir ? members.get(heir) : undefined;
+    if (heirInfo) heirInfo.role = "owner";
+    this.recount();
+  }
+
+  /** The record is replaced, not changed: a caller may still hold the old one. */
+  private recount(): void {
+    if (this.record) this.record = { ...this.record, memberCount: this.members().size };
   }
 
   readSeqOf(userId: string): number {

@@ -10,9 +10,12 @@ export interface ChannelRecord {
   id: string;
   kind: ChannelKind;
   name: string | null;
+  topic: string | null;
   visibility: Visibility;
   createdBy: string;
   createdAt: number;
+  /** Not a stored field: ChannelStore keeps it equal to the number of member rows. */
+  memberCount: number;
 }
 
 export function toChannel(c: ChannelRecord): Channel {
@@ -20,9 +23,19 @@ export function toChannel(c: ChannelRecord): Channel {
     id: c.id,
     kind: c.kind,
     ...(c.name !== null ? { name: c.name } : {}),
+    ...(c.topic !== null ? { topic: c.topic } : {}),
     visibility: c.visibility,
     createdAt: c.createdAt,
+    memberCount: c.memberCount,
   };
+}
+
+/** The most members a channel may have: public groups are meant to be large, private ones are not. */
+export function memberLimit(
+  visibility: Visibility,
+  limits: { MAX_GROUP_MEMBERS: number; MAX_CHANNEL_MEMBERS: number },
+): number {
+  return visibility === "public" ? limits.MAX_CHANNEL_MEMBERS : limits.MAX_GROUP_MEMBERS;
 }
 
 const canManage = (role: Role | undefined) => role === "owner" || role === "admin";
@@ -57,6 +70,29 @@ export function checkAdd(
       return fail("forbidden", "This channel is private: ask a member for an invite");
   }
   if (memberCount >= maxMembers) return fail("channel_full", `A channel has at most ${maxMembers} members`);
+  return null;
+}
+
+/** Renaming a channel or setting its topic. Null means allowed. */
+export function checkUpdate(channel: ChannelRecord, role: Role | undefined): Failure | null {
+  if (role === undefined) return notMember();
+  if (channel.kind === "dm") return fail("forbidden", "A DM has no name or topic to change");
+  if (!canManage(role)) return fail("forbidden", "Only the owner or an admin can change a channel's settings");
+  return null;
+}
+
+/** Making `target` an admin or a plain member again. Null means allowed. */
+export function checkSetRole(
+  channel: ChannelRecord,
+  actor: { id: string; role: Role | undefined },
+  target: Member | undefined,
+): Failure | null {
+  if (actor.role === undefined) return notMember();
+  if (channel.kind === "dm") return fail("forbidden", "A DM has no roles to change");
+  if (actor.role !== "owner") return fail("forbidden", "Only the owner can change roles");
+  if (target === undefined) return fail("not_found", "Not a member of this channel");
+  // Ownership passes only when the owner leaves (see successor): never by demotion.
+  if (target.role === "owner") return fail("conflict", "The owner's role cannot be changed");
   return null;
 }
 

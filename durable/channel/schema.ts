@@ -23,8 +23,9 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
         delivered_seq INTEGER NOT NULL, flush_attempt INTEGER NOT NULL);
       INSERT INTO progress VALUES (0, 0, 0, 0, 0);`,
   },
+  { id: "0002_topic", sql: "ALTER TABLE channel ADD COLUMN topic TEXT;" },
   {
-    id: "0002_online_members",
+    id: "0003_online_members",
     sql: `
       -- Whether each member is online, as their UserDO last said (durable/kit/relay.ts).
       CREATE TABLE member_presence (user_id TEXT PRIMARY KEY, online INTEGER NOT NULL, epoch INTEGER NOT NULL);

@@ -67,6 +67,22 @@ export class ChatApi {
     const path = `/api/channels/${enc(channelId)}/members`;
     return (await this.http.request<{ channel: Channel }>("POST", path, { body: { userId } })).channel;
   }
+  /** Public groups whose name starts with `q` (all when empty), largest first; pass `nextCursor` back for more. */
+  publicChannels(q = "", cursor?: string) {
+    return this.http.request<{ channels: Channel[]; nextCursor?: string }>("GET", "/api/channels/public", {
+      query: { q, cursor },
+    });
+  }
+  /** Rename a group or set its topic (owner or admin); an empty topic clears it. */
+  async updateChannel(channelId: string, changes: { name?: string; topic?: string }): Promise<Channel> {
+    const path = `/api/channels/${enc(channelId)}`;
+    return (await this.http.request<{ channel: Channel }>("PATCH", path, { body: changes })).channel;
+  }
+  /** The owner makes a member an admin, or an admin a member again. */
+  setMemberRole(channelId: string, userId: string, role: "admin" | "member"): Promise<void> {
+    const path = `/api/channels/${enc(channelId)}/members/${enc(userId)}/role`;
+    return this.http.request<void>("PUT", path, { body: { role } });
+  }
   /** Leave (your own id) or remove someone (owner/admin). */
   removeMember(channelId: string, userId: string): Promise<void> {
     return this.http.request<void>("DELETE", `/api/channels/${enc(channelId)}/members/${enc(userId)}`);

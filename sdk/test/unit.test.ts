@@ -67,7 +67,11 @@ describe("parseServerFrame", () => {
       { type: "presence", userId: "u", status: "online", lastActiveAt: 1 },
       { type: "read", channelId: "c", seq: 3 },
       { type: "read", channelId: "c", seq: 3, userId: "u" },
-      { type: "channel", event: "added", channel: { id: "c", kind: "group", visibility: "public", createdAt: 1 } },
+      {
+        type: "channel",
+        event: "added",
+        channel: { id: "c", kind: "group", visibility: "public", createdAt: 1, memberCount: 1 },
+      },
       { type: "gap", from: 1, to: 9 },
       { type: "synced", lastSeq: 9 },
       { type: "ack", clientMsgId: "m", seq: 1, ts: 2 },

@@ -34,7 +34,7 @@ export async function channelList(env: Env, orm: Db, userId: string): Promise<Ch
       } catch (err) {
         console.warn("channel summary failed; the inbox's copy stands in", loggableError(err));
         const copy = storedById.get(id);
-        return copy && { ...copy, notifications: defaultNotificationLevel(0) };
+        return copy && { ...copy, notifications: defaultNotificationLevel(copy.memberCount) };
       }
     }),
   );

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Drizzle schema of the D1 database. `npm run db:generate` writes migrations/ from it. */
@@ -44,14 +45,32 @@ export const refreshTokens = sqliteTable(
   (t) => [index("refresh_tokens_device_idx").on(t.deviceId)],
 );
 
-export const channels = sqliteTable("channels", {
-  id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["dm", "group"] }).notNull(),
-  name: text("name"),
-  visibility: text("visibility", { enum: ["public", "private"] }).notNull(),
-  createdBy: text("created_by").notNull(),
-  createdAt: integer("created_at").notNull(),
-});
+/**
+ * The directory (GET /api/channels/public) reads only public groups, largest first: two
+ * partial indexes hold just those rows, one in size order for browsing, one by
+ * `name_key` for a prefix search. The queries must repeat `visibility = 'public'` as a
+ * literal, not a bound value, or SQLite cannot use them.
+ */
+export const channels = sqliteTable(
+  "channels",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["dm", "group"] }).notNull(),
+    name: text("name"),
+    /** `name` lower-cased (JavaScript's full Unicode lower case, which SQLite's lower() is not). */
+    nameKey: text("name_key"),
+    topic: text("topic"),
+    visibility: text("visibility", { enum: ["public", "private"] }).notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** The ChannelDO's count, written in the same batch as every membership change. */
+    memberCount: integer("member_count").notNull().default(0),
+  },
+  (t) => [
+    index("channels_public_size_idx").on(t.memberCount, t.id).where(sql`visibility = 'public'`),
+    index("channels_public_name_idx").on(t.nameKey, t.memberCount, t.id).where(sql`visibility = 'public'`),
+  ],
+);
 
 export const channelMembers = sqliteTable(
   "channel_members",

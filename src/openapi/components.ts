@@ -8,6 +8,7 @@ import {
   Member,
   Message,
   MessagePage,
+  NotificationLevel,
   Presence,
   PresenceStatus,
   Role,
@@ -28,8 +29,10 @@ const channel = {
   id: "g_3q2-7wEvYpA9xK1mZt0bQw",
   kind: "group",
   name: "Climbing",
+  topic: "Saturday: the north wall",
   visibility: "private",
   createdAt: 1767139200000,
+  memberCount: 12,
 };
 
 /**
@@ -45,11 +48,12 @@ export const COMPONENTS: Record<string, { schema: z.ZodMiniType; example?: unkno
   ChannelKind: { schema: ChannelKind },
   ChannelSummary: {
     schema: ChannelSummary,
-    example: { ...channel, lastSeq: 42, readSeq: 40, unread: 2, lastMessage: message },
+    example: { ...channel, lastSeq: 42, readSeq: 40, unread: 2, lastMessage: message, notifications: "all" },
   },
   ErrorBody: { schema: ErrorBody },
   Member: { schema: Member, example: { userId: "u_Jx8cL2nWq0", role: "owner" } },
   Message: { schema: Message, example: message },
+  NotificationLevel: { schema: NotificationLevel },
   MessagePage: { schema: MessagePage, example: { messages: [message], hasMore: false } },
   Presence: { schema: Presence, example: { userId: "u_Jx8cL2nWq0", status: "online", lastActiveAt: 1767225600000 } },
   PresenceStatus: { schema: PresenceStatus },

@@ -17,6 +17,8 @@ export const CATCH_UP_MAX = 500;
  * (200 messages of a few hundred bytes) never comes near it.
  */
 export const TEXT_BUDGET_BYTES = 4 * 1024 * 1024;
+/** A channel topic's length after trimming, in code points; an empty topic clears it. */
+export const MAX_TOPIC_CODE_POINTS = 250;
 /** A `typing` frame means "typing" for this long, unless another one comes. */
 export const TYPING_EXPIRY_MS = 6_000;
 /** At most one `typing` frame per user and channel is passed on in this time; the others are dropped. */

@@ -39,8 +39,11 @@ export const Channel = z.object({
   id: z.string(),
   kind: ChannelKind,
   name: z.optional(z.string()),
+  /** Groups only; absent when none is set. */
+  topic: z.optional(z.string()),
   visibility: Visibility,
   createdAt: z.number(),
+  memberCount: z.int(),
 });
 export type Channel = z.infer<typeof Channel>;
 

@@ -2,8 +2,10 @@ import { inArray } from "drizzle-orm";
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
+import { memberLimit } from "../../durable/channel/membership";
 import { channelStub } from "../../durable/stubs";
 import { channelList } from "../channels/channel-list";
+import { DIRECTORY_PAGE_SIZE, listPublicChannels } from "../channels/directory";
 import { CHANNEL_ID, newGroupId } from "../channels/ids";
 import { config } from "../config";
 import type { Db } from "../db/client";
@@ -15,9 +17,10 @@ import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { errors, jsonAnswer, noContent, webSocketUpgrade } from "../openapi/describe";
-import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT } from "../protocol/limits";
+import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_TOPIC_CODE_POINTS } from "../protocol/limits";
 import { Channel, ChannelSummary, Member, Message, MessagePage, NotificationLevel } from "../protocol/types";
 import { stripFormatCharacters } from "../users/format-characters";
+import { codePoints } from "../users/user";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
 /** Plain decimal digits only: coercion would also take "", "0x10" and "1e2". */
@@ -34,6 +37,22 @@ const GroupName = z
   .string()
   .transform((s) => stripFormatCharacters(s).trim())
   .pipe(z.string().min(1, "name must have a visible character").max(100));
+/** Like a name, but may be empty: an empty topic clears it (null). */
+const Topic = z
+  .string()
+  .refine((s) => s.isWellFormed(), "topic is not well-formed UTF-16")
+  .transform((s) => stripFormatCharacters(s).trim())
+  .refine((s) => codePoints(s) <= MAX_TOPIC_CODE_POINTS, `topic must be at most ${MAX_TOPIC_CODE_POINTS} characters`)
+  .transform((s) => (s === "" ? null : s))
+  .meta({ maxLength: MAX_TOPIC_CODE_POINTS });
+const Settings = z
+  .object({ name: GroupName.optional(), topic: Topic.optional() })
+  .refine((b) => b.name !== undefined || b.topic !== undefined, "give a name, a topic or both");
+const SetRole = z.object({ role: z.enum(["admin", "member"]) });
+const DirectoryQuery = z.object({
+  q: z.string().max(100).default(""),
+  cursor: z.string().min(1).max(200).optional(),
+});
 
 const OneChannel = z.object({ channel: Channel });
 const OneMessage = z.object({ message: Message });
@@ -45,8 +64,24 @@ const docs = {
     tags: ["channels"],
     operationId: "createChannel",
     summary: "Create a group; the caller is its owner",
-    description: "404 when a member id is no user; 409 past MAX_GROUP_MEMBERS (default 100).",
+    description:
+      "404 when a member id is no user; 409 past the member limit: MAX_CHANNEL_MEMBERS (default 10000) for a public group, MAX_GROUP_MEMBERS (default 100) for a private one.",
     responses: { 201: jsonAnswer("The new group", OneChannel), ...errors("not_found", "channel_full") },
+  }),
+  directory: describeRoute({
+    tags: ["channels"],
+    operationId: "listPublicChannels",
+    summary: "Browse and search public groups, largest first",
+    description:
+      `Public groups whose name starts with \`q\` (ignoring case and invisible format characters; every public group when \`q\` is empty), ` +
+      `by member count, largest first, ${DIRECTORY_PAGE_SIZE} a page. \`nextCursor\`, when present, fetches the next page; ` +
+      "a cursor is opaque, and one this server did not give out is 400.",
+    responses: {
+      200: jsonAnswer(
+        "A page of the directory",
+        z.object({ channels: z.array(Channel), nextCursor: z.string().optional() }),
+      ),
+    },
   }),
   list: describeRoute({
     tags: ["channels"],
@@ -77,12 +112,31 @@ const docs = {
       ...errors("forbidden"),
     },
   }),
+  update: describeRoute({
+    tags: ["channels"],
+    operationId: "updateChannel",
+    summary: "Rename a group or set its topic",
+    description:
+      `The owner or an admin of a group. \`name\` follows the rules of creation; \`topic\` is at most ${MAX_TOPIC_CODE_POINTS} characters ` +
+      "after trimming and dropping invisible format characters, and an empty one clears it. Members get a `channel` `updated` frame on their user socket. " +
+      "400 without either field; 403 for other members, for DMs (which have no name) and for non-members, as for a channel that does not exist.",
+    responses: { 200: jsonAnswer("The channel as it is now", OneChannel), ...errors("forbidden") },
+  }),
+  setRole: describeRoute({
+    tags: ["channels"],
+    operationId: "setMemberRole",
+    summary: "Make a member an admin, or an admin a member again",
+    description:
+      "The owner only (403 for anyone else, for DMs and for a channel that does not exist); 404 when the user is not a member; " +
+      "409 for the owner's own role, which passes on only when the owner leaves. Setting the role a member already has changes nothing.",
+    responses: { 204: noContent("Done"), ...errors("forbidden", "not_found", "conflict") },
+  }),
   addMember: describeRoute({
     tags: ["channels"],
     operationId: "addMember",
     summary: "Join a public group, or add someone to a group one belongs to",
     description:
-      "Adding a member again changes nothing. 403 for DMs, for non-members of a private group and for a channel that does not exist; 404 when the user does not exist; 409 past the member limit.",
+      "Adding a member again changes nothing. 403 for DMs, for non-members of a private group and for a channel that does not exist; 404 when the user does not exist; 409 past the member limit (MAX_CHANNEL_MEMBERS for a public group, MAX_GROUP_MEMBERS for a private one).",
     responses: { 200: jsonAnswer("The channel", OneChannel), ...errors("forbidden", "not_found", "channel_full") },
   }),
   removeMember: describeRoute({
@@ -130,14 +184,19 @@ const docs = {
   }),
 };
 
-/** Every id must belong to an existing user; one D1 query for the whole list. */
+/** D1 binds at most 100 values per query. */
+const D1_MAX_BOUND = 100;
+
+/** Every id must belong to an existing user: one D1 query per 100 distinct ids. */
 async function assertUsersExist(orm: Db, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const found = await orm
-    .select({ id: users.id })
-    .from(users)
-    .where(inArray(users.id, [...ids]));
-  if (found.length !== new Set(ids).size) throw new ApiError("not_found", "No such user");
+  const unique = [...new Set(ids)];
+  const chunks = Array.from({ length: Math.ceil(unique.length / D1_MAX_BOUND) }, (_, i) =>
+    unique.slice(i * D1_MAX_BOUND, (i + 1) * D1_MAX_BOUND),
+  );
+  const found = await Promise.all(
+    chunks.map((chunk) => orm.select({ id: users.id }).from(users).where(inArray(users.id, chunk))),
+  );
+  if (found.flat().length !== unique.length) throw new ApiError("not_found", "No such user");
 }
 
 export const channelRoutes = new Hono<AppEnv>()
@@ -155,7 +214,7 @@ export const channelRoutes = new Hono<AppEnv>()
     ),
     async (c) => {
       const { name, memberIds = [], visibility = "private" } = c.req.valid("json");
-      const max = config(c.env).MAX_GROUP_MEMBERS;
+      const max = memberLimit(visibility, config(c.env));
       if (new Set([c.var.auth.userId, ...memberIds]).size > max) {
         throw new ApiError("channel_full", `A channel has at most ${max} members`);
       }
@@ -175,6 +234,11 @@ export const channelRoutes = new Hono<AppEnv>()
     },
   )
   .get("/", docs.list, async (c) => c.json({ channels: await channelList(c.env, c.var.db, c.var.auth.userId) }))
+  // Before "/:id": "public" is not a channel id.
+  .get("/public", docs.directory, valid("query", DirectoryQuery), async (c) => {
+    const { q, cursor } = c.req.valid("query");
+    return c.json(await listPublicChannels(c.var.db, q, cursor));
+  })
   .get(
     "/:id/ws",
     docs.socket,
@@ -189,6 +253,17 @@ export const channelRoutes = new Hono<AppEnv>()
   .get("/:id", docs.info, valid("param", ChannelParam), async (c) => {
     const res = unwrap(await channelStub(c.env, c.req.valid("param").id).info(c.var.auth.userId));
     return c.json({ channel: res.channel, members: res.members });
+  })
+  .patch("/:id", docs.update, valid("param", ChannelParam), valid("json", Settings), async (c) => {
+    const { name, topic } = c.req.valid("json");
+    const changes = { ...(name !== undefined ? { name } : {}), ...(topic !== undefined ? { topic } : {}) };
+    const res = unwrap(await channelStub(c.env, c.req.valid("param").id).updateSettings(c.var.auth.userId, changes));
+    return c.json({ channel: res.channel });
+  })
+  .put("/:id/members/:userId/role", docs.setRole, valid("param", MemberParam), valid("json", SetRole), async (c) => {
+    const { id, userId } = c.req.valid("param");
+    unwrap(await channelStub(c.env, id).setRole(c.var.auth.userId, userId, c.req.valid("json").role));
+    return c.body(null, 204);
   })
   .post("/:id/members", docs.addMember, valid("param", ChannelParam), valid("json", AddMember), async (c) => {
     const { userId } = c.req.valid("json");

@@ -5,13 +5,16 @@ import {
   canView,
   checkAdd,
   checkRemove,
+  checkSetRole,
+  checkUpdate,
+  memberLimit,
   successor,
   toChannel,
 } from "../../durable/channel/membership";
 import type { Role } from "../../src/protocol/types";
 
 const MAX = 100;
-const base = { id: "c1", createdBy: "owner", createdAt: 1_700_000_000_000 };
+const base = { id: "c1", createdBy: "owner", createdAt: 1_700_000_000_000, topic: null, memberCount: 2 };
 const dm: ChannelRecord = { ...base, kind: "dm", name: null, visibility: "private" };
 const publicGroup: ChannelRecord = { ...base, kind: "group", name: "Lobby", visibility: "public" };
 const privateGroup: ChannelRecord = { ...base, kind: "group", name: "Staff", visibility: "private" };
@@ -28,10 +31,16 @@ describe("toChannel", () => {
       name: "Lobby",
       visibility: "public",
       createdAt: base.createdAt,
+      memberCount: 2,
     });
     const shown = toChannel(dm);
-    expect(shown).toEqual({ id: "c1", kind: "dm", visibility: "private", createdAt: base.createdAt });
+    expect(shown).toEqual({ id: "c1", kind: "dm", visibility: "private", createdAt: base.createdAt, memberCount: 2 });
     expect("name" in shown).toBe(false);
+  });
+
+  it("shows a topic when there is one, and leaves the field out when not", () => {
+    expect(toChannel({ ...publicGroup, topic: "Rules: be kind" }).topic).toBe("Rules: be kind");
+    expect("topic" in toChannel(publicGroup)).toBe(false);
   });
 });
 
@@ -89,6 +98,57 @@ describe("checkAdd", () => {
     expect(codeOf(checkAdd(privateGroup, as("x", undefined), "x", MAX, MAX))).toBe("forbidden");
     expect(codeOf(checkAdd(publicGroup, as("x", undefined), "y", MAX, MAX))).toBe("forbidden");
     expect(codeOf(checkAdd(dm, as("a", "member"), "c", MAX, MAX))).toBe("forbidden");
+  });
+});
+
+describe("memberLimit", () => {
+  it("public groups take MAX_CHANNEL_MEMBERS, private groups and DMs MAX_GROUP_MEMBERS", () => {
+    const limits = { MAX_GROUP_MEMBERS: 100, MAX_CHANNEL_MEMBERS: 10_000 };
+    expect(memberLimit("public", limits)).toBe(10_000);
+    expect(memberLimit("private", limits)).toBe(100);
+  });
+});
+
+describe("checkUpdate", () => {
+  it("the owner and admins change a group's name and topic; members and outsiders cannot", () => {
+    for (const channel of [publicGroup, privateGroup]) {
+      expect(checkUpdate(channel, "owner")).toBeNull();
+      expect(checkUpdate(channel, "admin")).toBeNull();
+      expect(codeOf(checkUpdate(channel, "member"))).toBe("forbidden");
+      expect(checkUpdate(channel, undefined)?.error.message).toBe("Not a member of this channel");
+    }
+  });
+
+  it("a DM has nothing to rename, whoever asks", () => {
+    for (const role of ROLES) expect(codeOf(checkUpdate(dm, role))).toBe("forbidden");
+  });
+});
+
+describe("checkSetRole", () => {
+  const member = (userId: string, role: Role) => ({ userId, role });
+
+  it("only the owner changes roles, of admins and members", () => {
+    for (const target of ["admin", "member"] as const) {
+      expect(checkSetRole(privateGroup, as("o", "owner"), member("t", target))).toBeNull();
+      expect(codeOf(checkSetRole(privateGroup, as("a", "admin"), member("t", target)))).toBe("forbidden");
+      expect(codeOf(checkSetRole(privateGroup, as("m", "member"), member("t", target)))).toBe("forbidden");
+    }
+  });
+
+  it("the owner's role is not changed this way (409), and a non-member target is 404", () => {
+    expect(codeOf(checkSetRole(publicGroup, as("o", "owner"), member("o", "owner")))).toBe("conflict");
+    expect(codeOf(checkSetRole(publicGroup, as("o", "owner"), undefined))).toBe("not_found");
+  });
+
+  it("outsiders are refused before anything is said about the target; DMs have no roles", () => {
+    expect(checkSetRole(publicGroup, as("x", undefined), undefined)?.error.message).toBe(
+      "Not a member of this channel",
+    );
+    expect(codeOf(checkSetRole(dm, as("a", "member"), member("b", "member")))).toBe("forbidden");
+  });
+
+  it("an admin asking about a non-member learns nothing: 403 before 404", () => {
+    expect(codeOf(checkSetRole(publicGroup, as("a", "admin"), undefined))).toBe("forbidden");
   });
 });
 

@@ -31,6 +31,8 @@ export default defineProject({
           // Short timers so presence tests take seconds, not minutes.
           PRESENCE_GRACE_MS: "400",
           HEARTBEAT_TIMEOUT_MS: "1500",
+          // Small enough that a test can fill a public group past MAX_GROUP_MEMBERS (100).
+          MAX_CHANNEL_MEMBERS: "150",
         },
       },
     })),

@@ -1,4 +1,4 @@
-import type { ChannelSummary, ChatClient, Message, User } from "@edge-chat/sdk";
+import type { Channel, ChannelSummary, ChatClient, Message, User } from "@edge-chat/sdk";
 import type { Store } from "./state.ts";
 
 const PAGE = 50;
@@ -67,7 +67,8 @@ export class App {
       const old = this.store.channels.get(summary.id);
       this.store.channels.set(summary.id, {
         summary,
-        title: old?.title ?? summary.name ?? "Direct message",
+        // A group's name can change; a DM's title is its partner's name, found once.
+        title: summary.kind === "group" ? (summary.name ?? "Group") : (old?.title ?? "Direct message"),
         ...(old?.partnerId ? { partnerId: old.partnerId } : {}),
       });
     }
@@ -129,6 +130,8 @@ export class App {
     this.store.changed();
     if (!channelId) return;
     this.replaced.delete(channelId);
+    // Also when the channel is not in the list yet (a link to a group just joined elsewhere).
+    if (this.store.channels.get(channelId)?.summary.kind !== "dm") void this.loadRole(channelId);
     try {
       await this.client.openChannel(channelId);
       const page = await this.client.history(channelId, { limit: PAGE });
@@ -203,6 +206,25 @@ export class App {
     await this.client.api.addMember(channelId, me);
     await this.loadChannels();
     return channelId;
+  }
+
+  private async loadRole(channelId: string): Promise<void> {
+    const { members } = await this.client.api.getChannel(channelId).catch(() => ({ members: [] }));
+    const mine = members.find((m) => m.userId === this.meId);
+    if (mine) this.store.roles.set(channelId, mine.role);
+    else this.store.roles.delete(channelId);
+    this.store.changed();
+  }
+
+  /** One page of the public directory. */
+  browse(q: string, cursor?: string): Promise<{ channels: Channel[]; nextCursor?: string }> {
+    return this.client.api.publicChannels(q, cursor);
+  }
+
+  /** A new name or topic (an empty topic clears it); the channel list shows it at once. */
+  async updateChannel(channelId: string, changes: { name?: string; topic?: string }): Promise<void> {
+    await this.client.api.updateChannel(channelId, changes);
+    await this.loadChannels();
   }
 
   async invite(channelId: string, user: User): Promise<void> {

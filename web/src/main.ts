@@ -7,6 +7,7 @@ import { Store } from "./state.ts";
 import { loadSession, localOutboxStore, onSessionElsewhere, saveSession } from "./storage.ts";
 import { bindAuth } from "./views/auth.ts";
 import { bindConversation } from "./views/conversation.ts";
+import { bindDirectory } from "./views/directory.ts";
 import { bindSidebar } from "./views/sidebar.ts";
 import { bindStatus } from "./views/status.ts";
 
@@ -56,6 +57,7 @@ bindStatus(
   () => app.takeOver(),
 );
 bindSidebar(app);
+bindDirectory(app);
 bindConversation(app);
 shareChannelTitles(store);
 onRoute((id) => void app.select(id));

@@ -1,4 +1,4 @@
-import type { ChannelSummary, Message, PresenceStatus, User } from "@edge-chat/sdk";
+import type { ChannelSummary, Message, PresenceStatus, Role, User } from "@edge-chat/sdk";
 
 /** "paused": another tab of this browser took the connection over (the server keeps a few per device). */
 export type ConnectionState = "online" | "reconnecting" | "offline" | "paused";
@@ -19,6 +19,8 @@ export class Store {
   readonly channels = new Map<string, ChannelEntry>();
   readonly users = new Map<string, User>();
   readonly presence = new Map<string, PresenceStatus>();
+  /** My role in each group I have opened: whether I may change its name and topic. */
+  readonly roles = new Map<string, Role>();
   readonly messages = new Map<string, Map<number, Message>>();
   /** False once scroll-back reached the first message of a channel. */
   readonly hasOlder = new Map<string, boolean>();
@@ -83,6 +85,7 @@ export class Store {
     this.loaded.clear();
     this.typing.clear();
     this.presence.clear();
+    this.roles.clear();
     this.activeId = null;
     this.changed();
   }

@@ -133,7 +133,14 @@ export class FakeServer {
 
   addChannel(memberIds: string[], name = "room"): string {
     const id = `c${++this.ids}`;
-    const channel: Channel = { id, kind: "group", name, visibility: "private", createdAt: Date.now() };
+    const channel: Channel = {
+      id,
+      kind: "group",
+      name,
+      visibility: "private",
+      createdAt: Date.now(),
+      memberCount: memberIds.length,
+    };
     this.channels.set(id, {
       channel,
       members: new Map(memberIds.map((m, i) => [m, i === 0 ? "owner" : "member"])),

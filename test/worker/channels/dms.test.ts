@@ -14,6 +14,7 @@ const dmShape = (id?: string) => ({
   kind: "dm",
   visibility: "private",
   createdAt: expect.any(Number),
+  memberCount: 2,
 });
 
 async function d1Members(channelId: string) {

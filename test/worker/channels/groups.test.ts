@@ -43,7 +43,9 @@ async function d1JoinedAt(channelId: string) {
 }
 
 async function d1Channel(channelId: string) {
-  return env.DB.prepare("SELECT id, kind, name, visibility, created_by, created_at FROM channels WHERE id = ?")
+  return env.DB.prepare(
+    "SELECT id, kind, name, name_key, topic, visibility, created_by, created_at, member_count FROM channels WHERE id = ?",
+  )
     .bind(channelId)
     .first();
 }
@@ -73,6 +75,7 @@ describe("POST /api/channels", () => {
         name: "Team",
         visibility: "public",
         createdAt: expect.any(Number),
+        memberCount: 3,
       },
     });
     const channel = res.body.channel;
@@ -94,9 +97,12 @@ describe("POST /api/channels", () => {
       id: channel.id,
       kind: "group",
       name: "Team",
+      name_key: "team",
+      topic: null,
       visibility: "public",
       created_by: owner!.id,
       created_at: channel.createdAt,
+      member_count: 3,
     });
     expect(await d1Members(channel.id)).toEqual(
       roles([
@@ -212,6 +218,7 @@ describe("GET /api/channels/:id", () => {
       name: "Info",
       visibility: "private",
       createdAt: expect.any(Number),
+      memberCount: 2,
     });
     expect(byUserId(res.body.members)).toEqual(
       roles([
@@ -236,7 +243,14 @@ describe("GET /api/channels/:id", () => {
     const res = await getChannel(outsider!, g.id);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      channel: { id: g.id, kind: "group", name: "Town square", visibility: "public", createdAt: expect.any(Number) },
+      channel: {
+        id: g.id,
+        kind: "group",
+        name: "Town square",
+        visibility: "public",
+        createdAt: expect.any(Number),
+        memberCount: 1,
+      },
       members: [{ userId: owner!.id, role: "owner" }],
     });
   });
@@ -258,7 +272,14 @@ describe("joining and inviting", () => {
     const res = await addMember(joiner!, g.id, joiner!.id);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      channel: { id: g.id, kind: "group", name: "Open", visibility: "public", createdAt: expect.any(Number) },
+      channel: {
+        id: g.id,
+        kind: "group",
+        name: "Open",
+        visibility: "public",
+        createdAt: expect.any(Number),
+        memberCount: 2,
+      },
     });
     const expected = roles([
       [owner!, "owner"],
@@ -286,7 +307,14 @@ describe("joining and inviting", () => {
     const res = await addMember(m!, g.id, guest!.id);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      channel: { id: g.id, kind: "group", name: "Secret", visibility: "private", createdAt: expect.any(Number) },
+      channel: {
+        id: g.id,
+        kind: "group",
+        name: "Secret",
+        visibility: "private",
+        createdAt: expect.any(Number),
+        memberCount: 3,
+      },
     });
     const expected = roles([
       [owner!, "owner"],
@@ -357,7 +385,7 @@ describe("joining and inviting", () => {
 
 // ---------------------------------------------------------------------------------------
 
-describe("MAX_GROUP_MEMBERS (default 100)", () => {
+describe("MAX_GROUP_MEMBERS (default 100): private groups", () => {
   let pool: TestUser[] = [];
   beforeAll(async () => {
     pool = [];
@@ -366,7 +394,7 @@ describe("MAX_GROUP_MEMBERS (default 100)", () => {
 
   it("creating with 100 members is fine, 101 is 409 channel_full and creates nothing", async () => {
     const owner = await signup("bigowner");
-    const tooMany = await create(owner, { name: "Too big", memberIds: pool.map((u) => u.id) });
+    const tooMany = await create(owner, { name: "Too big", memberIds: pool.map((u) => u.id), visibility: "private" });
     expect(tooMany.status).toBe(409);
     expect(tooMany.body).toEqual(err("channel_full"));
     expect(await d1ChannelsCreatedBy(owner.id)).toEqual([]);
@@ -377,19 +405,19 @@ describe("MAX_GROUP_MEMBERS (default 100)", () => {
     expect(await members(owner, full.body.channel.id)).toHaveLength(100);
   });
 
-  it("the 100th join is accepted, the 101st is 409 channel_full (self-join and invite)", async () => {
+  it("the 100th member is accepted, the 101st is 409 channel_full (invites by the owner and by a member)", async () => {
     const owner = await signup("joinowner");
     const extra = await signup("extra");
-    const g = await createGroup(owner, pool.slice(0, 98), "public");
+    const g = await createGroup(owner, pool.slice(0, 98), "private");
     expect(await d1Members(g.id)).toHaveLength(99);
 
-    const hundredth = await addMember(pool[98]!, g.id, pool[98]!.id);
+    const hundredth = await addMember(owner, g.id, pool[98]!.id);
     expect(hundredth.status).toBe(200);
     expect(await d1Members(g.id)).toHaveLength(100);
 
-    const selfJoin = await addMember(pool[99]!, g.id, pool[99]!.id);
-    expect(selfJoin.status).toBe(409);
-    expect(selfJoin.body).toEqual(err("channel_full"));
+    const byMember = await addMember(pool[0]!, g.id, pool[99]!.id);
+    expect(byMember.status).toBe(409);
+    expect(byMember.body).toEqual(err("channel_full"));
     const invite = await addMember(owner, g.id, extra.id);
     expect(invite.status).toBe(409);
     expect(invite.body).toEqual(err("channel_full"));
@@ -406,15 +434,15 @@ describe("MAX_GROUP_MEMBERS (default 100)", () => {
 
     // Once someone leaves there is room again.
     expect((await removeMember(pool[0]!, g.id, pool[0]!.id)).status).toBe(204);
-    expect((await addMember(pool[99]!, g.id, pool[99]!.id)).status).toBe(200);
+    expect((await addMember(owner, g.id, pool[99]!.id)).status).toBe(200);
     expect(await d1Members(g.id)).toHaveLength(100);
   });
 
-  it("two concurrent joins for the last free place: exactly one gets in", async () => {
+  it("two concurrent invites for the last free place: exactly one gets in", async () => {
     const owner = await signup("raceowner");
-    const g = await createGroup(owner, pool.slice(0, 98), "public");
+    const g = await createGroup(owner, pool.slice(0, 98), "private");
     const contenders = [pool[98]!, pool[99]!];
-    const results = await Promise.all(contenders.map((u) => addMember(u, g.id, u.id)));
+    const results = await Promise.all(contenders.map((u) => addMember(owner, g.id, u.id)));
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     const winner = contenders[results.findIndex((r) => r.status === 200)]!;
     const loser = contenders[results.findIndex((r) => r.status === 409)]!;

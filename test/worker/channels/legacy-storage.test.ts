@@ -37,8 +37,10 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           progress: [counters],
           ...kept
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
+        // Those versions had no topic column (0002_topic adds it).
+        const channel = kept.channel!.map(({ topic: _, ...row }) => row);
         rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
-          insertRows(sql, kept);
+          insertRows(sql, { ...kept, channel });
           if (steps === 6) {
             for (const name of ["flushed_seq", "pruned_seq", "delivered_seq", "flush_attempt"]) {
               sql.exec("INSERT INTO counters (name, value) VALUES (?, ?)", name, counters![name]!);
@@ -69,7 +71,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "progress",
           "reads",
         ],
-        migrations: ["0001_init", "0002_online_members"],
+        migrations: ["0001_init", "0002_topic", "0003_online_members"],
         progress: [progress],
       });
       expect(await fullHistory(member, g.id)).toEqual(history);

@@ -16,7 +16,7 @@ import {
 } from "../../../src/protocol";
 
 const message = { channelId: "c", seq: 1, senderId: "u", clientMsgId: "m", text: "hi", ts: 5 };
-const channel = { id: "c", kind: "group", name: "g", visibility: "public", createdAt: 1 };
+const channel = { id: "c", kind: "group", name: "g", visibility: "public", createdAt: 1, memberCount: 3 };
 
 const userFrames = [
   { type: "hello", userId: "u", deviceId: "d", heartbeatMs: 25_000 },
@@ -68,7 +68,7 @@ describe("server frames", () => {
       type: "synced",
       lastSeq: 3,
     });
-    const updated = { type: "channel", event: "updated", channel: { ...channel, topic: "t", memberCount: 3 } };
+    const updated = { type: "channel", event: "updated", channel: { ...channel, pinnedSeq: 7, owner: { id: "u" } } };
     expect(UserServerFrame.parse(updated)).toStrictEqual({ type: "channel", event: "updated", channel });
   });
 

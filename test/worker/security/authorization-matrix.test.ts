@@ -159,6 +159,7 @@ const routes: Record<string, (self: TestUser) => Req> = {
   "POST /api/dms": () => ({ method: "POST", path: "/api/dms", body: { userId: w.owner.id } }),
   "POST /api/channels": () => ({ method: "POST", path: "/api/channels", body: { name: "new" } }),
   "GET /api/channels": () => ({ method: "GET", path: "/api/channels" }),
+  "GET /api/channels/public": () => ({ method: "GET", path: "/api/channels/public?q=secret" }),
   // Presence and push
   "GET /api/presence": () => ({ method: "GET", path: `/api/presence?userIds=${w.owner.id}` }),
   "POST /api/push/subscriptions": () => ({
@@ -199,6 +200,21 @@ const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
   "DELETE /api/channels/:id/members/:userId (leave)": (ch, self) => ({
     method: "DELETE",
     path: `/api/channels/${ch}/members/${self.id}`,
+  }),
+  "PATCH /api/channels/:id": (ch) => ({
+    method: "PATCH",
+    path: `/api/channels/${ch}`,
+    body: { name: "hijacked", topic: "hijacked" },
+  }),
+  "PUT /api/channels/:id/members/:userId/role (promote a member)": (ch) => ({
+    method: "PUT",
+    path: `/api/channels/${ch}/members/${ch === w.dm ? w.owner.id : w.member2.id}/role`,
+    body: { role: "admin" },
+  }),
+  "PUT /api/channels/:id/members/:userId/role (promote oneself)": (ch, self) => ({
+    method: "PUT",
+    path: `/api/channels/${ch}/members/${self.id}/role`,
+    body: { role: "admin" },
   }),
   "GET /api/channels/:id/messages": (ch) => ({ method: "GET", path: `/api/channels/${ch}/messages` }),
   "GET /api/channels/:id/messages?after=0": (ch) => ({ method: "GET", path: `/api/channels/${ch}/messages?after=0` }),
@@ -269,6 +285,11 @@ matrix.push(
   ["DELETE /api/channels/DM/members/:userId (remove the owner)", "member acting as owner", 403],
   ["DELETE /api/channels/DM/members/:userId (leave)", "member acting as owner", 403],
   ["POST /api/channels/DM/members (invite)", "member acting as owner", 403],
+  ["PATCH /api/channels/G", "member acting as owner", 403],
+  ["PATCH /api/channels/DM", "member acting as owner", 403],
+  ["PUT /api/channels/G/members/:userId/role (promote a member)", "member acting as owner", 403],
+  ["PUT /api/channels/G/members/:userId/role (promote oneself)", "member acting as owner", 403],
+  ["PUT /api/channels/DM/members/:userId/role (promote a member)", "member acting as owner", 403],
 );
 
 // Controls: the same routes do answer a member, so the refusals above are about the caller.
@@ -345,6 +366,12 @@ describe("after the matrix", () => {
     const members = info.body.members.map((m: { userId: string }) => m.userId).sort();
     // gone and reused were signed out but are still members; nobody was added or removed by a refused call.
     expect(members).toEqual([w.owner.id, w.member.id, w.member2.id, w.gone.id, w.reused.id].sort());
+    // Nobody renamed it, gave it a topic or promoted anyone.
+    expect(info.body.channel).toMatchObject({ name: "secret-club", memberCount: 5 });
+    expect(info.body.channel).not.toHaveProperty("topic");
+    expect(info.body.members.filter((m: { role: string }) => m.role !== "member")).toEqual([
+      { userId: w.owner.id, role: "owner" },
+    ]);
     const dmInfo = await api("GET", `/api/channels/${w.dm}`, { token: w.owner.accessToken });
     expect(dmInfo.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual(
       [w.owner.id, w.member.id].sort(),

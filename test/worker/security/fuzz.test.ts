@@ -162,6 +162,18 @@ const writeRoutes: Record<string, WriteRoute> = {
     good: () => ({ clientMsgId: `fz-${crypto.randomUUID()}`, text: "well formed" }),
     sends: true,
   },
+  "PATCH /api/channels/:id": {
+    method: "PATCH",
+    path: () => `/api/channels/${group}`,
+    fields: [s("name"), s("topic")],
+    good: () => ({ name: "fuzzed", topic: "a topic" }),
+  },
+  "PUT /api/channels/:id/members/:userId/role": {
+    method: "PUT",
+    path: () => `/api/channels/${group}/members/${other.id}/role`,
+    fields: [s("role")],
+    good: () => ({ role: "admin" }),
+  },
   "POST /api/channels/:id/read": {
     method: "POST",
     path: () => `/api/channels/${group}/read`,
@@ -343,7 +355,7 @@ describe("deeply nested JSON in every body", () => {
 });
 
 describe("GET routes with random query strings", () => {
-  const keys = ["after", "before", "limit", "q", "userIds", "x", "", "after[]", "limit"];
+  const keys = ["after", "before", "limit", "q", "userIds", "cursor", "x", "", "after[]", "limit"];
   const value = fc.oneof(
     fc.string({ maxLength: 40 }).map(encodeURIComponent),
     fc.integer().map(String),
@@ -373,6 +385,7 @@ describe("GET routes with random query strings", () => {
     "/api/users",
     `/api/users/${other.id}`,
     "/api/channels",
+    "/api/channels/public",
     `/api/channels/${group}`,
     `/api/channels/${group}/messages`,
     `/api/channels/${dm}/messages`,

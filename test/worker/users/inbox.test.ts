@@ -160,6 +160,7 @@ describe("channel summaries", () => {
       name: "inbox group",
       visibility: "private",
       createdAt: expect.any(Number),
+      memberCount: 2,
       lastSeq: 3,
       readSeq: 0,
       unread: 3,
@@ -170,6 +171,7 @@ describe("channel summaries", () => {
       kind: "dm",
       visibility: "private",
       createdAt: expect.any(Number),
+      memberCount: 2,
       lastSeq: 2,
       readSeq: 2,
       unread: 0,
@@ -219,7 +221,13 @@ describe("GET /api/channels pulls from the channels, so a lost inbox event costs
     // Two pulls can race: the one that lands last may carry older counters.
     const u = await signup("ahead");
     const inbox = userStubOf(u.id);
-    const channel = { id: "g_ahead_0123456789abcdef", kind: "group", visibility: "private", createdAt: 1 } as const;
+    const channel = {
+      id: "g_ahead_0123456789abcdef",
+      kind: "group",
+      visibility: "private",
+      createdAt: 1,
+      memberCount: 1,
+    } as const;
     const message = (seq: number) => ({
       channelId: channel.id,
       seq,
@@ -367,7 +375,10 @@ describe("channel events", () => {
     expect(add.status).toBe(200);
     await cSock!.until(() => channelFrames(cSock!, g.id).length > 0, 5_000, "added later");
     await sleep(200);
-    expect(channelFrames(cSock!, g.id)).toEqual([{ type: "channel", event: "added", channel: g }]);
+    // The channel as it is now: three members.
+    expect(channelFrames(cSock!, g.id)).toEqual([
+      { type: "channel", event: "added", channel: { ...g, memberCount: 3 } },
+    ]);
     expect(channelFrames(aSock!, g.id)).toHaveLength(1);
     expect(channelFrames(bSock!, g.id)).toHaveLength(1);
     expect((await listChannels(c!)).map((x) => x.id)).toEqual([g.id]);
@@ -410,12 +421,17 @@ describe("channel events", () => {
     const removed = await api("DELETE", `/api/channels/${g.id}/members/${goes!.id}`, { token: owner!.accessToken });
     expect(removed.status).toBe(204);
     await goesSock.until(() => channelFrames(goesSock, g.id).some((f) => f.event === "removed"), 5_000, "removed");
-    expect(channelFrames(goesSock, g.id)).toEqual([{ type: "channel", event: "removed", channel: g }]);
+    // The channel as it is after the removal.
+    expect(channelFrames(goesSock, g.id)).toEqual([
+      { type: "channel", event: "removed", channel: { ...g, memberCount: 3 } },
+    ]);
 
     const left = await api("DELETE", `/api/channels/${g.id}/members/${leaves!.id}`, { token: leaves!.accessToken });
     expect(left.status).toBe(204);
     await leavesSock.until(() => channelFrames(leavesSock, g.id).some((f) => f.event === "removed"), 5_000, "left");
-    expect(channelFrames(leavesSock, g.id)).toEqual([{ type: "channel", event: "removed", channel: g }]);
+    expect(channelFrames(leavesSock, g.id)).toEqual([
+      { type: "channel", event: "removed", channel: { ...g, memberCount: 2 } },
+    ]);
     expect(channelFrames(staysSock, g.id)).toEqual([]);
 
     await sendMany(owner!, g.id, 2, "after");

@@ -32,6 +32,10 @@ export function bindConversation(app: App): void {
   const section = byId<HTMLElement>("conversation");
   const title = byId<HTMLHeadingElement>("conv-title");
   const presence = byId<HTMLSpanElement>("conv-presence");
+  const topic = byId<HTMLParagraphElement>("conv-topic");
+  const settings = byId<HTMLFormElement>("settings-form");
+  const settingsName = settings.elements.namedItem("name") as HTMLInputElement;
+  const settingsTopic = settings.elements.namedItem("topic") as HTMLInputElement;
   const groupTools = byId<HTMLDetailsElement>("group-tools");
   const channelIdText = byId<HTMLElement>("conv-channel-id");
   const scroller = byId<HTMLDivElement>("messages");
@@ -67,6 +71,16 @@ export function bindConversation(app: App): void {
   });
   bindUserSearch(app, byId("invite-search"), byId("invite-results"), async (u) => {
     if (store.activeId) await app.invite(store.activeId, u);
+  });
+  settings.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const id = store.activeId;
+    if (!id) return;
+    const error = byId<HTMLParagraphElement>("sidebar-error");
+    error.textContent = "";
+    app
+      .updateChannel(id, { name: settingsName.value, topic: settingsTopic.value })
+      .catch((err) => (error.textContent = err instanceof Error ? err.message : "Could not save"));
   });
   older.addEventListener("click", () => void loadOlder());
   scroller.addEventListener("scroll", () => {
@@ -115,11 +129,24 @@ export function bindConversation(app: App): void {
       return;
     }
     title.textContent = entry.title;
+    topic.textContent = entry.summary.topic ?? "";
+    topic.hidden = !entry.summary.topic;
     const status = entry.partnerId ? (store.presence.get(entry.partnerId) ?? "offline") : null;
-    presence.textContent = status ?? (entry.summary.visibility === "public" ? "public group" : "private group");
+    const size = entry.summary.memberCount === 1 ? "1 member" : `${entry.summary.memberCount} members`;
+    presence.textContent =
+      status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`;
     presence.dataset.status = status ?? "group";
     groupTools.hidden = entry.summary.kind !== "group";
     channelIdText.textContent = id;
+    const role = store.roles.get(id);
+    const mayEdit = entry.summary.kind === "group" && (role === "owner" || role === "admin");
+    // Filled in when the form appears, or another channel is shown: never while someone types in it.
+    if (mayEdit && (settings.hidden || settings.dataset.channel !== id)) {
+      settingsName.value = entry.summary.name ?? "";
+      settingsTopic.value = entry.summary.topic ?? "";
+      settings.dataset.channel = id;
+    }
+    settings.hidden = !mayEdit;
 
     const wasAtBottom = atBottom() || renderedId !== id;
     renderedId = id;
