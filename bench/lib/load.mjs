@@ -103,7 +103,7 @@ export async function drive(room, sink, { rate, count, senders = 1, drainMs = 50
 
   const all = judge(room.streams, sink, count, sentAt, senderOf);
   const paths = {};
-  for (const path of new Set(room.streams.map((st) => st.path))) {
+  for (const path of [...new Set(room.streams.map((st) => st.path))].sort()) {
     paths[path] = judge(
       room.streams.filter((st) => st.path === path),
       sink,
