@@ -1,68 +1,28 @@
-import { DurableObject } from "cloudflare:workers";
+import type { FloorEnv } from "./env";
 
-interface FloorEnv {
-  ROOM: DurableObjectNamespace<Room>;
-}
+export { Member, RelayRoom } from "./relay";
+export { Room } from "./room";
 
 /**
- * One room: sequence, store, acknowledge, broadcast. No auth, membership, rate limit,
- * de-duplication, history copy or inbox — so the difference to the service is exactly
- * what those cost.
+ * /room/:id/ws?user=u            a socket in a one-room floor
+ * /relay/:id/ws?user=u           a socket in a relay floor's room (the member watches it)
+ * /relay/:id/member/:user/ws     a member's own socket, reached through the room's relay
  */
-export class Room extends DurableObject<FloorEnv> {
-  private readonly sql: SqlStorage;
-  private seq: number;
-
-  constructor(ctx: DurableObjectState, env: FloorEnv) {
-    super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(
-      "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, sender TEXT, client_msg_id TEXT, text TEXT, ts INTEGER)",
-    );
-    this.seq = this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM messages").one().s ?? 0;
-  }
-
-  override async fetch(request: Request): Promise<Response> {
-    const sender = new URL(request.url).searchParams.get("user") ?? "anon";
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [sender]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
-  }
-
-  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
-    const frame = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)) as {
-      type?: string;
-      clientMsgId?: string;
-      text?: string;
-    };
-    if (frame.type !== "send") return;
-    const senderId = this.ctx.getTags(ws)[0] ?? "anon";
-    const message = { seq: ++this.seq, senderId, clientMsgId: frame.clientMsgId, text: frame.text, ts: Date.now() };
-    this.sql.exec(
-      "INSERT INTO messages (seq, sender, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?)",
-      message.seq,
-      senderId,
-      message.clientMsgId ?? "",
-      message.text ?? "",
-      message.ts,
-    );
-    ws.send(JSON.stringify({ type: "ack", clientMsgId: message.clientMsgId, seq: message.seq, ts: message.ts }));
-    const out = JSON.stringify({ type: "message", message });
-    for (const peer of this.ctx.getWebSockets()) {
-      try {
-        peer.send(out);
-      } catch {
-        // A closing socket: nothing to deliver to.
-      }
-    }
-  }
-}
+const ROUTE = /^\/(room|relay)\/([\w-]{1,64})(?:\/member\/([\w-]{1,64}))?\/ws$/;
 
 export default {
   async fetch(request, env): Promise<Response> {
-    const match = /^\/room\/([\w-]{1,64})\/ws$/.exec(new URL(request.url).pathname);
+    const match = ROUTE.exec(new URL(request.url).pathname);
     if (!match) return new Response("not found", { status: 404 });
     if (request.headers.get("Upgrade") !== "websocket") return new Response("expected a websocket", { status: 426 });
-    return env.ROOM.get(env.ROOM.idFromName(match[1]!)).fetch(request);
+    const [, kind, room, member] = match as unknown as [string, "room" | "relay", string, string | undefined];
+    if (kind === "room") {
+      if (member) return new Response("not found", { status: 404 });
+      return env.ROOM.get(env.ROOM.idFromName(room)).fetch(request);
+    }
+    if (!member) return env.RELAY.get(env.RELAY.idFromName(room)).fetch(request);
+    const url = new URL(request.url);
+    url.search = new URLSearchParams({ user: member, room }).toString();
+    return env.MEMBER.get(env.MEMBER.idFromName(member)).fetch(new Request(url, request));
   },
 } satisfies ExportedHandler<FloorEnv>;

@@ -1,5 +1,7 @@
-// Real WebSocket clients (`ws`) for both targets behind one shape: a room of members,
-// each with an open socket that reports every message frame with its receive time.
+// Real WebSocket clients (`ws`) for every target behind one shape: a room of members
+// and the streams it is judged on, each stream a socket that reports every message
+// frame with its receive time and the path it came by ("channel": the socket of the
+// channel on screen; "user": the member's own socket, for a member online elsewhere).
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 
@@ -24,12 +26,25 @@ function openSocket(url, headers, readyType) {
   });
 }
 
-/** Wires a socket to `onMessage(frame, t)`: every "message" frame, stamped on arrival. */
-function listen(ws, member, sink) {
+/**
+ * How a room's members are connected. The first `watching` have the channel on screen (a
+ * channel socket, plus a user socket as the SDK keeps one, unless `userSockets` is false);
+ * the next `elsewhere` are online elsewhere (a user socket only); the rest are offline.
+ * `placeholders` of the offline members have no account to sign in with (see
+ * addPlaceholders). `n` members in all.
+ */
+export function shape(n, { watching = n, elsewhere = 0, userSockets = true, placeholders = 0, visibility } = {}) {
+  if (watching < 1 || watching + elsewhere + placeholders > n) throw new Error(`bad room shape for ${n} members`);
+  return { watching, elsewhere, userSockets, placeholders, visibility: visibility ?? "private" };
+}
+
+/** Wires a socket to the sink as one stream: every "message" frame, stamped on arrival. */
+function listen(ws, member, path, sink) {
+  const stream = { member, path };
   ws.on("message", (data) => {
     const t = performance.now();
     const frame = JSON.parse(String(data));
-    if (frame.type === "message") sink.onMessage(member, frame.message, t);
+    if (frame.type === "message") sink.onMessage(stream, frame.message, t);
     else if (frame.type === "error") sink.onError(member, frame);
   });
   // A socket the benchmark did not close is a finding (e.g. wrangler dev reloading the
@@ -37,6 +52,7 @@ function listen(ws, member, sink) {
   ws.on("close", (code) => {
     if (!ws.closedByBench) sink.onError(member, { type: "closed", code });
   });
+  return stream;
 }
 
 /** User sockets heartbeat as the SDK does, or the server closes them after 30 s of silence. */
@@ -98,43 +114,60 @@ export class ServiceTarget {
     return this.users.slice(0, n);
   }
 
-  async makeChannel(members) {
+  async makeChannel(members, visibility = "private") {
     const [owner, ...rest] = members;
     if (members.length === 2)
       return (await this.api("/api/dms", { method: "POST", token: owner.token, body: { userId: rest[0].id } })).channel
         .id;
-    const body = { name: "bench", memberIds: rest.map((u) => u.id), visibility: "private" };
+    const body = { name: "bench", memberIds: rest.map((u) => u.id), visibility };
     return (await this.api("/api/channels", { method: "POST", token: owner.token, body })).channel.id;
   }
 
   /**
-   * A room of `n` members. mode "open": each member has the channel on screen (channel
-   * socket) and a user socket, as the SDK does; "inbox": only the sender opens the
-   * channel, everyone is on their user socket; "channel": channel sockets only (a
-   * diagnostic: what the inbox sockets add).
+   * Members that exist and never connect, added in bulk through the test hook (the
+   * service runs with TEST_HOOKS=on): signing up thousands would take most of an hour.
    */
-  async room(n, sink, mode = "open", offset = 0) {
-    const users = (await this.ensureUsers(offset + n)).slice(offset);
-    const channelId = await this.makeChannel(users);
+  async addPlaceholders(channelId, count) {
+    for (let left = count; left > 0; left -= 1000) {
+      await this.api(`/api/_test/channels/${channelId}/placeholder-members`, {
+        method: "POST",
+        body: { count: Math.min(1000, left) },
+      });
+    }
+  }
+
+  /**
+   * A room of `n` signed-up members connected as `how` says (see shape()): a watching
+   * member is judged on its channel socket, a member online elsewhere on its user socket
+   * (the service's `{"type":"message"}` frames there). A watcher's user socket is open
+   * but not judged: what reaches it, and when, is the service's choice.
+   */
+  async room(n, sink, how = shape(n), offset = 0) {
+    const users = (await this.ensureUsers(offset + n - how.placeholders)).slice(offset);
+    const channelId = await this.makeChannel(users, how.visibility);
+    if (how.placeholders > 0) await this.addPlaceholders(channelId, how.placeholders);
     const { messages } = await this.api(`/api/channels/${channelId}/messages?limit=1`, { token: users[0].token });
     const after = messages.at(-1)?.seq ?? 0;
     const sockets = [];
-    const members = await inBatches(users, 20, async (u, i) => {
+    const streams = [];
+    const online = users.slice(0, how.watching + how.elsewhere);
+    const members = await inBatches(online, 20, async (u, i) => {
       const headers = { authorization: `Bearer ${u.token}` };
-      const userWs =
-        mode === "channel" ? undefined : keepAlive(await openSocket(`${this.wsBase}/api/ws`, headers, "hello"));
-      if (userWs) sockets.push(userWs);
       const member = { id: u.id, index: i, ws: undefined };
-      if (mode !== "inbox" || i === 0) {
+      const watching = i < how.watching;
+      if (!watching || how.userSockets) {
+        const userWs = keepAlive(await openSocket(`${this.wsBase}/api/ws`, headers, "hello"));
+        sockets.push(userWs);
+        if (!watching) streams.push(listen(userWs, member, "user", sink));
+      }
+      if (watching) {
         member.ws = await openSocket(`${this.wsBase}/api/channels/${channelId}/ws?after=${after}`, headers, "synced");
         sockets.push(member.ws);
-        listen(member.ws, member, sink);
-      } else {
-        listen(userWs, member, sink);
+        streams.push(listen(member.ws, member, "channel", sink));
       }
       return member;
     });
-    return { channelId, members, close: () => sockets.forEach(terminate) };
+    return { channelId, members, streams, close: () => sockets.forEach(terminate) };
   }
 
   /** Idle user sockets for the memory reading; the users are made beforehand. */
@@ -147,30 +180,45 @@ export class ServiceTarget {
   }
 }
 
-// ---- the floor ---------------------------------------------------------------------
+// ---- the floors --------------------------------------------------------------------
 
+/**
+ * The one-room floor ("room": every member in the room) and the relay floor ("relay":
+ * watchers in the room, members online elsewhere on their own Member object, which the
+ * room calls per message). Offline members and placeholders cost a floor nothing per
+ * message, so they have no socket and no object there.
+ */
 export class FloorTarget {
-  name = "floor";
-  constructor(server) {
+  constructor(server, kind = "room") {
     this.server = server;
+    this.kind = kind;
+    this.name = kind === "room" ? "floor" : "relay";
     this.wsBase = server.url.replace("http", "ws");
   }
 
   async ensureUsers() {}
 
-  async room(n, sink) {
+  async room(n, sink, how = shape(n)) {
+    if (this.kind === "room" && how.watching < n) throw new Error("the one-room floor has watchers only");
     const roomId = `r${Math.random().toString(36).slice(2, 10)}`;
+    const streams = [];
     const members = await inBatches(
-      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: how.watching + how.elsewhere }, (_, i) => i),
       20,
       async (i) => {
         const member = { id: `u${i}`, index: i };
-        member.ws = await openSocket(`${this.wsBase}/room/${roomId}/ws?user=u${i}`, {});
-        listen(member.ws, member, sink);
+        if (i < how.watching) {
+          member.ws = await openSocket(`${this.wsBase}/${this.kind}/${roomId}/ws?user=u${i}`, {});
+          streams.push(listen(member.ws, member, "channel", sink));
+        } else {
+          member.userWs = await openSocket(`${this.wsBase}/relay/${roomId}/member/u${i}/ws`, {});
+          streams.push(listen(member.userWs, member, "user", sink));
+        }
         return member;
       },
     );
-    return { channelId: roomId, members, close: () => members.forEach((m) => void terminate(m.ws)) };
+    const close = () => members.forEach((m) => void terminate(m.ws ?? m.userWs));
+    return { channelId: roomId, members, streams, close };
   }
 
   /** One room per user, as the service has one UserDO per user. */

@@ -42,7 +42,11 @@ export function perMessage(all, messages) {
   for (const [k, v] of Object.entries(m)) if (/^(rpc|alarm)\./.test(k)) rpc[k] = per(v);
   return {
     doRequests: per(sum(m, /^(rpc|alarm)\./)),
+    // Frames from clients: exactly one per message when no counter was missed.
     wsIncoming: per(sum(m, /^ws\.in\./)),
+    // Frames one object sends another over a hibernatable WebSocket (a ChannelDO relaying
+    // to a UserDO), counted where they arrive: billed like a client's, apart from them.
+    relayIncoming: per(sum(m, /^relay\.in\./)),
     doRowsWritten: per(sum(m, /^sql\..*\.rowsWritten$/)),
     doRowsRead: per(sum(m, /^sql\..*\.rowsRead$/)),
     userDoRowsWritten: per(m["sql.UserDO.rowsWritten"] ?? 0),
@@ -58,7 +62,7 @@ export function perMessage(all, messages) {
 export function pricePerMillion(ops) {
   const lines = {
     doRequests: ops.doRequests * PRICES.doRequest,
-    wsIncoming: (ops.wsIncoming / PRICES.wsIncomingRatio) * PRICES.doRequest,
+    wsIncoming: ((ops.wsIncoming + (ops.relayIncoming ?? 0)) / PRICES.wsIncomingRatio) * PRICES.doRequest,
     doRowsWritten: ops.doRowsWritten * PRICES.doRowWritten,
     doRowsRead: ops.doRowsRead * PRICES.doRowRead,
     d1RowsWritten: ops.d1RowsWritten * PRICES.d1RowWritten,
@@ -70,11 +74,15 @@ export function pricePerMillion(ops) {
   return { total: r(Object.values(lines).reduce((a, b) => a + b, 0)), byLine };
 }
 
-/** The floor's bill by construction: one incoming frame and one SQLite row per message. */
-export function floorOps() {
+/**
+ * A floor's bill by construction: one incoming frame and one SQLite row per message, and
+ * for the relay floor one RPC per member online elsewhere.
+ */
+export function floorOps(elsewhere = 0) {
   return {
-    doRequests: 0,
+    doRequests: elsewhere,
     wsIncoming: 1,
+    relayIncoming: 0,
     doRowsWritten: 1,
     doRowsRead: 0,
     d1RowsWritten: 0,

@@ -1,6 +1,6 @@
 // One open-loop run: send `rate` messages a second into a room for a bounded count and
 // time, record each delivery on one clock (this process's performance.now()), and check
-// every member's stream for loss, duplication and order.
+// every stream (a member's socket on one path) for loss, duplication and order.
 import { performance } from "node:perf_hooks";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -15,18 +15,18 @@ export function percentiles(samples) {
 
 let runCounter = 0;
 
-/** A sink that keeps, per member, what arrived for the current run. */
+/** A sink that keeps, per stream, what arrived for the current run. */
 export function makeSink() {
   const sink = {
     tag: "",
     received: new Map(),
     errors: [],
-    onMessage(member, message, t) {
+    onMessage(stream, message, t) {
       if (!message.clientMsgId?.startsWith(sink.tag)) return;
-      let list = sink.received.get(member);
+      let list = sink.received.get(stream);
       if (!list) {
         list = [];
-        sink.received.set(member, list);
+        sink.received.set(stream, list);
       }
       list.push({ seq: message.seq, cid: message.clientMsgId, t });
     },
@@ -42,9 +42,31 @@ export function makeSink() {
   return sink;
 }
 
+/** Loss, duplication, order and latency over some streams of one run. */
+function judge(streams, sink, count, sentAt, senderOf) {
+  const latencies = [];
+  let lost = 0;
+  let duplicated = 0;
+  let outOfOrder = 0;
+  for (const stream of streams) {
+    const list = sink.received.get(stream) ?? [];
+    const seen = new Set();
+    for (let i = 0; i < list.length; i++) {
+      const { seq, cid, t } = list[i];
+      if (seen.has(cid)) duplicated++;
+      seen.add(cid);
+      // One writer per channel: each stream must see seq climb by exactly one.
+      if (i > 0 && seq !== list[i - 1].seq + 1) outOfOrder++;
+      if (senderOf.get(cid) !== stream.member) latencies.push(t - sentAt.get(cid));
+    }
+    lost += count - seen.size;
+  }
+  return { streams: streams.length, latency: percentiles(latencies), lost, duplicated, outOfOrder };
+}
+
 /**
- * Sends `count` messages at `rate`/s from up to `senders` members in turn, waits for every
- * member to have them all (or `drainMs`), then judges the run.
+ * Sends `count` messages at `rate`/s from up to `senders` watching members in turn, waits
+ * for every stream to have them all (or `drainMs`), then judges the run, in all and per path.
  */
 export async function drive(room, sink, { rate, count, senders = 1, drainMs = 5000 }) {
   sink.start();
@@ -68,44 +90,39 @@ export async function drive(room, sink, { rate, count, senders = 1, drainMs = 50
   const sendSeconds = (performance.now() - t0) / 1000;
   // A slow server is not a lossy one: keep waiting while deliveries still trickle in, and
   // call a message lost only after `drainMs` without progress (or a minute in all).
-  const arrived = () => room.members.reduce((s, m) => s + (sink.received.get(m)?.length ?? 0), 0);
+  const arrived = () => room.streams.reduce((s, st) => s + (sink.received.get(st)?.length ?? 0), 0);
   const hardStop = performance.now() + 60_000;
   let last = arrived();
   let quietSince = performance.now();
-  while (last < count * room.members.length && performance.now() < hardStop) {
+  while (last < count * room.streams.length && performance.now() < hardStop) {
     await sleep(20);
     const now = arrived();
     if (now !== last) [last, quietSince] = [now, performance.now()];
     else if (performance.now() - quietSince > drainMs) break;
   }
 
-  const latencies = [];
-  let lost = 0;
-  let duplicated = 0;
-  let outOfOrder = 0;
-  for (const member of room.members) {
-    const list = sink.received.get(member) ?? [];
-    const seen = new Set();
-    for (let i = 0; i < list.length; i++) {
-      const { seq, cid, t } = list[i];
-      if (seen.has(cid)) duplicated++;
-      seen.add(cid);
-      // One writer per channel: each member must see seq climb by exactly one.
-      if (i > 0 && seq !== list[i - 1].seq + 1) outOfOrder++;
-      if (senderOf.get(cid) !== member) latencies.push(t - sentAt.get(cid));
-    }
-    lost += count - seen.size;
+  const all = judge(room.streams, sink, count, sentAt, senderOf);
+  const paths = {};
+  for (const path of [...new Set(room.streams.map((st) => st.path))].sort()) {
+    paths[path] = judge(
+      room.streams.filter((st) => st.path === path),
+      sink,
+      count,
+      sentAt,
+      senderOf,
+    );
   }
-  const ok = lost === 0 && duplicated === 0 && outOfOrder === 0 && sink.errors.length === 0;
+  const ok = all.lost === 0 && all.duplicated === 0 && all.outOfOrder === 0 && sink.errors.length === 0;
   return {
     rate,
     count,
     members: room.members.length,
     achievedRate: Math.round((count / sendSeconds) * 10) / 10,
-    latency: percentiles(latencies),
-    lost,
-    duplicated,
-    outOfOrder,
+    latency: all.latency,
+    paths,
+    lost: all.lost,
+    duplicated: all.duplicated,
+    outOfOrder: all.outOfOrder,
     errors: sink.errors.slice(0, 3),
     ok,
   };

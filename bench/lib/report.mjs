@@ -4,11 +4,23 @@
 const fmt = (x, unit = "") => (x === null || x === undefined ? "–" : `${x}${unit}`);
 const ratio = (a, b) => (a == null || b == null || b === 0 ? null : Math.round((a / b) * 100) / 100);
 
+/** Targets of issue 17 (same run, against the floors), by result key. */
+const TARGETS = {
+  capacity: { group: 0.8, dm: 0.7, groupElsewhere: 0.8 },
+  cost: { dm: 5, groupOpen: 10, groupInbox: 10, groupElsewhere: 10, groupOffline: 10, bigChannel: 20 },
+};
+
+const PATH_NAMES = { channel: "channel socket", user: "user socket (online elsewhere)" };
+
 export function ratios(r) {
   const out = {};
   for (const [key, s] of Object.entries(r.latency)) {
     out[`latency.${key}.p50`] = ratio(s.service.p50, s.floor.p50);
     out[`latency.${key}.p99`] = ratio(s.service.p99, s.floor.p99);
+    for (const path of Object.keys(s.service.paths ?? {})) {
+      out[`latency.${key}.${path}.p50`] = ratio(s.service.paths[path].p50, s.floor.paths?.[path]?.p50);
+      out[`latency.${key}.${path}.p99`] = ratio(s.service.paths[path].p99, s.floor.paths?.[path]?.p99);
+    }
   }
   for (const [key, c] of Object.entries(r.capacity)) {
     out[`capacity.${key}`] = ratio(c.service.rate, c.floor.rate);
@@ -16,18 +28,36 @@ export function ratios(r) {
   out["memory.perUser"] = ratio(r.memory.service.bytesPerUser, r.memory.floor.bytesPerUser);
   out["history.page50VsStatic.p50"] = ratio(r.history.page50.p50, r.history.static.p50);
   for (const [key, c] of Object.entries(r.cost.cases))
-    out[`cost.${key}`] = ratio(c.perMillion.total, r.cost.floor.total);
+    out[`cost.${key}`] = ratio(c.perMillion.total, (c.floor ?? r.cost.floor).total);
   return out;
 }
+
+/** "100 members: 10 watching, 90 elsewhere, 0 offline" (only the watching count when all watch). */
+function who(x) {
+  if (x.watching === undefined || x.watching === x.members) return `${x.members} members`;
+  return `${x.members} members: ${x.watching} watching, ${x.elsewhere} elsewhere, ${x.offline} offline`;
+}
+
+const floorName = (kind) => (kind === "relay" ? "relay floor" : "one-room floor");
 
 export function markdown(r) {
   const q = r.ratios;
   const rows = ["| measure | service | floor | service ÷ floor | target |", "| --- | --- | --- | --- | --- |"];
   for (const [key, s] of Object.entries(r.latency)) {
-    const l = (x) => `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max)} ms`;
-    rows.push(
-      `| latency ${key} (${s.members} members, ${s.rate}/s) p50 / p99 / max | ${l(s.service)} | ${l(s.floor)} | ${fmt(q[`latency.${key}.p50`])} / ${fmt(q[`latency.${key}.p99`])} | ≤ 1.5 |`,
-    );
+    const l = (x) => (x ? `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max)} ms` : "–");
+    const paths = Object.keys(s.service.paths ?? {});
+    const label = `latency ${key} (${who(s)}, ${s.rate}/s; ${floorName(s.floorKind)})`;
+    if (paths.length <= 1) {
+      rows.push(
+        `| ${label} p50 / p99 / max | ${l(s.service)} | ${l(s.floor)} | ${fmt(q[`latency.${key}.p50`])} / ${fmt(q[`latency.${key}.p99`])} | ≤ 1.5 |`,
+      );
+      continue;
+    }
+    for (const path of paths) {
+      rows.push(
+        `| ${label}, ${PATH_NAMES[path] ?? path}, p50 / p99 / max | ${l(s.service.paths[path])} | ${l(s.floor.paths?.[path])} | ${fmt(q[`latency.${key}.${path}.p50`])} / ${fmt(q[`latency.${key}.${path}.p99`])} | ≤ 1.5 |`,
+      );
+    }
   }
   // No passing step: the capacity is below the lowest rate tried.
   const cap = (c) => (c.rate == null && c.firstFailing ? `< ${c.firstFailing}/s` : fmt(c.rate, "/s"));
@@ -37,7 +67,7 @@ export function markdown(r) {
       : fmt(x);
   for (const [key, c] of Object.entries(r.capacity)) {
     rows.push(
-      `| capacity ${key} (${c.members} members; p99 < 100 ms, nothing lost) | ${cap(c.service)} | ${cap(c.floor)} | ${capRatio(c, q[`capacity.${key}`])} | ≥ 0.7 |`,
+      `| capacity ${key} (${who(c)}; p99 < 100 ms on every path, nothing lost; ${floorName(c.floorKind)}) | ${cap(c.service)} | ${cap(c.floor)} | ${capRatio(c, q[`capacity.${key}`])} | ${TARGETS.capacity[key] ? `≥ ${TARGETS.capacity[key]}` : "–"} |`,
     );
   }
   const kb = (b) => (b == null ? null : Math.round(b / 102.4) / 10);
@@ -47,24 +77,24 @@ export function markdown(r) {
   rows.push(
     `| history page of 50 vs static route, p50 / p99 | ${fmt(r.history.page50.p50)} / ${fmt(r.history.page50.p99)} ms | static ${fmt(r.history.static.p50)} / ${fmt(r.history.static.p99)} ms | ${fmt(q["history.page50VsStatic.p50"])} | – |`,
   );
-  const targets = { dm: "≤ $6", groupOpen: "≤ $10", groupInbox: "≤ $30" };
   for (const [key, c] of Object.entries(r.cost.cases)) {
+    const target = TARGETS.cost[key] ? `≤ $${TARGETS.cost[key]}` : "–";
     rows.push(
-      `| cost per million ${key} messages (${c.members} members)${c.complete ? "" : " — counters incomplete"} | $${c.perMillion.total} | $${r.cost.floor.total} | ${fmt(q[`cost.${key}`])} | ${targets[key]} |`,
+      `| cost per million ${key} messages (${who(c)})${c.complete ? "" : " — counters incomplete"} | $${c.perMillion.total} | $${(c.floor ?? r.cost.floor).total} | ${fmt(q[`cost.${key}`])} | ${target} |`,
     );
   }
   const ops = [
-    "| case | DO requests | WS frames in | DO rows written (UserDO) | DO rows read | D1 rows written | D1 rows read | $/M |",
+    "| case | DO requests | WS frames in (relay frames in) | DO rows written (UserDO) | DO rows read | D1 rows written | D1 rows read | $/M |",
   ];
   ops.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const [key, c] of Object.entries(r.cost.cases)) {
     const o = c.perMessage;
     ops.push(
-      `| ${key} | ${o.doRequests} | ${o.wsIncoming} | ${o.doRowsWritten} (${o.userDoRowsWritten}) | ${o.doRowsRead} | ${o.d1RowsWritten} | ${o.d1RowsRead} | ${c.perMillion.total} |`,
+      `| ${key} | ${o.doRequests} | ${o.wsIncoming} (${o.relayIncoming ?? 0}) | ${o.doRowsWritten} (${o.userDoRowsWritten}) | ${o.doRowsRead} | ${o.d1RowsWritten} | ${o.d1RowsRead} | ${c.perMillion.total} |`,
     );
   }
   return [
-    `Benchmark ${r.mode} run, ${r.startedAt}, ${r.machine}. Every figure is from one run, next to the floor (bench/floor) measured in the same run, alternating.`,
+    `Benchmark ${r.mode} run, ${r.startedAt}, ${r.machine}. Every figure is from one run, next to a floor (bench/floor) measured in the same run, alternating: the one-room floor (every member in one room) or, for rooms with members elsewhere or offline, the relay floor of the same shape (the room also calls one small object per member online elsewhere, unbatched). "Watching": channel socket and user socket; "elsewhere": user socket only; "offline": no socket.`,
     "",
     ...rows,
     "",

@@ -431,6 +431,23 @@ export class ChannelDO extends DurableObject<Env> {
     return { lastSeq: this.store.log().lastSeq, flushedSeq: this.store.progress().flushedSeq };
   }
 
+  /**
+   * Adds members in bulk, in D1 and here, past every limit and telling no inbox: the
+   * benchmark's offline members of a big public channel. Meant for a channel without
+   * messages yet (a member added later would be handed its history as news).
+   */
+  async testAddMembers(userIds: readonly string[]): Promise<Outcome<{ added: number }>> {
+    const ch = this.store.channel();
+    if (!ch) return notMember();
+    const joinedAt = Date.now();
+    const members = userIds.map((userId) => ({ userId, role: "member" as const, joinedAt }));
+    await writeChannel(this.env.DB, ch, members);
+    this.ctx.storage.transactionSync(() => {
+      for (const m of members) this.store.insertMember(m.userId, m.role, m.joinedAt);
+    });
+    return { ok: true, added: members.length };
+  }
+
   // ---- The channel socket -----------------------------------------------------------------
 
   /** Upgrades an already-authenticated request (the Worker put the caller in the URL). */

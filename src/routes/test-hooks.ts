@@ -3,13 +3,48 @@ import { z } from "zod";
 import { channelStub } from "../../durable/stubs";
 import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
+import { db } from "../db/client";
+import { users } from "../db/schema";
 import type { AppEnv } from "../http/app-env";
-import { ApiError } from "../http/errors";
+import { ApiError, unwrap } from "../http/errors";
 import { valid } from "../http/validate";
 
+/** D1 binds at most 100 values per statement; a users row has 9 columns. */
+const USERS_PER_INSERT = 11;
+
 /**
- * Fault injection for the end-to-end chaos test, and nothing else. Every route is a
- * 404 unless the Worker variable TEST_HOOKS is "on", which wrangler.toml never sets.
+ * Accounts that exist and can never sign in (no password derives to this hash), for
+ * members of a big channel that are never online: sign-up hashes a password on purpose
+ * slowly, which would make 10,000 of them take most of an hour.
+ */
+async function insertPlaceholderUsers(d1: D1Database, count: number): Promise<string[]> {
+  const now = Date.now();
+  const rows = Array.from({ length: count }, () => {
+    const id = crypto.randomUUID();
+    return {
+      id,
+      username: `placeholder_${id.replaceAll("-", "")}`,
+      displayName: "placeholder",
+      passwordHash: "",
+      passwordSalt: "",
+      passwordIterations: 1,
+      createdAt: now,
+    };
+  });
+  const orm = db(d1);
+  const inserts = [];
+  for (let i = 0; i < rows.length; i += USERS_PER_INSERT) {
+    inserts.push(orm.insert(users).values(rows.slice(i, i + USERS_PER_INSERT)));
+  }
+  const [first, ...rest] = inserts;
+  if (first) await orm.batch([first, ...rest]);
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Fault injection for the end-to-end chaos test, and bulk members for the benchmark,
+ * and nothing else. Every route is a 404 unless the Worker variable TEST_HOOKS is "on",
+ * which wrangler.toml never sets.
  */
 export const testHookRoutes = new Hono<AppEnv>()
   .use(async (c, next) => {
@@ -23,6 +58,16 @@ export const testHookRoutes = new Hono<AppEnv>()
     async (c) => {
       await channelStub(c.env, c.req.valid("param").id).testD1Outage(c.req.valid("json").ms);
       return c.body(null, 204);
+    },
+  )
+  .post(
+    "/channels/:id/placeholder-members",
+    valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })),
+    valid("json", z.object({ count: z.number().int().min(1).max(1000) })),
+    async (c) => {
+      const userIds = await insertPlaceholderUsers(c.env.DB, c.req.valid("json").count);
+      unwrap(await channelStub(c.env, c.req.valid("param").id).testAddMembers(userIds));
+      return c.json({ userIds });
     },
   )
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>

@@ -16,6 +16,7 @@ import { documentedRoutes, type OpenApiDocument, registeredRoutes, routesWithout
 const EXCLUDED = [
   "POST /api/_test/channels/:id/d1-outage",
   "GET /api/_test/channels/:id/flush-state",
+  "POST /api/_test/channels/:id/placeholder-members",
   "GET /api/_metrics",
   "POST /api/_metrics/reset",
 ];
