@@ -5,6 +5,7 @@ import {
   updateMemberRole,
   writeChannel,
   writeMember,
+  writeMemberCount,
 } from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
 import { insertMessages, readMessages } from "../../src/history/d1-history";
@@ -445,6 +446,7 @@ export class ChannelDO extends DurableObject<Env> {
     this.ctx.storage.transactionSync(() => {
       for (const m of members) this.store.insertMember(m.userId, m.role, m.joinedAt);
     });
+    await writeMemberCount(this.env.DB, ch.id, this.store.members().size);
     return { ok: true, added: members.length };
   }
 

@@ -104,3 +104,8 @@ function memberRole(orm: Db, channelId: string, userId: string, role: Role) {
     .set({ role })
     .where(and(eq(channelMembers.channelId, channelId), eq(channelMembers.userId, userId)));
 }
+
+/** Sets D1's copy of a channel's member count (for a bulk change made outside the calls above). */
+export async function writeMemberCount(d1: D1Database, channelId: string, memberCount: number): Promise<void> {
+  await setMemberCount(db(d1), channelId, memberCount);
+}

@@ -1,8 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
 import { RELAY_IDLE_MS } from "../../../durable/channel/user-relays";
 import type { UserDO } from "../../../durable/user/user-do";
+import { buildApp } from "../../../src/app";
 import { snapshot } from "../../../src/metrics/counters";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, fullHistory, sendHttp } from "../support/channels";
@@ -329,6 +331,42 @@ describe("notification levels", () => {
       };
     });
     await sendMany(sender!, g.id, 3);
+    expect(asked).toEqual([keen!.id]);
+  });
+
+  it("in a channel of more than 100 members the default is 'mentions': no offline member is asked unless they chose 'all'", async () => {
+    const [owner, quiet, keen] = await Promise.all(["fnlo", "fnlq", "fnlk"].map((p) => signup(p)));
+    const g = await createGroup(owner!, [], "public", "big");
+    // 120 members who never sign in, added the way the benchmark does (TEST_HOOKS).
+    const hook = await buildApp().request(
+      `/api/_test/channels/${g.id}/placeholder-members`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ count: 120 }) },
+      { ...env, TEST_HOOKS: "on" },
+    );
+    expect(hook.status).toBe(200);
+    for (const u of [quiet!, keen!]) {
+      const join = await api("POST", `/api/channels/${g.id}/members`, { token: u.accessToken, body: { userId: u.id } });
+      expect(join.status).toBe(200);
+    }
+    expect((await summary(quiet!, g.id)).notifications).toBe("mentions");
+    const asked: string[] = [];
+    await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => {
+      const self = inst as any;
+      const notify = self.notify.bind(self);
+      self.notify = (userId: string, m: unknown) => {
+        asked.push(userId);
+        return notify(userId, m);
+      };
+    });
+    await sendMany(owner!, g.id, 3);
+    expect(asked).toEqual([]);
+
+    const res = await api("PUT", `/api/channels/${g.id}/notifications`, {
+      token: keen!.accessToken,
+      body: { level: "all" },
+    });
+    expect(res.status).toBe(204);
+    await sendMany(owner!, g.id, 2);
     expect(asked).toEqual([keen!.id]);
   });
 });
