@@ -5,6 +5,7 @@ import type {
   Member,
   Message,
   MessagePage,
+  NotificationLevel,
   Presence,
   PushSubscriptionData,
   TokenPair,
@@ -82,6 +83,10 @@ export class ChatApi {
   setMemberRole(channelId: string, userId: string, role: "admin" | "member"): Promise<void> {
     const path = `/api/channels/${enc(channelId)}/members/${enc(userId)}/role`;
     return this.http.request<void>("PUT", path, { body: { role } });
+  }
+  /** When this user gets a Web Push for the channel: every message, mentions, or never. */
+  setNotifications(channelId: string, level: NotificationLevel): Promise<void> {
+    return this.http.request<void>("PUT", `/api/channels/${enc(channelId)}/notifications`, { body: { level } });
   }
   /** Leave (your own id) or remove someone (owner/admin). */
   removeMember(channelId: string, userId: string): Promise<void> {
