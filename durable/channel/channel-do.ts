@@ -48,6 +48,7 @@ import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
+import { FanOut } from "./fan-out";
 import { type HistoryQuery, readHistory } from "./history-read";
 import {
   type ChannelRecord,
@@ -63,11 +64,9 @@ import {
 } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { wantsPush } from "./notification-levels";
-import { PushGate } from "./push-gate";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 import { deviceTag, SocketLifetime } from "./socket-lifetime";
 import { TypingThrottle } from "./typing-throttle";
-import { UserRelays } from "./user-relays";
 
 /** What a channel socket carries through hibernation. */
 interface ChannelSocket {
@@ -120,8 +119,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly clock: AlarmClock;
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
-  private readonly relays: UserRelays;
-  private readonly pushGate: PushGate;
+  private readonly fanOut: FanOut;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
 
@@ -136,16 +134,18 @@ export class ChannelDO extends DurableObject<Env> {
     // that a previous instance of this object set (a flush, an earlier expiry).
     void ctx.blockConcurrencyWhile(async () => this.clock.adopt(await storage.getAlarm()));
     this.lifetime = new SocketLifetime(this.sockets, (at) => this.clock.wakeBy(at));
-    this.relays = new UserRelays({
+    const cfg = config(env);
+    this.fanOut = new FanOut({
+      store: this.store,
+      watching: () => new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId)),
       dial: (userId) =>
         userStub(this.env, userId).fetch(
           `https://user${RELAY_PATH}?channelId=${encodeURIComponent(this.store.channel()?.id ?? "")}`,
           { headers: { Upgrade: "websocket" } },
         ),
-      offline: (userId, epoch) => this.applyPresence(userId, { online: false, epoch }),
+      notify: (userId, message) => userStub(this.env, userId).notify(message),
+      pushWindowMs: cfg.PUSH_COALESCE_MS,
     });
-    const cfg = config(env);
-    this.pushGate = new PushGate(cfg.PUSH_COALESCE_MS);
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
     // Clients heartbeat channel sockets too.
     answerPingsWhileHibernating(ctx);
@@ -176,7 +176,7 @@ export class ChannelDO extends DurableObject<Env> {
       this.store.createChannel(record, members);
       const channel = toChannel(record);
       const told = await this.tellInboxes(memberIds, (inbox) => inbox.channelEvent("added", channel));
-      for (const [userId, presence] of told) this.applyPresence(userId, presence);
+      for (const [userId, presence] of told) this.fanOut.presence(userId, presence);
       return { ok: true as const, channel, created: true };
     });
   }
@@ -210,7 +210,7 @@ export class ChannelDO extends DurableObject<Env> {
       const told = await this.tellInboxes([userId], (inbox) =>
         inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }),
       );
-      for (const [id, presence] of told) this.applyPresence(id, presence);
+      for (const [id, presence] of told) this.fanOut.presence(id, presence);
       return { ok: true as const, channel, added: true };
     });
   }
@@ -235,8 +235,7 @@ export class ChannelDO extends DurableObject<Env> {
       const promote = heir ? { userId: heir, role: "owner" as const } : undefined;
       await deleteMember(this.env.DB, ch.id, userId, members.size - 1, promote);
       this.store.deleteMember(userId, heir);
-      this.relays.close(userId);
-      this.pushGate.forget(userId);
+      this.fanOut.left(userId);
       this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
       const channel = toChannel(this.store.channel()!);
@@ -392,7 +391,7 @@ export class ChannelDO extends DurableObject<Env> {
   async memberPresence(userId: string, presence: MemberPresence): Promise<void> {
     hit("rpc.ChannelDO.memberPresence");
     if (!this.store.channel() || !this.store.roleOf(userId)) return;
-    this.applyPresence(userId, presence);
+    this.fanOut.presence(userId, presence);
   }
 
   private lastMessage(): { lastMessage?: Message } {
@@ -546,7 +545,7 @@ export class ChannelDO extends DurableObject<Env> {
     this.clock.ring();
     this.lifetime.closeExpired();
     await this.flush();
-    const relaysIdleAt = this.relays.closeIdle(Date.now());
+    const relaysIdleAt = this.fanOut.closeIdle(Date.now());
     if (relaysIdleAt !== null) this.clock.wakeBy(relaysIdleAt);
   }
 
@@ -580,54 +579,10 @@ export class ChannelDO extends DurableObject<Env> {
 
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.sockets.broadcast({ type: "message", message });
-    this.relayToOnline({ type: "message", message });
-    this.offerPushes(message, Date.now());
+    this.fanOut.message(message, Date.now());
     const waiting = message.seq - this.store.progress().flushedSeq;
     this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
     return { ok: true, message, created: true };
-  }
-
-  // ---- Fan-out: relays to the online, pushes for the offline -----------------------------
-
-  /** One user-socket frame to every member online elsewhere, serialized once. */
-  private relayToOnline(frame: UserServerFrame): void {
-    const online = this.store.online().ids();
-    if (online.size > 0) this.relays.send(online, JSON.stringify(frame));
-  }
-
-  /**
-   * Offline members whose level asks for a push of `message`. A large channel looks
-   * only at members who chose `all` (its default is `mentions`), so the work is never
-   * proportional to all of its members.
-   */
-  private offerPushes(message: Message, now: number): void {
-    const members = this.store.members();
-    const levels = this.store.levels();
-    const online = this.store.online();
-    const candidates = members.size > LARGE_CHANNEL_MEMBERS ? levels.choosing("all") : members.keys();
-    const targets = [...candidates].filter(
-      (id) =>
-        id !== message.senderId &&
-        members.has(id) &&
-        !online.has(id) &&
-        wantsPush(levels.levelOf(id, members.size), false),
-    );
-    for (const id of this.pushGate.offer(targets, now)) void this.notify(id, message);
-  }
-
-  /** Asks a member's UserDO for a push; it answers with their presence, which may be newer than ours. */
-  private async notify(userId: string, message: Message): Promise<void> {
-    try {
-      this.applyPresence(userId, await userStub(this.env, userId).notify(message));
-    } catch (err) {
-      console.warn("push request failed", loggableError(err));
-    }
-  }
-
-  private applyPresence(userId: string, presence: MemberPresence): void {
-    if (!this.store.roleOf(userId) || !this.store.online().record(userId, presence)) return;
-    if (presence.online) this.pushGate.forget(userId);
-    else this.relays.close(userId);
   }
 
   /**
@@ -638,7 +593,7 @@ export class ChannelDO extends DurableObject<Env> {
    * user socket carries it, and the channel socket's frames stay as the protocol lists them.
    */
   private async announceChannelUpdate(channel: Channel): Promise<void> {
-    this.relayToOnline({ type: "channel", event: "updated", channel });
+    this.fanOut.relay({ type: "channel", event: "updated", channel });
   }
 
   /**

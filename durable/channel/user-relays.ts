@@ -1,9 +1,16 @@
 import { loggableError } from "../../src/log";
-import { CLOSE_RELAY_OFFLINE } from "../kit/relay";
+import { CLOSE_RELAY_OFFLINE, RELAY_FRAME_SEPARATOR } from "../kit/relay";
 import { closeQuietly, sendQuietly } from "../kit/sockets";
 
 /** A relay nobody sent on for this long is closed, so the channel can hibernate. */
 export const RELAY_IDLE_MS = 30_000;
+/**
+ * Frames for a member who has the channel open wait this long and go together: that
+ * device has them already (channel socket); the user socket serves their other
+ * devices, for which a second is soon enough, and a busy channel of watchers then
+ * wakes each UserDO once a second instead of once a message.
+ */
+export const HOLD_MS = 1_000;
 
 interface Relay {
   ws?: WebSocket;
@@ -32,28 +39,49 @@ export interface UserRelayDeps {
 export class UserRelays {
   private readonly relays = new Map<string, Relay>();
   private lastSendAt = 0;
+  /** Frames held for HOLD_MS, per member, in order. */
+  private readonly held = new Map<string, string[]>();
+  /** The release of held frames. A timer is fine here: open relays keep the object in memory anyway. */
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly deps: UserRelayDeps) {}
 
-  /** Sends one frame, serialized once, to each of `userIds`. */
-  send(userIds: Iterable<string>, data: string): void {
+  /**
+   * Sends one frame, serialized once, to each of `userIds`; those in `hold` get it with
+   * the next release (HOLD_MS). A member's frames keep their order either way: a frame
+   * sent at once takes the member's held ones along, before it.
+   */
+  send(userIds: Iterable<string>, data: string, hold?: ReadonlySet<string>): void {
     this.lastSendAt = Date.now();
     for (const userId of userIds) {
-      const relay = this.relays.get(userId);
-      if (!relay) this.dial(userId, [data]);
-      else if (!relay.ws) relay.queue.push(data);
-      else if (relay.ws.readyState === WebSocket.OPEN) sendQuietly(relay.ws, data);
-      else {
-        this.relays.delete(userId);
-        this.dial(userId, [data]);
+      const held = this.held.get(userId);
+      if (hold?.has(userId)) {
+        if (held) held.push(data);
+        else this.held.set(userId, [data]);
+        this.holdTimer ??= setTimeout(() => this.release(), HOLD_MS);
+      } else if (held) {
+        this.held.delete(userId);
+        held.push(data);
+        this.sendNow(userId, held.join(RELAY_FRAME_SEPARATOR));
+      } else {
+        this.sendNow(userId, data);
       }
     }
   }
 
-  /** Closes a member's relay (they left, or went offline). */
+  /** Sends every held frame now. */
+  release(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    for (const [userId, frames] of this.held) this.sendNow(userId, frames.join(RELAY_FRAME_SEPARATOR));
+    this.held.clear();
+  }
+
+  /** Closes a member's relay (they left, or went offline); frames held for them are dropped. */
   close(userId: string): void {
     const relay = this.relays.get(userId);
     this.relays.delete(userId);
+    this.held.delete(userId);
     if (relay?.ws) closeQuietly(relay.ws, 1000, "done");
   }
 
@@ -62,8 +90,20 @@ export class UserRelays {
     if (this.relays.size === 0) return null;
     const idleAt = this.lastSendAt + RELAY_IDLE_MS;
     if (now < idleAt) return idleAt;
+    this.release();
     for (const userId of [...this.relays.keys()]) this.close(userId);
     return null;
+  }
+
+  private sendNow(userId: string, data: string): void {
+    const relay = this.relays.get(userId);
+    if (!relay) this.dial(userId, [data]);
+    else if (!relay.ws) relay.queue.push(data);
+    else if (relay.ws.readyState === WebSocket.OPEN) sendQuietly(relay.ws, data);
+    else {
+      this.relays.delete(userId);
+      this.dial(userId, [data]);
+    }
   }
 
   get size(): number {

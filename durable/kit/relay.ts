@@ -5,6 +5,12 @@
  * twentieth of a request, where an RPC per frame would cost a whole one.
  */
 export const RELAY_PATH = "/relay";
+/**
+ * Several frames may travel in one relay message, joined by this: JSON.stringify never
+ * writes a raw line feed (it escapes the ones in strings), so splitting gives the frames
+ * back exactly, without parsing them.
+ */
+export const RELAY_FRAME_SEPARATOR = "\n";
 /** The tag of relay sockets in a UserDO, beside its device sockets. */
 export const RELAY_TAG = "relay";
 /**

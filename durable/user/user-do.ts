@@ -7,7 +7,7 @@ import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame } from "../../src/protocol/frames";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
-import { CLOSE_RELAY_OFFLINE, type MemberPresence, RELAY_PATH, RELAY_TAG } from "../kit/relay";
+import { CLOSE_RELAY_OFFLINE, type MemberPresence, RELAY_FRAME_SEPARATOR, RELAY_PATH, RELAY_TAG } from "../kit/relay";
 import { answerClose, answerPing, answerPingsWhileHibernating, closeQuietly, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
@@ -132,7 +132,8 @@ export class UserDO extends DurableObject<Env> {
     hit("relay.in.UserDO");
     const presence = this.announcer.current();
     if (!presence.online) closeQuietly(ws, CLOSE_RELAY_OFFLINE, String(presence.epoch));
-    else if (typeof data === "string") this.devices.forward(data);
+    else if (typeof data === "string")
+      for (const frame of data.split(RELAY_FRAME_SEPARATOR)) this.devices.forward(frame);
   }
 
   // ---- RPC: presence -------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { snapshot } from "../../../src/metrics/counters";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, fullHistory, sendHttp } from "../support/channels";
 import { channelStubOf, evict, userStubOf } from "../support/evict";
-import { openUserSocket, type TestSocket } from "../support/socket";
+import { openChannelSocket, openUserSocket, sendAllOverSocket, type TestSocket } from "../support/socket";
 
 /**
  * Push to the online, pull for the offline (docs/DELIVERY.md): a member online elsewhere
@@ -99,6 +99,30 @@ describe("push to the online", () => {
     cSock.close();
   });
 
+  it("a member watching the channel: their other devices get every message within a second, several per relay frame", async () => {
+    const [sender, watcher] = await Promise.all([signup("fows"), signup("foww")]);
+    const g = await createGroup(sender, [watcher]);
+    const phone = await openUserSocket(watcher.accessToken); // another device of the watcher
+    const laptop = await openChannelSocket(g.id, watcher.accessToken);
+    await laptop.until((f) => f.some((x) => x.type === "synced"));
+    const chan = await openChannelSocket(g.id, sender.accessToken);
+    await chan.until((f) => f.some((x) => x.type === "synced"));
+    const relayedBefore = counter("relay.in.UserDO");
+
+    const acks = await sendAllOverSocket(
+      chan,
+      range(1, 20).map((i) => ({ clientMsgId: `w${i}`, text: `watched ${i}` })),
+    );
+    expect(acks.map((a) => a.seq)).toEqual(range(1, 20));
+    const start = Date.now();
+    await waitSeqs(phone, g.id, 20);
+    expect(Date.now() - start).toBeLessThan(3_000);
+    expect(seqsOn(phone, g.id)).toEqual(range(1, 20));
+    // Held for a second and sent together: a handful of relay frames, not one per message.
+    expect(counter("relay.in.UserDO") - relayedBefore).toBeLessThanOrEqual(5);
+    for (const s of [phone, laptop, chan]) s.close();
+  });
+
   it("a member coming online later is told to the channel and gets what follows", async () => {
     const [sender, late] = await Promise.all([signup("fols"), signup("foll")]);
     const g = await createGroup(sender, [late]);
@@ -126,7 +150,7 @@ describe("push to the online", () => {
     // An object holding outgoing sockets cannot be evicted in tests; the relays close as
     // they do when idle (a crash or a deploy closes them as well).
     await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) =>
-      (inst as any).relays.closeIdle(Date.now() + RELAY_IDLE_MS),
+      (inst as any).fanOut.closeIdle(Date.now() + RELAY_IDLE_MS),
     );
     await evict(channelStubOf(g.id));
     expect(await onlineIn(g.id)).toEqual([b.id]);
@@ -237,7 +261,7 @@ describe("the channel's view of presence heals itself", () => {
     );
     expect(await rowOfB()).toMatchObject({ online: 0, epoch: 2 });
     await sendMany(sender, g.id, 2);
-    const relays = await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => (inst as any).relays.size);
+    const relays = await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => (inst as any).fanOut.openRelays);
     expect(relays).toBe(0);
   });
 
@@ -323,9 +347,9 @@ describe("notification levels", () => {
     }
     const asked: string[] = [];
     await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => {
-      const self = inst as any;
-      const notify = self.notify.bind(self);
-      self.notify = (userId: string, m: unknown) => {
+      const deps = (inst as any).fanOut.deps;
+      const notify = deps.notify;
+      deps.notify = (userId: string, m: unknown) => {
         asked.push(userId);
         return notify(userId, m);
       };
@@ -351,9 +375,9 @@ describe("notification levels", () => {
     expect((await summary(quiet!, g.id)).notifications).toBe("mentions");
     const asked: string[] = [];
     await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => {
-      const self = inst as any;
-      const notify = self.notify.bind(self);
-      self.notify = (userId: string, m: unknown) => {
+      const deps = (inst as any).fanOut.deps;
+      const notify = deps.notify;
+      deps.notify = (userId: string, m: unknown) => {
         asked.push(userId);
         return notify(userId, m);
       };
