@@ -6,7 +6,12 @@ import { closeQuietly, Sockets } from "../kit/sockets";
 import type { TimerControl } from "../kit/timers";
 import { isAlive, nextLivenessCheck } from "./presence-rules";
 
-/** Token expiry, and the moment the most recently heard socket would go silent. */
+/**
+ * "liveness": the next moment a live socket would go silent or its access token
+ * expires, whichever comes first. "expire" is no longer set (expiry rides on the
+ * liveness check, one stored timer and one alarm write per connect instead of two);
+ * it stays a name so that a timer stored by an earlier version still fires.
+ */
 export type DeviceTimer = "expire" | "liveness";
 
 /** What a device socket carries through hibernation. */
@@ -51,8 +56,8 @@ export class DeviceSockets {
       (s) => this.sockets.info(s).connectedAt,
       MAX_SOCKETS_PER_DEVICE,
     );
+    // Its expiry is checked by the sweep that follows every accept (see sweep()).
     this.sockets.accept(ws, [deviceId], { deviceId, exp, connectedAt: Date.now() });
-    this.timers.schedule("expire", exp * 1000);
   }
 
   /** A frame arrived on `ws`: it is alive. */
@@ -93,11 +98,13 @@ export class DeviceSockets {
   }
 
   /**
-   * Closes the sockets that fell silent, so a client that vanished without a close
-   * frame is noticed within the heartbeat timeout, and sets the liveness check for the
-   * rest. Returns whether any socket is still live.
+   * Closes the sockets whose access token expired and those that fell silent, so a
+   * client that vanished without a close frame is noticed within the heartbeat timeout,
+   * and sets the one liveness check for the rest: when the first of them would go
+   * silent or expire. Returns whether any socket is still live.
    */
   sweep(closing?: WebSocket): boolean {
+    this.closeExpired();
     const now = Date.now();
     for (const ws of this.sockets.open()) {
       if (ws !== closing && !isAlive({ lastSeenAt: this.lastSeenAt(ws) }, now, this.timeoutMs)) {
@@ -105,27 +112,24 @@ export class DeviceSockets {
       }
     }
     const live = this.live(closing);
-    // With no socket left nothing may tick: the object hibernates until someone calls.
-    if (live.length === 0) this.timers.cancel("expire");
+    // A timer stored by an earlier version: the liveness check below covers expiry now.
+    this.timers.cancel("expire");
     const next = nextLivenessCheck(
-      live.map((ws) => ({ lastSeenAt: this.lastSeenAt(ws) })),
+      live.map((ws) => ({ lastSeenAt: this.lastSeenAt(ws), expiresAt: this.sockets.info(ws).exp * 1000 })),
       this.timeoutMs,
     );
+    // With no socket left nothing may tick: the object hibernates until someone calls.
     if (next === null) this.timers.cancel("liveness");
     else this.timers.schedule("liveness", next);
     return live.length > 0;
   }
 
-  /** Closes the sockets whose access token expired, and waits for the next expiry. */
+  /** Closes the sockets whose access token expired. */
   closeExpired(): void {
     const now = Date.now();
-    let next = Number.POSITIVE_INFINITY;
-    for (const ws of this.sockets.all()) {
-      const { exp } = this.sockets.info(ws);
-      if (exp * 1000 <= now) closeQuietly(ws, CLOSE_TOKEN_EXPIRED, "access token expired");
-      else next = Math.min(next, exp * 1000);
+    for (const ws of this.sockets.open()) {
+      if (this.sockets.info(ws).exp * 1000 <= now) closeQuietly(ws, CLOSE_TOKEN_EXPIRED, "access token expired");
     }
-    if (next !== Number.POSITIVE_INFINITY) this.timers.schedule("expire", next);
   }
 
   /** A signed-out device's sockets close now rather than at token expiry. */

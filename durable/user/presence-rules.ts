@@ -8,16 +8,23 @@ export type Status = "online" | "offline";
 export interface SocketLife {
   /** The latest of: connected, last ping answered by auto-response, last frame. */
   lastSeenAt: number;
+  /** When its access token expires (ms since the epoch), if the check should wake for that too. */
+  expiresAt?: number;
 }
 
 export function isAlive(s: SocketLife, now: number, timeoutMs: number): boolean {
   return now - s.lastSeenAt <= timeoutMs;
 }
 
-/** When to look again: the moment the most recently active socket would go stale. */
+/**
+ * When to look again: the moment the most recently active socket would go stale, or
+ * the first token expiry if that is sooner. One check serves both, so an open socket
+ * costs one stored timer.
+ */
 export function nextLivenessCheck(sockets: readonly SocketLife[], timeoutMs: number): number | null {
   if (sockets.length === 0) return null;
-  return Math.max(...sockets.map((s) => s.lastSeenAt)) + timeoutMs + 1;
+  const stale = Math.max(...sockets.map((s) => s.lastSeenAt)) + timeoutMs + 1;
+  return Math.min(stale, ...sockets.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY));
 }
 
 /**

@@ -27,6 +27,15 @@ describe("nextLivenessCheck", () => {
     expect(nextLivenessCheck(sockets, TIMEOUT)).toBe(9_000 + TIMEOUT + 1);
   });
 
+  it("looks sooner when a socket's access token expires before it could go stale", () => {
+    const sockets = [
+      { lastSeenAt: 9_000, expiresAt: 20_000 },
+      { lastSeenAt: 1_000, expiresAt: 15_000 },
+    ];
+    expect(nextLivenessCheck(sockets, TIMEOUT)).toBe(15_000);
+    expect(nextLivenessCheck([{ lastSeenAt: 9_000, expiresAt: 1e12 }], TIMEOUT)).toBe(9_000 + TIMEOUT + 1);
+  });
+
   it("property: at the check every socket is stale, one ms before it the freshest is still alive", () => {
     fc.assert(
       fc.property(

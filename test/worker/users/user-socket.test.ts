@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { describe, expect, it } from "vitest";
@@ -202,6 +203,21 @@ describe("token expiry and logout", () => {
     expect(closed.code).toBe(4401);
     expect(at).toBeGreaterThanOrEqual(exp * 1000 - 50);
     expect(at).toBeLessThan(exp * 1000 + 3_000);
+  });
+
+  it("an open socket keeps one stored timer and one alarm: its token's expiry rides on the liveness check", async () => {
+    const u = await signup("onetimer");
+    const iat = Math.floor(Date.now() / 1000);
+    const token = await sign({ sub: u.id, did: u.deviceId, iat, exp: iat + 60 }, env.JWT_SECRET, "HS256");
+    const sock = await openUserSocket(token);
+    const { timers, alarm } = await runInDurableObject(userStubOf(u.id), async (_instance, state) => ({
+      timers: state.storage.sql.exec<{ name: string }>("SELECT name FROM _timers").toArray(),
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(timers).toEqual([{ name: "liveness" }]);
+    // The heartbeat timeout (1.5 s) comes before the expiry (60 s): the alarm is for the liveness check.
+    expect(alarm).toBeLessThan(Date.now() + 5_000);
+    sock.close();
   });
 
   it("a socket with a long-lived token outlasts the heartbeat timeout while it pings", async () => {
