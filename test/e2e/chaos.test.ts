@@ -8,13 +8,17 @@ import { type DevServer, startDevServer } from "./support/dev-server";
  * test drops and re-opens sockets, restarts the server (state kept on disk) and makes
  * D1 fail. Then a checker proves, per channel, that every acknowledged message is in
  * history and in every member's live view exactly once, in one gap-free order, and
- * that D1 ends up holding exactly the Durable Object's log.
+ * that D1 ends up holding exactly the Durable Object's log. One channel also has members
+ * who are never online (more members than the online set): nothing reaches them per
+ * message, and their unread counts, pulled when they look, must still be exact.
  *
  * Seeded: CHAOS_SEED=<n> replays the same schedule of sends and faults.
  */
 const SEED = Number(process.env.CHAOS_SEED ?? Date.now() % 2 ** 31);
 const LOAD_MS = Number(process.env.CHAOS_LOAD_MS ?? 20_000);
 const USERS = 6;
+/** Members of the big channel who never connect. */
+const OFFLINE = 3;
 const MAX_RESTARTS = 2;
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
@@ -83,6 +87,18 @@ it(`keeps every acknowledged message exactly once, in order, everywhere (seed ${
   }
   const dm = await clients[0]!.api.openDm(ids[5]!);
   channels.push({ id: dm.id, members: [0, 5] });
+  // Members who never connect: the channel's online set is smaller than its members.
+  const offline: ChatClient[] = [];
+  for (let i = 0; i < OFFLINE; i++) {
+    const c = new ChatClient({ baseUrl: server.url });
+    await c.signup({ username: `chaosoff${i}_${SEED.toString(36)}`, password: "chaos-password" });
+    offline.push(c);
+  }
+  const big = await clients[0]!.api.createChannel({
+    name: "chaos big",
+    memberIds: [...ids.slice(1), ...offline.map((c) => c.user!.id)],
+  });
+  channels.push({ id: big.id, members: [0, 1, 2, 3, 4, 5] });
 
   // Every client's live view, per channel, from the SDK's `message` event.
   const views = clients.map(() => new Map<string, Message[]>());
@@ -203,6 +219,15 @@ it(`keeps every acknowledged message exactly once, in order, everywhere (seed ${
       if (JSON.stringify(view) !== JSON.stringify(log)) {
         anomaly(`${ch.id}: user ${m}'s live view (${view.length}) differs from history (${log.length})`);
       }
+    }
+  }
+
+  // The never-online members: exact counters, pulled from the channel as they ask.
+  for (const c of offline) {
+    const summary = (await c.api.listChannels()).find((x) => x.id === big.id);
+    const last = history.get(big.id)!.length;
+    if (summary?.lastSeq !== last || summary.unread !== last || summary.lastMessage?.seq !== last) {
+      anomaly(`${big.id}: an offline member's summary ${JSON.stringify(summary)} is not lastSeq = unread = ${last}`);
     }
   }
 
