@@ -120,6 +120,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly fanOut: FanOut;
+  private watchingNow: Set<string> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
 
@@ -137,7 +138,7 @@ export class ChannelDO extends DurableObject<Env> {
     const cfg = config(env);
     this.fanOut = new FanOut({
       store: this.store,
-      watching: () => new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId)),
+      watching: () => this.watching(),
       dial: (userId) =>
         userStub(this.env, userId).fetch(
           `https://user${RELAY_PATH}?channelId=${encodeURIComponent(this.store.channel()?.id ?? "")}`,
@@ -237,6 +238,7 @@ export class ChannelDO extends DurableObject<Env> {
       this.store.deleteMember(userId, heir);
       this.fanOut.left(userId);
       this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
+      this.socketsChanged();
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
       const channel = toChannel(this.store.channel()!);
       await this.tellInboxes([userId], (inbox) => inbox.channelEvent("removed", channel));
@@ -413,6 +415,7 @@ export class ChannelDO extends DurableObject<Env> {
   async closeDevice(deviceId: string): Promise<void> {
     hit("rpc.ChannelDO.closeDevice");
     this.lifetime.signOut(deviceId);
+    this.socketsChanged();
   }
 
   // ---- Test hooks (reachable only through /api/_test with TEST_HOOKS=on) ---------------
@@ -472,6 +475,7 @@ export class ChannelDO extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.sockets.accept(server, [who.userId, deviceTag(who.deviceId)], who);
     this.lifetime.accepted(who);
+    this.socketsChanged();
     for (const frame of catchUpFrames(this.store.log(), Number(url.searchParams.get("after") ?? 0))) {
       this.sockets.send(server, frame);
     }
@@ -521,6 +525,25 @@ export class ChannelDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     answerClose(ws, code, reason);
+    this.socketsChanged();
+  }
+
+  override async webSocketError(): Promise<void> {
+    this.socketsChanged();
+  }
+
+  /**
+   * Members with a channel socket open: asked for every message (FanOut holds their
+   * relay frames back), so kept rather than read from a hundred attachments each time,
+   * and dropped whenever a socket opens or closes (or the object wakes up anew).
+   */
+  private watching(): ReadonlySet<string> {
+    this.watchingNow ??= new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId));
+    return this.watchingNow;
+  }
+
+  private socketsChanged(): void {
+    this.watchingNow = undefined;
   }
 
   /**
@@ -544,6 +567,7 @@ export class ChannelDO extends DurableObject<Env> {
     hit("alarm.ChannelDO");
     this.clock.ring();
     this.lifetime.closeExpired();
+    this.socketsChanged();
     await this.flush();
     const relaysIdleAt = this.fanOut.closeIdle(Date.now());
     if (relaysIdleAt !== null) this.clock.wakeBy(relaysIdleAt);

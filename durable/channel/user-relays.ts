@@ -5,12 +5,16 @@ import { closeQuietly, sendQuietly } from "../kit/sockets";
 /** A relay nobody sent on for this long is closed, so the channel can hibernate. */
 export const RELAY_IDLE_MS = 30_000;
 /**
- * Frames for a member who has the channel open wait this long and go together: that
- * device has them already (channel socket); the user socket serves their other
- * devices, for which a second is soon enough, and a busy channel of watchers then
- * wakes each UserDO once a second instead of once a message.
+ * Frames for a member who has the channel open wait between HOLD_MS and twice that,
+ * and go together: that device has them already (channel socket); the user socket
+ * serves their other devices, for which a second or two is soon enough. A busy channel
+ * of watchers then wakes each UserDO about once a second instead of once a message, and
+ * the members' releases are spread over the second rather than all at once, which on
+ * a loaded host would stall the channel's next messages behind a hundred wake-ups.
  */
 export const HOLD_MS = 1_000;
+/** How often held frames are looked at while any wait. */
+const HOLD_TICK_MS = HOLD_MS / 10;
 
 interface Relay {
   ws?: WebSocket;
@@ -39,42 +43,48 @@ export interface UserRelayDeps {
 export class UserRelays {
   private readonly relays = new Map<string, Relay>();
   private lastSendAt = 0;
-  /** Frames held for HOLD_MS, per member, in order. */
-  private readonly held = new Map<string, string[]>();
-  /** The release of held frames. A timer is fine here: open relays keep the object in memory anyway. */
-  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Frames held, per member, in order, with when they go. */
+  private readonly held = new Map<string, { frames: string[]; due: number }>();
+  /** Releases due frames while any are held. A timer is fine here: open relays keep the object in memory anyway. */
+  private holdTicker: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly deps: UserRelayDeps) {}
 
   /**
-   * Sends one frame, serialized once, to each of `userIds`; those in `hold` get it with
-   * the next release (HOLD_MS). A member's frames keep their order either way: a frame
-   * sent at once takes the member's held ones along, before it.
+   * Sends one frame, serialized once, to each of `userIds`; those in `hold` get it
+   * within HOLD_MS to twice that. A member's frames keep their order either way: a
+   * frame sent at once takes the member's held ones along, before it.
    */
   send(userIds: Iterable<string>, data: string, hold?: ReadonlySet<string>): void {
-    this.lastSendAt = Date.now();
+    const now = Date.now();
+    this.lastSendAt = now;
     for (const userId of userIds) {
       const held = this.held.get(userId);
       if (hold?.has(userId)) {
-        if (held) held.push(data);
-        else this.held.set(userId, [data]);
-        this.holdTimer ??= setTimeout(() => this.release(), HOLD_MS);
+        if (held) held.frames.push(data);
+        else this.held.set(userId, { frames: [data], due: now + HOLD_MS + Math.random() * HOLD_MS });
+        this.holdTicker ??= setInterval(() => this.release(Date.now()), HOLD_TICK_MS);
       } else if (held) {
         this.held.delete(userId);
-        held.push(data);
-        this.sendNow(userId, held.join(RELAY_FRAME_SEPARATOR));
+        held.frames.push(data);
+        this.sendNow(userId, held.frames.join(RELAY_FRAME_SEPARATOR));
       } else {
         this.sendNow(userId, data);
       }
     }
   }
 
-  /** Sends every held frame now. */
-  release(): void {
-    clearTimeout(this.holdTimer);
-    this.holdTimer = undefined;
-    for (const [userId, frames] of this.held) this.sendNow(userId, frames.join(RELAY_FRAME_SEPARATOR));
-    this.held.clear();
+  /** Sends the held frames due by `now` (all of them without `now`). */
+  release(now = Number.POSITIVE_INFINITY): void {
+    for (const [userId, { frames, due }] of this.held) {
+      if (due > now) continue;
+      this.held.delete(userId);
+      this.sendNow(userId, frames.join(RELAY_FRAME_SEPARATOR));
+    }
+    if (this.held.size === 0 && this.holdTicker !== undefined) {
+      clearInterval(this.holdTicker);
+      this.holdTicker = undefined;
+    }
   }
 
   /** Closes a member's relay (they left, or went offline); frames held for them are dropped. */
@@ -82,6 +92,7 @@ export class UserRelays {
     const relay = this.relays.get(userId);
     this.relays.delete(userId);
     this.held.delete(userId);
+    if (this.held.size === 0) this.release();
     if (relay?.ws) closeQuietly(relay.ws, 1000, "done");
   }
 
