@@ -33,7 +33,7 @@ export class FanOut {
   constructor(private readonly deps: FanOutDeps) {
     this.relays = new UserRelays({
       dial: deps.dial,
-      offline: (userId, epoch) => this.presence(userId, { online: false, epoch }),
+      offline: (userId, presence) => this.presence(userId, presence),
     });
     this.pushGate = new PushGate(deps.pushWindowMs);
   }
@@ -94,6 +94,7 @@ export class FanOut {
         id !== message.senderId &&
         members.has(id) &&
         !online.has(id) &&
+        online.mayPush(id) &&
         wantsPush(levels.levelOf(id, members.size), false),
     );
     for (const id of this.pushGate.offer(targets, now)) void this.notify(id, message);

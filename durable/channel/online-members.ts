@@ -1,24 +1,36 @@
 import type { MemberPresence } from "../kit/relay";
 
 /**
- * Which members are online, as their UserDOs said (durable/kit/relay.ts): the members a
- * new message is relayed to at once. Kept in SQLite, so an evicted channel still knows
- * after waking, and mirrored in memory, since every message reads it. News carries an
- * epoch; older news than what is stored changes nothing.
+ * Which members are online, and which cannot get a Web Push, as their UserDOs said
+ * (durable/kit/relay.ts): the members a new message is relayed to at once, and those
+ * never asked for a push. Kept in SQLite, so an evicted channel still knows after
+ * waking, and mirrored in memory, since every message reads it. News carries an epoch;
+ * older news than what is stored changes nothing. A member nothing was heard of yet is
+ * offline and may have a subscription.
  */
 export class OnlineMembers {
   private online: Set<string> | undefined;
+  private pushless: Set<string> | undefined;
 
   constructor(private readonly sql: SqlStorage) {}
 
   ids(): ReadonlySet<string> {
-    this.online ??= new Set(
-      this.sql
-        .exec<{ user_id: string }>("SELECT user_id FROM member_presence WHERE online = 1")
-        .toArray()
-        .map((r) => r.user_id),
-    );
-    return this.online;
+    if (!this.online) this.load();
+    return this.online!;
+  }
+
+  /** Whether a member may have a push subscription. */
+  mayPush(userId: string): boolean {
+    if (!this.pushless) this.load();
+    return !this.pushless!.has(userId);
+  }
+
+  private load(): void {
+    const rows = this.sql
+      .exec<{ user_id: string; online: number; push: number }>("SELECT user_id, online, push FROM member_presence")
+      .toArray();
+    this.online = new Set(rows.filter((r) => r.online === 1).map((r) => r.user_id));
+    this.pushless = new Set(rows.filter((r) => r.push === 0).map((r) => r.user_id));
   }
 
   has(userId: string): boolean {
@@ -29,17 +41,22 @@ export class OnlineMembers {
   record(userId: string, presence: MemberPresence): boolean {
     const changed =
       this.sql.exec(
-        `INSERT INTO member_presence (user_id, online, epoch) VALUES (?, ?, ?)
-         ON CONFLICT (user_id) DO UPDATE SET online = excluded.online, epoch = excluded.epoch
+        `INSERT INTO member_presence (user_id, online, push, epoch) VALUES (?, ?, ?, ?)
+         ON CONFLICT (user_id) DO UPDATE SET online = excluded.online, push = excluded.push, epoch = excluded.epoch
          WHERE excluded.epoch > member_presence.epoch`,
         userId,
         presence.online ? 1 : 0,
+        presence.push ? 1 : 0,
         presence.epoch,
       ).rowsWritten > 0;
     if (changed) {
-      const ids = this.ids() as Set<string>;
-      if (presence.online) ids.add(userId);
-      else ids.delete(userId);
+      if (!this.online) this.load();
+      else {
+        if (presence.online) this.online.add(userId);
+        else this.online.delete(userId);
+        if (presence.push) this.pushless!.delete(userId);
+        else this.pushless!.add(userId);
+      }
     }
     return changed;
   }
@@ -47,6 +64,7 @@ export class OnlineMembers {
   /** A member left: nothing of them stays. */
   forget(userId: string): void {
     this.sql.exec("DELETE FROM member_presence WHERE user_id = ?", userId);
-    (this.ids() as Set<string>).delete(userId);
+    this.online?.delete(userId);
+    this.pushless?.delete(userId);
   }
 }

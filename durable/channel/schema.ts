@@ -28,7 +28,9 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
     id: "0003_online_members",
     sql: `
       -- Whether each member is online, as their UserDO last said (durable/kit/relay.ts).
-      CREATE TABLE member_presence (user_id TEXT PRIMARY KEY, online INTEGER NOT NULL, epoch INTEGER NOT NULL);
+      -- push: whether they have a Web Push subscription (only those are asked for pushes).
+      CREATE TABLE member_presence (
+        user_id TEXT PRIMARY KEY, online INTEGER NOT NULL, push INTEGER NOT NULL, epoch INTEGER NOT NULL);
       -- Notification levels members chose; a member without a row has the channel's default.
       CREATE TABLE notification_levels (user_id TEXT PRIMARY KEY, level TEXT NOT NULL);`,
   },

@@ -1,5 +1,5 @@
 import { loggableError } from "../../src/log";
-import { CLOSE_RELAY_OFFLINE, RELAY_FRAME_SEPARATOR } from "../kit/relay";
+import { CLOSE_RELAY_OFFLINE, type MemberPresence, parseOfflineReason, RELAY_FRAME_SEPARATOR } from "../kit/relay";
 import { closeQuietly, sendQuietly } from "../kit/sockets";
 
 /** A relay nobody sent on for this long is closed, so the channel can hibernate. */
@@ -25,8 +25,8 @@ interface Relay {
 export interface UserRelayDeps {
   /** Dials the relay socket of one member's UserDO (durable/kit/relay.ts). */
   dial: (userId: string) => Promise<Response>;
-  /** A UserDO closed its relay because its user is offline, at this presence epoch. */
-  offline: (userId: string, epoch: number) => void;
+  /** A UserDO closed its relay because its user is offline: its presence. */
+  offline: (userId: string, presence: MemberPresence) => void;
 }
 
 /**
@@ -145,6 +145,7 @@ export class UserRelays {
 
   private closed(userId: string, ws: WebSocket, code?: number, reason?: string): void {
     if (this.relays.get(userId)?.ws === ws) this.relays.delete(userId);
-    if (code === CLOSE_RELAY_OFFLINE) this.deps.offline(userId, Number(reason) || 0);
+    const presence = code === CLOSE_RELAY_OFFLINE ? parseOfflineReason(reason ?? "") : null;
+    if (presence) this.deps.offline(userId, presence);
   }
 }

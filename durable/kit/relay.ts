@@ -14,17 +14,35 @@ export const RELAY_FRAME_SEPARATOR = "\n";
 /** The tag of relay sockets in a UserDO, beside its device sockets. */
 export const RELAY_TAG = "relay";
 /**
- * The UserDO closes a relay with this code when its user is offline; the reason is the
- * presence epoch it was offline at, so the channel can tell it from a newer "online".
+ * The UserDO closes a relay with this code when its user is offline; the reason is its
+ * presence (offlineReason), so the channel can tell it from a newer "online".
  */
 export const CLOSE_RELAY_OFFLINE = 4000;
 
+/** The close reason of CLOSE_RELAY_OFFLINE: the presence as JSON (well under a close reason's 123 bytes). */
+export function offlineReason(presence: MemberPresence): string {
+  return JSON.stringify({ push: presence.push, epoch: presence.epoch });
+}
+
+/** The presence a CLOSE_RELAY_OFFLINE reason carries, or null when it carries none. */
+export function parseOfflineReason(reason: string): MemberPresence | null {
+  try {
+    const { push, epoch } = JSON.parse(reason) as Partial<MemberPresence>;
+    if (typeof push !== "boolean" || !Number.isSafeInteger(epoch)) return null;
+    return { online: false, push, epoch: epoch as number };
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Whether a member is online, as their UserDO told a channel. `epoch` grows with every
- * change, so news that arrives out of order (separate RPCs have no order) cannot undo
- * newer news.
+ * Whether a member is online, and whether they have a Web Push subscription at all, as
+ * their UserDO told a channel: a channel relays to the online and asks only offline
+ * members who can get a push. `epoch` grows with every change, so news that arrives out
+ * of order (separate RPCs have no order) cannot undo newer news.
  */
 export interface MemberPresence {
   online: boolean;
+  push: boolean;
   epoch: number;
 }

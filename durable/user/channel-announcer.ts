@@ -16,11 +16,14 @@ export interface AnnouncerDeps {
   channelsOf: () => Promise<string[]>;
   /** Tells one channel (ChannelDO.memberPresence). */
   tell: (channelId: string, presence: MemberPresence) => Promise<void>;
+  /** Whether the user has a push subscription now. */
+  hasPush: () => boolean;
 }
 
 /**
- * Tells the user's channels when the user goes online or offline, so each channel
- * relays its messages to exactly the members who are online (durable/kit/relay.ts).
+ * Tells the user's channels when the user goes online or offline, or gains or loses
+ * every push subscription, so each channel relays its messages to exactly the members
+ * who are online and asks for pushes only those who can get one (durable/kit/relay.ts).
  * The presence and its epoch are stored, marked untold, before anyone is told; a
  * failing channel sets a timer for another pass, and an instance that finds the news
  * untold when it starts (its predecessor was evicted mid-pass) sets one too. So the
@@ -33,25 +36,32 @@ export class ChannelAnnouncer {
     if (row && row.told === 0) deps.timers.schedule("announce", Date.now());
   }
 
-  private row(): { online: number; epoch: number; told: number } | undefined {
+  private row(): { online: number; push: number; epoch: number; told: number } | undefined {
     return this.deps.sql
-      .exec<{ online: number; epoch: number; told: number }>("SELECT online, epoch, told FROM channel_presence")
+      .exec<{ online: number; push: number; epoch: number; told: number }>(
+        "SELECT online, push, epoch, told FROM channel_presence",
+      )
       .toArray()[0];
   }
 
-  /** What channels are told: online or not, and the epoch of that change. */
+  /** What channels are told: online or not, with a push subscription or not, and the epoch of that news. */
   current(): MemberPresence {
     const row = this.row();
-    return { online: row?.online === 1, epoch: row?.epoch ?? 0 };
+    return row
+      ? { online: row.online === 1, push: row.push === 1, epoch: row.epoch }
+      : { online: false, push: this.deps.hasPush(), epoch: 0 };
   }
 
-  /** Presence changed: a new epoch, then every channel is told. */
-  async changed(online: boolean): Promise<void> {
-    const epoch = this.current().epoch + 1;
+  /** Presence or push changed: a new epoch, then every channel is told. Nothing changed: nothing happens. */
+  async changed(change: Partial<Pick<MemberPresence, "online" | "push">>): Promise<void> {
+    const now = this.current();
+    const next = { ...now, ...change };
+    if (this.row() && next.online === now.online && next.push === now.push) return;
     this.deps.sql.exec(
-      "INSERT OR REPLACE INTO channel_presence (id, online, epoch, told) VALUES (0, ?, ?, 0)",
-      online ? 1 : 0,
-      epoch,
+      "INSERT OR REPLACE INTO channel_presence (id, online, push, epoch, told) VALUES (0, ?, ?, ?, 0)",
+      next.online ? 1 : 0,
+      next.push ? 1 : 0,
+      now.epoch + 1,
     );
     await this.run();
   }

@@ -60,6 +60,10 @@ export class PushOutbox {
     );
   }
 
+  hasSubscriptions(): boolean {
+    return this.sql.exec("SELECT 1 FROM push_subscriptions LIMIT 1").toArray().length > 0;
+  }
+
   unsubscribe(endpoint: string): void {
     this.sql.exec("DELETE FROM push_subscriptions WHERE endpoint = ?", endpoint);
     this.sql.exec("DELETE FROM push_queue WHERE endpoint = ?", endpoint);

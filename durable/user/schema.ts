@@ -38,8 +38,8 @@ export const USER_MIGRATIONS: readonly Migration[] = [
       -- What the user's channels are told of their presence, with the epoch that orders
       -- the news, and whether every channel has heard it (durable/user/channel-announcer.ts).
       CREATE TABLE channel_presence (
-        id INTEGER PRIMARY KEY CHECK (id = 0), online INTEGER NOT NULL, epoch INTEGER NOT NULL,
-        told INTEGER NOT NULL);
+        id INTEGER PRIMARY KEY CHECK (id = 0), online INTEGER NOT NULL, push INTEGER NOT NULL,
+        epoch INTEGER NOT NULL, told INTEGER NOT NULL);
       -- After a push, when to ask the channel for anything newer than the pushed seq: a
       -- channel calls at most once per coalescing window (durable/user/push-outbox.ts).
       CREATE TABLE push_followups (

@@ -7,7 +7,14 @@ import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame } from "../../src/protocol/frames";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
-import { CLOSE_RELAY_OFFLINE, type MemberPresence, RELAY_FRAME_SEPARATOR, RELAY_PATH, RELAY_TAG } from "../kit/relay";
+import {
+  CLOSE_RELAY_OFFLINE,
+  type MemberPresence,
+  offlineReason,
+  RELAY_FRAME_SEPARATOR,
+  RELAY_PATH,
+  RELAY_TAG,
+} from "../kit/relay";
 import { answerClose, answerPing, answerPingsWhileHibernating, closeQuietly, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
@@ -69,6 +76,7 @@ export class UserDO extends DurableObject<Env> {
       timers: this.timers,
       channelsOf: () => listChannelsOf(db(this.env.DB), this.knownUserId()),
       tell: (channelId, presence) => channelStub(this.env, channelId).memberPresence(this.knownUserId(), presence),
+      hasPush: () => this.push.hasSubscriptions(),
     });
     answerPingsWhileHibernating(ctx);
   }
@@ -131,7 +139,7 @@ export class UserDO extends DurableObject<Env> {
   private relayed(ws: WebSocket, data: string | ArrayBuffer): void {
     hit("relay.in.UserDO");
     const presence = this.announcer.current();
-    if (!presence.online) closeQuietly(ws, CLOSE_RELAY_OFFLINE, String(presence.epoch));
+    if (!presence.online) closeQuietly(ws, CLOSE_RELAY_OFFLINE, offlineReason(presence));
     else if (typeof data === "string")
       for (const frame of data.split(RELAY_FRAME_SEPARATOR)) this.devices.forward(frame);
   }
@@ -217,11 +225,18 @@ export class UserDO extends DurableObject<Env> {
   async addPushSubscription(sub: PushSubscription): Promise<void> {
     hit("rpc.UserDO.addPushSubscription");
     this.push.subscribe(sub);
+    await this.pushAbilityChanged();
   }
 
   async removePushSubscription(endpoint: string): Promise<void> {
     hit("rpc.UserDO.removePushSubscription");
     this.push.unsubscribe(endpoint);
+    await this.pushAbilityChanged();
+  }
+
+  /** The first subscription came or the last went (also when a push service said it is gone): channels hear of it. */
+  private async pushAbilityChanged(): Promise<void> {
+    await this.announcer.changed({ push: this.push.hasSubscriptions() });
   }
 
   // ---- Alarm -----------------------------------------------------------------------------
@@ -235,7 +250,10 @@ export class UserDO extends DurableObject<Env> {
         this.devices.closeExpired();
         return this.refreshPresence();
       },
-      [PUSH_TIMER]: () => this.push.flush(this.devices.anyLive()),
+      [PUSH_TIMER]: async () => {
+        await this.push.flush(this.devices.anyLive());
+        await this.pushAbilityChanged();
+      },
       signOut: () => this.signOuts.run(),
       announce: () => this.announcer.run(),
     });
@@ -267,7 +285,10 @@ export class UserDO extends DurableObject<Env> {
   private async announce(change: PresenceChange): Promise<void> {
     const userId = this.presenceState.userId();
     if (!userId) return;
-    await Promise.all([this.announcer.changed(change.status === "online"), this.contacts.tell({ userId, ...change })]);
+    await Promise.all([
+      this.announcer.changed({ online: change.status === "online", push: this.push.hasSubscriptions() }),
+      this.contacts.tell({ userId, ...change }),
+    ]);
   }
 }
 
