@@ -69,6 +69,20 @@ const userRows = (u: TestUser) =>
 
 const counter = (name: string) => snapshot()[name] ?? 0;
 
+/** The members the channel asks for a push from now on (no eviction: it is this instance's). */
+async function pushRequests(channelId: string): Promise<string[]> {
+  const asked: string[] = [];
+  await runInDurableObject(channelStubOf(channelId), (inst: ChannelDO) => {
+    const deps = (inst as any).fanOut.deps;
+    const notify = deps.notify;
+    deps.notify = (userId: string, m: unknown) => {
+      asked.push(userId);
+      return notify(userId, m);
+    };
+  });
+  return asked;
+}
+
 /** As if `u`'s UserDO said they have a push subscription (the real one says so when they subscribe). */
 const mayPush = (channelId: string, u: TestUser) =>
   channelStubOf(channelId).memberPresence(u.id, { online: false, push: true, epoch: 1_000 });
@@ -383,15 +397,7 @@ describe("notification levels", () => {
       const res = await api("PUT", `/api/channels/${g.id}/notifications`, { token: u.accessToken, body: { level } });
       expect(res.status).toBe(204);
     }
-    const asked: string[] = [];
-    await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => {
-      const deps = (inst as any).fanOut.deps;
-      const notify = deps.notify;
-      deps.notify = (userId: string, m: unknown) => {
-        asked.push(userId);
-        return notify(userId, m);
-      };
-    });
+    const asked = await pushRequests(g.id);
     await sendMany(sender!, g.id, 3);
     expect(asked).toEqual([keen!.id]);
   });
@@ -412,15 +418,7 @@ describe("notification levels", () => {
     }
     expect((await summary(quiet!, g.id)).notifications).toBe("mentions");
     for (const u of [quiet!, keen!]) await mayPush(g.id, u);
-    const asked: string[] = [];
-    await runInDurableObject(channelStubOf(g.id), (inst: ChannelDO) => {
-      const deps = (inst as any).fanOut.deps;
-      const notify = deps.notify;
-      deps.notify = (userId: string, m: unknown) => {
-        asked.push(userId);
-        return notify(userId, m);
-      };
-    });
+    const asked = await pushRequests(g.id);
     await sendMany(owner!, g.id, 3);
     expect(asked).toEqual([]);
 
