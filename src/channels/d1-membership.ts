@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { type Db, db } from "../db/client";
 import { channelMembers, channels } from "../db/schema";
 import type { Role } from "../protocol/types";
-import { nameKey } from "./directory";
+import { nameKey } from "./d1-directory";
 
 /**
  * Write-through of channel membership to D1, called by the ChannelDO (the authority)

@@ -1,33 +1,20 @@
-import { and, gte, lt, sql } from "drizzle-orm";
 import { z } from "zod";
-import { toChannel } from "../../durable/channel/membership";
 import type { Db } from "../db/client";
-import { channels } from "../db/schema";
 import { ApiError } from "../http/errors";
 import type { Channel } from "../protocol/types";
 import { stripFormatCharacters } from "../users/format-characters";
+import { type DirectoryPosition, listPublicChannels } from "./d1-directory";
 
-/** GET /api/channels/public: public groups by name prefix, largest first, in pages. */
+/** GET /api/channels/public: the query and cursor of the route, around the D1 directory. */
 
-export const DIRECTORY_PAGE_SIZE = 50;
-
-/** How a name is matched: lower-cased, so the prefix search ignores case (in every script). */
-export function nameKey(name: string | null): string | null {
-  return name === null ? null : name.toLowerCase();
-}
-
-/** Sorts after every character a name can hold, so [key, key + this) is "starts with key". */
-const AFTER_ANY = String.fromCodePoint(0x10ffff);
-
-/** Where a page ends: the size and id of its last channel. Opaque to clients. */
 const Position = z.tuple([z.number().int().nonnegative(), z.string().min(1).max(100)]);
-type Position = z.infer<typeof Position>;
 
-function encodeCursor(p: Position): string {
+/** Opaque to clients: base64url of the last channel's position. */
+function encodeCursor(p: DirectoryPosition): string {
   return btoa(JSON.stringify(p)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 }
 
-function decodeCursor(cursor: string): Position {
+function decodeCursor(cursor: string): DirectoryPosition {
   try {
     const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
     return Position.parse(JSON.parse(json));
@@ -36,35 +23,13 @@ function decodeCursor(cursor: string): Position {
   }
 }
 
-/**
- * One page, in (member_count, id) descending order: the id breaks ties, so the order is
- * total and the cursor a plain keyset position. A channel whose size changes between
- * two requests may show up on both pages or on neither; nothing else moves.
- */
-export async function listPublicChannels(
+export async function publicChannelsPage(
   orm: Db,
   query: string,
   cursor: string | undefined,
 ): Promise<{ channels: Channel[]; nextCursor?: string }> {
+  // The same key names are stored under (d1-directory.ts nameKey), from what a person sees.
   const prefix = stripFormatCharacters(query).trim().toLowerCase();
-  const after = cursor === undefined ? undefined : decodeCursor(cursor);
-  const rows = await orm
-    .select()
-    .from(channels)
-    .where(
-      and(
-        // A literal, so SQLite can use the partial indexes (see src/db/schema.ts).
-        sql`visibility = 'public'`,
-        prefix ? and(gte(channels.nameKey, prefix), lt(channels.nameKey, prefix + AFTER_ANY)) : undefined,
-        after ? sql`(${channels.memberCount}, ${channels.id}) < (${after[0]}, ${after[1]})` : undefined,
-      ),
-    )
-    .orderBy(sql`${channels.memberCount} DESC`, sql`${channels.id} DESC`)
-    .limit(DIRECTORY_PAGE_SIZE + 1);
-  const page = rows.slice(0, DIRECTORY_PAGE_SIZE);
-  const last = page[page.length - 1];
-  return {
-    channels: page.map((r) => toChannel(r)),
-    ...(rows.length > DIRECTORY_PAGE_SIZE && last ? { nextCursor: encodeCursor([last.memberCount, last.id]) } : {}),
-  };
+  const page = await listPublicChannels(orm, prefix, cursor === undefined ? undefined : decodeCursor(cursor));
+  return { channels: page.channels, ...(page.next ? { nextCursor: encodeCursor(page.next) } : {}) };
 }

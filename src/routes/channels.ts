@@ -5,7 +5,8 @@ import { z } from "zod";
 import { memberLimit } from "../../durable/channel/membership";
 import { channelStub } from "../../durable/stubs";
 import { channelList } from "../channels/channel-list";
-import { DIRECTORY_PAGE_SIZE, listPublicChannels } from "../channels/directory";
+import { DIRECTORY_PAGE_SIZE } from "../channels/d1-directory";
+import { publicChannelsPage } from "../channels/directory";
 import { CHANNEL_ID, newGroupId } from "../channels/ids";
 import { config } from "../config";
 import type { Db } from "../db/client";
@@ -237,7 +238,7 @@ export const channelRoutes = new Hono<AppEnv>()
   // Before "/:id": "public" is not a channel id.
   .get("/public", docs.directory, valid("query", DirectoryQuery), async (c) => {
     const { q, cursor } = c.req.valid("query");
-    return c.json(await listPublicChannels(c.var.db, q, cursor));
+    return c.json(await publicChannelsPage(c.var.db, q, cursor));
   })
   .get(
     "/:id/ws",
