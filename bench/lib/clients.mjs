@@ -75,6 +75,9 @@ async function inBatches(items, size, fn) {
 
 // ---- the service ------------------------------------------------------------------
 
+/** Access tokens live 15 minutes; a user's is renewed once older than this. */
+const TOKEN_RENEW_MS = 7 * 60_000;
+
 async function api(base, path, { token, method = "GET", body } = {}) {
   const res = await fetch(base + path, {
     method,
@@ -108,9 +111,15 @@ export class ServiceTarget {
         method: "POST",
         body: { username: `b${tag}_${i}`, password: "bench-password-1" },
       });
-      return { id: r.user.id, token: r.accessToken };
+      return { id: r.user.id, token: r.accessToken, refreshToken: r.refreshToken, at: Date.now() };
     });
     this.users.push(...made);
+    // A full run outlasts an access token (15 min): renew those past half of it.
+    const stale = this.users.slice(0, n).filter((u) => Date.now() - u.at > TOKEN_RENEW_MS);
+    await inBatches(stale, 8, async (u) => {
+      const r = await this.api("/api/auth/refresh", { method: "POST", body: { refreshToken: u.refreshToken } });
+      Object.assign(u, { token: r.accessToken, refreshToken: r.refreshToken, at: Date.now() });
+    });
     return this.users.slice(0, n);
   }
 
