@@ -13,20 +13,8 @@ import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { ERROR_STATUS } from "../../src/protocol/errors";
-import {
-  assertNever,
-  ChannelClientFrame,
-  type ChannelServerFrame,
-  parseJsonFrame,
-  type UserServerFrame,
-} from "../../src/protocol/frames";
-import {
-  checkText,
-  LARGE_CHANNEL_MEMBERS,
-  MAX_SOCKETS_PER_DEVICE,
-  TEXT_BUDGET_BYTES,
-  TYPING_INTERVAL_MS,
-} from "../../src/protocol/limits";
+import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
+import { checkText, MAX_SOCKETS_PER_DEVICE, TEXT_BUDGET_BYTES, TYPING_INTERVAL_MS } from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
 import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type {
