@@ -165,7 +165,7 @@ export class ServiceTarget {
       const member = { id: u.id, index: i, ws: undefined };
       const watching = i < how.watching;
       if (!watching || how.userSockets) {
-        const userWs = keepAlive(await openSocket(`${this.wsBase}/api/ws`, headers, "hello"));
+        const userWs = keepAlive(await openSocket(`${this.wsBase}/api/ws?skipOpenChannels=1`, headers, "hello"));
         sockets.push(userWs);
         if (!watching) streams.push(listen(userWs, member, "user", sink));
       }
@@ -183,7 +183,9 @@ export class ServiceTarget {
   async idleUsers(n) {
     const users = await this.ensureUsers(n);
     const sockets = await inBatches(users, 25, async (u) =>
-      keepAlive(await openSocket(`${this.wsBase}/api/ws`, { authorization: `Bearer ${u.token}` }, "hello")),
+      keepAlive(
+        await openSocket(`${this.wsBase}/api/ws?skipOpenChannels=1`, { authorization: `Bearer ${u.token}` }, "hello"),
+      ),
     );
     return () => sockets.forEach(terminate);
   }

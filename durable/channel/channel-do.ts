@@ -109,6 +109,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly fanOut: FanOut;
   private watchingNow: Set<string> | undefined;
+  private devicesNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
 
@@ -127,6 +128,7 @@ export class ChannelDO extends DurableObject<Env> {
     this.fanOut = new FanOut({
       store: this.store,
       watching: () => this.watching(),
+      openDevices: (userId) => this.watchingDevices().get(userId) ?? [],
       dial: (userId) =>
         userStub(this.env, userId).fetch(
           `https://user${RELAY_PATH}?channelId=${encodeURIComponent(this.store.channel()?.id ?? "")}`,
@@ -530,8 +532,24 @@ export class ChannelDO extends DurableObject<Env> {
     return this.watchingNow;
   }
 
+  /** Per watching member, the devices with a channel socket open. */
+  private watchingDevices(): ReadonlyMap<string, string[]> {
+    if (!this.devicesNow) {
+      const map = new Map<string, string[]>();
+      for (const ws of this.sockets.open()) {
+        const { userId, deviceId } = this.sockets.info(ws);
+        const devices = map.get(userId) ?? [];
+        if (!devices.includes(deviceId)) devices.push(deviceId);
+        map.set(userId, devices);
+      }
+      this.devicesNow = map;
+    }
+    return this.devicesNow;
+  }
+
   private socketsChanged(): void {
     this.watchingNow = undefined;
+    this.devicesNow = undefined;
   }
 
   /**

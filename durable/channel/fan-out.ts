@@ -12,6 +12,8 @@ export interface FanOutDeps {
   store: ChannelStore;
   /** Members with the channel open (a channel socket) right now. */
   watching: () => ReadonlySet<string>;
+  /** A member's devices with the channel open right now. */
+  openDevices: (userId: string) => readonly string[];
   /** Dials one member's UserDO relay socket (durable/kit/relay.ts). */
   dial: (userId: string) => Promise<Response>;
   /** Asks one member's UserDO for a Web Push (UserDO.notify); it answers with its presence. */
@@ -34,6 +36,7 @@ export class FanOut {
     this.relays = new UserRelays({
       dial: deps.dial,
       offline: (userId, presence) => this.presence(userId, presence),
+      openDevices: deps.openDevices,
     });
     this.pushGate = new PushGate(deps.pushWindowMs);
   }

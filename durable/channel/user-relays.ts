@@ -1,5 +1,5 @@
 import { loggableError } from "../../src/log";
-import { CLOSE_RELAY_OFFLINE, type MemberPresence, parseOfflineReason, RELAY_FRAME_SEPARATOR } from "../kit/relay";
+import { CLOSE_RELAY_OFFLINE, type MemberPresence, parseOfflineReason, relayMessage } from "../kit/relay";
 import { closeQuietly, sendQuietly } from "../kit/sockets";
 
 /** A relay nobody sent on for this long is closed, so the channel can hibernate. */
@@ -27,6 +27,8 @@ export interface UserRelayDeps {
   dial: (userId: string) => Promise<Response>;
   /** A UserDO closed its relay because its user is offline: its presence. */
   offline: (userId: string, presence: MemberPresence) => void;
+  /** The member's devices that have the channel open now (named in held frames' relay message). */
+  openDevices: (userId: string) => readonly string[];
 }
 
 /**
@@ -67,7 +69,7 @@ export class UserRelays {
       } else if (held) {
         this.held.delete(userId);
         held.frames.push(data);
-        this.sendNow(userId, held.frames.join(RELAY_FRAME_SEPARATOR));
+        this.sendNow(userId, relayMessage(held.frames, this.deps.openDevices(userId)));
       } else {
         this.sendNow(userId, data);
       }
@@ -79,7 +81,7 @@ export class UserRelays {
     for (const [userId, { frames, due }] of this.held) {
       if (due > now) continue;
       this.held.delete(userId);
-      this.sendNow(userId, frames.join(RELAY_FRAME_SEPARATOR));
+      this.sendNow(userId, relayMessage(frames, this.deps.openDevices(userId)));
     }
     if (this.held.size === 0 && this.holdTicker !== undefined) {
       clearInterval(this.holdTicker);

@@ -11,6 +11,25 @@ export const RELAY_PATH = "/relay";
  * back exactly, without parsing them.
  */
 export const RELAY_FRAME_SEPARATOR = "\n";
+/**
+ * A relay message may start with a line naming the member's devices that have the
+ * channel open (they opted in to SKIP_OPEN_CHANNELS get no `message` frames of it on
+ * their user socket). Device ids never hold a comma or a line feed.
+ */
+const OPEN_DEVICES = "#open:";
+
+/** One relay message: `frames` joined by RELAY_FRAME_SEPARATOR, after the devices that have the channel open. */
+export function relayMessage(frames: readonly string[], openDevices: readonly string[]): string {
+  const body = frames.join(RELAY_FRAME_SEPARATOR);
+  return openDevices.length > 0 ? `${OPEN_DEVICES}${openDevices.join(",")}${RELAY_FRAME_SEPARATOR}${body}` : body;
+}
+
+export function readRelayMessage(data: string): { open: ReadonlySet<string>; frames: string[] } {
+  const lines = data.split(RELAY_FRAME_SEPARATOR);
+  if (!lines[0]!.startsWith(OPEN_DEVICES)) return { open: new Set(), frames: lines };
+  return { open: new Set(lines[0]!.slice(OPEN_DEVICES.length).split(",")), frames: lines.slice(1) };
+}
+
 /** The tag of relay sockets in a UserDO, beside its device sockets. */
 export const RELAY_TAG = "relay";
 /**

@@ -2,7 +2,11 @@ import type { UserServerFrame } from "../../src/protocol/frames";
 import { MAX_SOCKETS_PER_DEVICE } from "../../src/protocol/limits";
 import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import { replaceOldestBeyondCap } from "../kit/socket-cap";
-import { closeQuietly, Sockets } from "../kit/sockets";
+import { closeQuietly, Sockets, sendQuietly } from "../kit/sockets";
+
+/** How a serialized `message` frame begins (JSON.stringify keeps the key order it was built with). */
+const MESSAGE_FRAME_START = '{"type":"message"';
+
 import type { TimerControl } from "../kit/timers";
 import { isAlive, nextLivenessCheck } from "./presence-rules";
 
@@ -22,6 +26,8 @@ interface DeviceSocket {
   connectedAt: number;
   /** The last frame that reached the object (a ping spelled differently counts as life too). */
   lastFrameAt?: number;
+  /** Opted in to SKIP_OPEN_CHANNELS: no `message` frames of channels this device has open. */
+  skipOpen?: true;
 }
 
 /**
@@ -50,14 +56,19 @@ export class DeviceSockets {
    * A device keeps at most MAX_SOCKETS_PER_DEVICE user sockets: its oldest make way
    * for a new one (4409), so sockets leaked or opened on purpose cannot pile up here.
    */
-  accept(ws: WebSocket, deviceId: string, exp: number): void {
+  accept(ws: WebSocket, deviceId: string, exp: number, skipOpen = false): void {
     replaceOldestBeyondCap(
       this.sockets.open(deviceId),
       (s) => this.sockets.info(s).connectedAt,
       MAX_SOCKETS_PER_DEVICE,
     );
     // Its expiry is checked by the sweep that follows every accept (see sweep()).
-    this.sockets.accept(ws, [deviceId], { deviceId, exp, connectedAt: Date.now() });
+    this.sockets.accept(ws, [deviceId], {
+      deviceId,
+      exp,
+      connectedAt: Date.now(),
+      ...(skipOpen ? { skipOpen: true as const } : {}),
+    });
   }
 
   /** A frame arrived on `ws`: it is alive. */
@@ -74,9 +85,19 @@ export class DeviceSockets {
     this.sockets.broadcast(frame, exceptDeviceId === undefined ? undefined : (s) => s.deviceId === exceptDeviceId);
   }
 
-  /** A frame a channel relayed, already serialized, to every device. */
-  forward(data: string): void {
-    this.sockets.forward(data);
+  /**
+   * A frame a channel relayed, already serialized, to every device; a `message` frame
+   * skips the devices in `open` that opted in to SKIP_OPEN_CHANNELS (their channel socket has it).
+   */
+  forward(data: string, open?: ReadonlySet<string>): void {
+    if (!open?.size || !data.startsWith(MESSAGE_FRAME_START)) {
+      this.sockets.forward(data);
+      return;
+    }
+    for (const ws of this.sockets.all()) {
+      const info = this.sockets.info(ws);
+      if (!(info.skipOpen && open.has(info.deviceId))) sendQuietly(ws, data);
+    }
   }
 
   /** Open sockets heard from within the timeout, leaving out `closing` (its close is being handled). */

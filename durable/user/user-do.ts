@@ -5,15 +5,16 @@ import { db } from "../../src/db/client";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { parseJsonFrame } from "../../src/protocol/frames";
+import { SKIP_OPEN_CHANNELS } from "../../src/protocol/sockets";
 import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
 import type { PushSubscription } from "../../src/push/subscription";
 import {
   CLOSE_RELAY_OFFLINE,
   type MemberPresence,
   offlineReason,
-  RELAY_FRAME_SEPARATOR,
   RELAY_PATH,
   RELAY_TAG,
+  readRelayMessage,
 } from "../kit/relay";
 import { answerClose, answerPing, answerPingsWhileHibernating, closeQuietly, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
@@ -95,7 +96,12 @@ export class UserDO extends DurableObject<Env> {
     }
     this.presenceState.rememberUser(userId);
     const { 0: client, 1: server } = new WebSocketPair();
-    this.devices.accept(server, deviceId, Number(url.searchParams.get("exp")));
+    this.devices.accept(
+      server,
+      deviceId,
+      Number(url.searchParams.get("exp")),
+      url.searchParams.get(SKIP_OPEN_CHANNELS) === "1",
+    );
     this.devices.send(server, { type: "hello", userId, deviceId, heartbeatMs: this.devices.heartbeatMs });
     await this.refreshPresence();
     return upgradeResponse(client, url);
@@ -140,8 +146,10 @@ export class UserDO extends DurableObject<Env> {
     hit("relay.in.UserDO");
     const presence = this.announcer.current();
     if (!presence.online) closeQuietly(ws, CLOSE_RELAY_OFFLINE, offlineReason(presence));
-    else if (typeof data === "string")
-      for (const frame of data.split(RELAY_FRAME_SEPARATOR)) this.devices.forward(frame);
+    else if (typeof data === "string") {
+      const { open, frames } = readRelayMessage(data);
+      for (const frame of frames) this.devices.forward(frame, open);
+    }
   }
 
   // ---- RPC: presence -------------------------------------------------------------------

@@ -3,6 +3,7 @@ import {
   type Message,
   type MessagePage,
   type ServerFrame,
+  SKIP_OPEN_CHANNELS,
   TYPING_EXPIRY_MS,
   type User,
 } from "../../src/protocol";
@@ -204,7 +205,9 @@ export class ChatClient {
   connect(): void {
     if (this.userSocket) return;
     const target: SocketTarget = { kind: "user" };
-    const sock = this.makeSocket(target, () => this.wsUrl("/api/ws"), this.heartbeatMs, {
+    // A channel on screen has its own socket: its messages need not come twice.
+    const url = () => this.wsUrl("/api/ws", { [SKIP_OPEN_CHANNELS]: 1 });
+    const sock = this.makeSocket(target, url, this.heartbeatMs, {
       onOpen: () => this.outbox.kick(undefined, true),
       onDown: () => {},
       onRemoved: () => {

@@ -20,3 +20,10 @@ export const CLOSE_HEARTBEAT_TIMEOUT = 4408;
  * tabs would take turns closing each other.
  */
 export const CLOSE_REPLACED = 4409;
+
+/**
+ * `GET /api/ws?skipOpenChannels=1`: the user socket leaves out a channel's `message`
+ * frames while this device has that channel open on a channel socket, which carries
+ * them already. Opt-in, so a v1 client still gets every message on its user socket.
+ */
+export const SKIP_OPEN_CHANNELS = "skipOpenChannels";

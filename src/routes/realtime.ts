@@ -10,6 +10,7 @@ import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { jsonAnswer, webSocketUpgrade } from "../openapi/describe";
+import { SKIP_OPEN_CHANNELS } from "../protocol/sockets";
 import { Presence } from "../protocol/types";
 
 const MAX_PRESENCE_IDS = 100;
@@ -40,7 +41,13 @@ const docs = {
  */
 export const realtimeRoutes = new Hono<AppEnv>()
   .get("/ws", docs.socket, allowedOrigin, requireAuth, async (c) =>
-    userStub(c.env, c.var.auth.userId).fetch(internalUpgrade(c.req.raw, c.var.auth)),
+    userStub(c.env, c.var.auth.userId).fetch(
+      internalUpgrade(
+        c.req.raw,
+        c.var.auth,
+        c.req.query(SKIP_OPEN_CHANNELS) === "1" ? { [SKIP_OPEN_CHANNELS]: "1" } : {},
+      ),
+    ),
   )
   .get(
     "/presence",

@@ -142,6 +142,38 @@ describe("push to the online", () => {
     for (const s of [phone, laptop, chan]) s.close();
   });
 
+  it("skipOpenChannels: a device's user socket leaves out the channel it has open; other devices and v1 sockets get it all", async () => {
+    const [sender, w] = await Promise.all([signup("fosks"), signup("foskw")]);
+    const login = async () =>
+      (await api("POST", "/api/auth/login", { body: { username: w.username, password: "correct horse battery" } }))
+        .body;
+    const [laptop, phone, old] = [w, await login(), await login()];
+    const g = await createGroup(sender, [w]);
+    const laptopUser = await openUserSocket(laptop.accessToken, { skipOpenChannels: true });
+    const laptopChan = await openChannelSocket(g.id, laptop.accessToken);
+    const phoneUser = await openUserSocket(phone.accessToken, { skipOpenChannels: true });
+    const oldUser = await openUserSocket(old.accessToken); // a v1 client: no opt-in
+    const oldChan = await openChannelSocket(g.id, old.accessToken);
+    for (const s of [laptopChan, oldChan]) await s.until((f) => f.some((x) => x.type === "synced"));
+
+    await sendMany(sender, g.id, 5);
+    await waitSeqs(phoneUser, g.id, 5);
+    await waitSeqs(oldUser, g.id, 5);
+    await laptopChan.until((f) => f.filter((x) => x.type === "message").length === 5);
+    await sleep(2_500); // past the longest hold (2 s): nothing more is coming
+    expect(seqsOn(laptopUser, g.id)).toEqual([]);
+    expect(seqsOn(phoneUser, g.id)).toEqual(range(1, 5));
+    expect(seqsOn(oldUser, g.id)).toEqual(range(1, 5));
+
+    // Channel closed on the laptop: its user socket carries the channel again.
+    laptopChan.close();
+    await sleep(200);
+    await sendMany(sender, g.id, 2);
+    await waitSeqs(laptopUser, g.id, 2);
+    expect(seqsOn(laptopUser, g.id)).toEqual([6, 7]);
+    for (const s of [laptopUser, phoneUser, oldUser, oldChan]) s.close();
+  });
+
   it("a member coming online later is told to the channel and gets what follows", async () => {
     const [sender, late] = await Promise.all([signup("fols"), signup("foll")]);
     const g = await createGroup(sender, [late]);

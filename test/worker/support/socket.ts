@@ -127,10 +127,16 @@ export function keepAlive(sock: TestSocket, everyMs = 300): () => void {
  * for its `hello`, and by default keeps it alive with pings (`heartbeat: false` for a
  * silent client).
  */
-export async function openUserSocket(token: string, opts: { heartbeat?: boolean } = {}): Promise<TestSocket> {
-  const res = await exports.default.fetch("https://chat.test/api/ws", {
-    headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
-  });
+export async function openUserSocket(
+  token: string,
+  opts: { heartbeat?: boolean; skipOpenChannels?: boolean } = {},
+): Promise<TestSocket> {
+  const res = await exports.default.fetch(
+    `https://chat.test/api/ws${opts.skipOpenChannels ? "?skipOpenChannels=1" : ""}`,
+    {
+      headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
+    },
+  );
   if (!res.webSocket) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
   const sock = new TestSocket(res.webSocket);
   await sock.until((f) => f.find((x) => x.type === "hello"), 10_000, "hello");
