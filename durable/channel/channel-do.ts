@@ -108,8 +108,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly fanOut: FanOut;
-  private watchingNow: Set<string> | undefined;
-  private devicesNow: Map<string, string[]> | undefined;
+  private watchingNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
 
@@ -128,7 +127,6 @@ export class ChannelDO extends DurableObject<Env> {
     this.fanOut = new FanOut({
       store: this.store,
       watching: () => this.watching(),
-      openDevices: (userId) => this.watchingDevices().get(userId) ?? [],
       dial: (userId) =>
         userStub(this.env, userId).fetch(
           `https://user${RELAY_PATH}?channelId=${encodeURIComponent(this.store.channel()?.id ?? "")}`,
@@ -382,8 +380,8 @@ export class ChannelDO extends DurableObject<Env> {
   /** A member's UserDO says they went online or offline. Non-members and stale news change nothing. */
   async memberPresence(userId: string, presence: MemberPresence): Promise<void> {
     hit("rpc.ChannelDO.memberPresence");
-    if (!this.store.channel() || !this.store.roleOf(userId)) return;
-    this.fanOut.presence(userId, presence);
+    // FanOut.presence leaves non-members out; a channel nobody created has no members table.
+    if (this.store.channel()) this.fanOut.presence(userId, presence);
   }
 
   private lastMessage(): { lastMessage?: Message } {
@@ -523,18 +521,13 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /**
-   * Members with a channel socket open: asked for every message (FanOut holds their
-   * relay frames back), so kept rather than read from a hundred attachments each time,
-   * and dropped whenever a socket opens or closes (or the object wakes up anew).
+   * Members with a channel socket open, each with their devices that have one: asked
+   * for every message (FanOut holds their relay frames back), so kept rather than read
+   * from a hundred attachments each time, and dropped whenever a socket opens or closes
+   * (or the object wakes up anew).
    */
-  private watching(): ReadonlySet<string> {
-    this.watchingNow ??= new Set(this.sockets.open().map((ws) => this.sockets.info(ws).userId));
-    return this.watchingNow;
-  }
-
-  /** Per watching member, the devices with a channel socket open. */
-  private watchingDevices(): ReadonlyMap<string, string[]> {
-    if (!this.devicesNow) {
+  private watching(): ReadonlyMap<string, readonly string[]> {
+    if (!this.watchingNow) {
       const map = new Map<string, string[]>();
       for (const ws of this.sockets.open()) {
         const { userId, deviceId } = this.sockets.info(ws);
@@ -542,14 +535,13 @@ export class ChannelDO extends DurableObject<Env> {
         if (!devices.includes(deviceId)) devices.push(deviceId);
         map.set(userId, devices);
       }
-      this.devicesNow = map;
+      this.watchingNow = map;
     }
-    return this.devicesNow;
+    return this.watchingNow;
   }
 
   private socketsChanged(): void {
     this.watchingNow = undefined;
-    this.devicesNow = undefined;
   }
 
   /**

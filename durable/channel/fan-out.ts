@@ -10,10 +10,8 @@ import { UserRelays } from "./user-relays";
 
 export interface FanOutDeps {
   store: ChannelStore;
-  /** Members with the channel open (a channel socket) right now. */
-  watching: () => ReadonlySet<string>;
-  /** A member's devices with the channel open right now. */
-  openDevices: (userId: string) => readonly string[];
+  /** Members with the channel open right now, each with their devices that have a channel socket. */
+  watching: () => ReadonlyMap<string, readonly string[]>;
   /** Dials one member's UserDO relay socket (durable/kit/relay.ts). */
   dial: (userId: string) => Promise<Response>;
   /** Asks one member's UserDO for a Web Push (UserDO.notify); it answers with its presence. */
@@ -36,7 +34,7 @@ export class FanOut {
     this.relays = new UserRelays({
       dial: deps.dial,
       offline: (userId, presence) => this.presence(userId, presence),
-      openDevices: deps.openDevices,
+      openDevices: (userId) => deps.watching().get(userId) ?? [],
     });
     this.pushGate = new PushGate(deps.pushWindowMs);
   }

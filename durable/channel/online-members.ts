@@ -9,28 +9,30 @@ import type { MemberPresence } from "../kit/relay";
  * offline and may have a subscription.
  */
 export class OnlineMembers {
-  private online: Set<string> | undefined;
-  private pushless: Set<string> | undefined;
+  private loaded: { online: Set<string>; pushless: Set<string> } | undefined;
 
   constructor(private readonly sql: SqlStorage) {}
 
   ids(): ReadonlySet<string> {
-    if (!this.online) this.load();
-    return this.online!;
+    return this.sets().online;
   }
 
   /** Whether a member may have a push subscription. */
   mayPush(userId: string): boolean {
-    if (!this.pushless) this.load();
-    return !this.pushless!.has(userId);
+    return !this.sets().pushless.has(userId);
   }
 
-  private load(): void {
-    const rows = this.sql
-      .exec<{ user_id: string; online: number; push: number }>("SELECT user_id, online, push FROM member_presence")
-      .toArray();
-    this.online = new Set(rows.filter((r) => r.online === 1).map((r) => r.user_id));
-    this.pushless = new Set(rows.filter((r) => r.push === 0).map((r) => r.user_id));
+  private sets(): { online: Set<string>; pushless: Set<string> } {
+    if (!this.loaded) {
+      const rows = this.sql
+        .exec<{ user_id: string; online: number; push: number }>("SELECT user_id, online, push FROM member_presence")
+        .toArray();
+      this.loaded = {
+        online: new Set(rows.filter((r) => r.online === 1).map((r) => r.user_id)),
+        pushless: new Set(rows.filter((r) => r.push === 0).map((r) => r.user_id)),
+      };
+    }
+    return this.loaded;
   }
 
   has(userId: string): boolean {
@@ -49,14 +51,12 @@ export class OnlineMembers {
         presence.push ? 1 : 0,
         presence.epoch,
       ).rowsWritten > 0;
-    if (changed) {
-      if (!this.online) this.load();
-      else {
-        if (presence.online) this.online.add(userId);
-        else this.online.delete(userId);
-        if (presence.push) this.pushless!.delete(userId);
-        else this.pushless!.add(userId);
-      }
+    if (changed && this.loaded) {
+      const { online, pushless } = this.loaded;
+      if (presence.online) online.add(userId);
+      else online.delete(userId);
+      if (presence.push) pushless.delete(userId);
+      else pushless.add(userId);
     }
     return changed;
   }
@@ -64,7 +64,7 @@ export class OnlineMembers {
   /** A member left: nothing of them stays. */
   forget(userId: string): void {
     this.sql.exec("DELETE FROM member_presence WHERE user_id = ?", userId);
-    this.online?.delete(userId);
-    this.pushless?.delete(userId);
+    this.loaded?.online.delete(userId);
+    this.loaded?.pushless.delete(userId);
   }
 }

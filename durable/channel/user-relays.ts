@@ -57,7 +57,7 @@ export class UserRelays {
    * within HOLD_MS to twice that. A member's frames keep their order either way: a
    * frame sent at once takes the member's held ones along, before it.
    */
-  send(userIds: Iterable<string>, data: string, hold?: ReadonlySet<string>): void {
+  send(userIds: Iterable<string>, data: string, hold?: { has(userId: string): boolean }): void {
     const now = Date.now();
     this.lastSendAt = now;
     for (const userId of userIds) {
@@ -83,10 +83,13 @@ export class UserRelays {
       this.held.delete(userId);
       this.sendNow(userId, relayMessage(frames, this.deps.openDevices(userId)));
     }
-    if (this.held.size === 0 && this.holdTicker !== undefined) {
-      clearInterval(this.holdTicker);
-      this.holdTicker = undefined;
-    }
+    this.stopTickingIfNoneHeld();
+  }
+
+  private stopTickingIfNoneHeld(): void {
+    if (this.held.size > 0 || this.holdTicker === undefined) return;
+    clearInterval(this.holdTicker);
+    this.holdTicker = undefined;
   }
 
   /** Closes a member's relay (they left, or went offline); frames held for them are dropped. */
@@ -94,7 +97,7 @@ export class UserRelays {
     const relay = this.relays.get(userId);
     this.relays.delete(userId);
     this.held.delete(userId);
-    if (this.held.size === 0) this.release();
+    this.stopTickingIfNoneHeld();
     if (relay?.ws) closeQuietly(relay.ws, 1000, "done");
   }
 

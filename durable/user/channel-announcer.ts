@@ -1,5 +1,6 @@
 import { loggableError } from "../../src/log";
 import type { MemberPresence } from "../kit/relay";
+import { settleAtMost } from "../kit/settle-at-most";
 import type { TimerControl } from "../kit/timers";
 
 /** The next attempt to tell channels that did not answer. */
@@ -31,58 +32,53 @@ export interface AnnouncerDeps {
  * the newest epoch.
  */
 export class ChannelAnnouncer {
-  constructor(private readonly deps: AnnouncerDeps) {
-    const row = this.row();
-    if (row && row.told === 0) deps.timers.schedule("announce", Date.now());
-  }
+  /** The stored news, read once: every relayed frame asks for it. Null before any news. */
+  private stored: MemberPresence | null;
 
-  private row(): { online: number; push: number; epoch: number; told: number } | undefined {
-    return this.deps.sql
+  constructor(private readonly deps: AnnouncerDeps) {
+    const row = deps.sql
       .exec<{ online: number; push: number; epoch: number; told: number }>(
         "SELECT online, push, epoch, told FROM channel_presence",
       )
       .toArray()[0];
+    this.stored = row ? { online: row.online === 1, push: row.push === 1, epoch: row.epoch } : null;
+    if (row && row.told === 0) deps.timers.schedule("announce", Date.now());
   }
 
   /** What channels are told: online or not, with a push subscription or not, and the epoch of that news. */
   current(): MemberPresence {
-    const row = this.row();
-    return row
-      ? { online: row.online === 1, push: row.push === 1, epoch: row.epoch }
-      : { online: false, push: this.deps.hasPush(), epoch: 0 };
+    return this.stored ?? { online: false, push: this.deps.hasPush(), epoch: 0 };
   }
 
   /** Presence or push changed: a new epoch, then every channel is told. Nothing changed: nothing happens. */
   async changed(change: Partial<Pick<MemberPresence, "online" | "push">>): Promise<void> {
     const now = this.current();
-    const next = { ...now, ...change };
-    if (this.row() && next.online === now.online && next.push === now.push) return;
+    const next = { ...now, ...change, epoch: now.epoch + 1 };
+    if (this.stored && next.online === now.online && next.push === now.push) return;
     this.deps.sql.exec(
       "INSERT OR REPLACE INTO channel_presence (id, online, push, epoch, told) VALUES (0, ?, ?, ?, 0)",
       next.online ? 1 : 0,
       next.push ? 1 : 0,
-      now.epoch + 1,
+      next.epoch,
     );
+    this.stored = next;
     await this.run();
   }
 
   /** Tells every channel the current presence; the timer stays set until all have answered. */
   async run(): Promise<void> {
     const presence = this.current();
-    let failed = 0;
+    let allAnswered: boolean;
     try {
       const channels = await this.deps.channelsOf();
-      for (let i = 0; i < channels.length; i += CHANNELS_AT_ONCE) {
-        const results = await Promise.allSettled(
-          channels.slice(i, i + CHANNELS_AT_ONCE).map((id) => this.deps.tell(id, presence)),
-        );
-        failed += results.filter((r) => r.status === "rejected").length;
-      }
+      const told = (id: string) => this.deps.tell(id, presence);
+      const answered = await settleAtMost(CHANNELS_AT_ONCE, channels, told, "presence: a channel did not answer");
+      allAnswered = answered.length === channels.length;
     } catch (err) {
-      console.warn("presence announcement to channels failed", loggableError(err));
-      failed++;
+      console.warn("presence: listing the user's channels failed", loggableError(err));
+      allAnswered = false;
     }
-    if (failed > 0) return this.deps.timers.schedule("announce", Date.now() + RETRY_MS);
+    if (!allAnswered) return this.deps.timers.schedule("announce", Date.now() + RETRY_MS);
     // A newer change started its own pass meanwhile; this one is done only if it is still the news.
     const done = this.deps.sql.exec("UPDATE channel_presence SET told = 1 WHERE epoch = ?", presence.epoch);
     if (done.rowsWritten > 0) this.deps.timers.cancel("announce");

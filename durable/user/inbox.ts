@@ -1,4 +1,4 @@
-import type { Channel, ChannelSummary, Message } from "../../src/protocol/types";
+import { type Channel, type ChannelSummary, type Message, readCounters } from "../../src/protocol/types";
 
 interface InboxRow extends Record<string, SqlStorageValue> {
   channel_id: string;
@@ -64,9 +64,7 @@ export class Inbox {
       .toArray()
       .map((r) => ({
         ...(JSON.parse(r.channel) as Channel),
-        lastSeq: r.last_seq,
-        readSeq: Math.min(r.read_seq, r.last_seq),
-        unread: Math.max(0, r.last_seq - r.read_seq),
+        ...readCounters(r.last_seq, r.read_seq),
         ...(r.last_message ? { lastMessage: JSON.parse(r.last_message) as Message } : {}),
       }));
   }

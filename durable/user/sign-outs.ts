@@ -1,5 +1,6 @@
 import { loggableError } from "../../src/log";
 import { ACCESS_TOKEN_TTL_SEC } from "../../src/protocol/limits";
+import { settleAtMost } from "../kit/settle-at-most";
 import type { TimerControl } from "../kit/timers";
 
 /** The next pass over the sign-outs whose channels have not all answered yet. */
@@ -111,7 +112,12 @@ export class DeviceSignOuts {
         .toArray()
         .map((r) => r.channel_id);
       budget -= channels.length;
-      const answered = await settleAtMost(CHANNELS_AT_ONCE, channels, (id) => this.deps.closeOn(id, sign.device_id));
+      const answered = await settleAtMost(
+        CHANNELS_AT_ONCE,
+        channels,
+        (id) => this.deps.closeOn(id, sign.device_id),
+        "sign-out: a channel did not answer",
+      );
       for (const id of answered) {
         sql.exec("DELETE FROM sign_out_channels WHERE device_id = ? AND channel_id = ?", sign.device_id, id);
       }
@@ -167,23 +173,4 @@ export class DeviceSignOuts {
     const wait = outOfBudget ? 0 : Math.min(RETRY_BASE_MS * 2 ** Math.max(0, attempt - 1), RETRY_MAX_MS);
     this.deps.timers.schedule("signOut", this.now() + wait);
   }
-}
-
-/** Calls `fn` for every item, at most `limit` at a time; returns the items it succeeded for. */
-async function settleAtMost<T>(limit: number, items: readonly T[], fn: (item: T) => Promise<void>): Promise<T[]> {
-  const done: T[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-        done.push(item);
-      } catch (err) {
-        console.warn("sign-out: a channel did not answer", loggableError(err));
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return done;
 }

@@ -2,7 +2,7 @@ import { channelStub, userStub } from "../../durable/stubs";
 import type { Db } from "../db/client";
 import { loggableError } from "../log";
 import { defaultNotificationLevel } from "../protocol/limits";
-import type { ChannelSummary } from "../protocol/types";
+import { type ChannelSummary, readCounters } from "../protocol/types";
 import { listChannelsOf } from "./d1-queries";
 
 type Stored = Omit<ChannelSummary, "notifications">;
@@ -25,9 +25,7 @@ export async function channelList(env: Env, orm: Db, userId: string): Promise<Ch
         if (!s.ok) return undefined;
         return {
           ...s.channel,
-          lastSeq: s.lastSeq,
-          readSeq: Math.min(s.readSeq, s.lastSeq),
-          unread: Math.max(0, s.lastSeq - s.readSeq),
+          ...readCounters(s.lastSeq, s.readSeq),
           ...(s.lastMessage ? { lastMessage: s.lastMessage } : {}),
           notifications: s.notifications,
         };

@@ -60,6 +60,11 @@ export const ChannelSummary = z.extend(Channel, {
 });
 export type ChannelSummary = z.infer<typeof ChannelSummary>;
 
+/** A summary's counters from a channel's last seq and a read cursor: the cursor never counts past the end. */
+export function readCounters(lastSeq: number, readSeq: number): Pick<ChannelSummary, "lastSeq" | "readSeq" | "unread"> {
+  return { lastSeq, readSeq: Math.min(readSeq, lastSeq), unread: Math.max(0, lastSeq - readSeq) };
+}
+
 export const Member = z.object({ userId: z.string(), role: Role });
 export type Member = z.infer<typeof Member>;
 
