@@ -1,5 +1,14 @@
 import { loggableError } from "../../src/log";
-import { CLOSE_RELAY_OFFLINE, type MemberPresence, parseOfflineReason, relayMessage } from "../kit/relay";
+import {
+  CLOSE_RELAY_OFFLINE,
+  type DeviceReport,
+  MESSAGE_FRAME_START,
+  type MemberPresence,
+  needsNone,
+  parseOfflineReason,
+  readDeviceReport,
+  relayMessage,
+} from "../kit/relay";
 import { closeQuietly, sendQuietly } from "../kit/sockets";
 
 /** A relay nobody sent on for this long is closed, so the channel can hibernate. */
@@ -44,6 +53,8 @@ export interface UserRelayDeps {
  */
 export class UserRelays {
   private readonly relays = new Map<string, Relay>();
+  /** What each member's UserDO last reported of its devices over the open relay. */
+  private readonly reports = new Map<string, DeviceReport>();
   private lastSendAt = 0;
   /** Frames held, per member, in order, with when they go. */
   private readonly held = new Map<string, { frames: string[]; due: number }>();
@@ -69,7 +80,7 @@ export class UserRelays {
       } else if (held) {
         this.held.delete(userId);
         held.frames.push(data);
-        this.sendNow(userId, relayMessage(held.frames, this.deps.openDevices(userId)));
+        this.sendHeld(userId, held.frames);
       } else {
         this.sendNow(userId, data);
       }
@@ -81,9 +92,22 @@ export class UserRelays {
     for (const [userId, { frames, due }] of this.held) {
       if (due > now) continue;
       this.held.delete(userId);
-      this.sendNow(userId, relayMessage(frames, this.deps.openDevices(userId)));
+      this.sendHeld(userId, frames);
     }
     this.stopTickingIfNoneHeld();
+  }
+
+  /**
+   * Held frames, less the `message` frames no device of the member needs any more (the
+   * member's report, as it stands now: a device that came up while they waited still
+   * gets them; the held time is what makes that safe).
+   */
+  private sendHeld(userId: string, frames: string[]): void {
+    const open = this.deps.openDevices(userId);
+    const needed = needsNone(this.reports.get(userId), open)
+      ? frames.filter((f) => !f.startsWith(MESSAGE_FRAME_START))
+      : frames;
+    if (needed.length > 0) this.sendNow(userId, relayMessage(needed, open));
   }
 
   private stopTickingIfNoneHeld(): void {
@@ -96,6 +120,7 @@ export class UserRelays {
   close(userId: string): void {
     const relay = this.relays.get(userId);
     this.relays.delete(userId);
+    this.reports.delete(userId);
     this.held.delete(userId);
     this.stopTickingIfNoneHeld();
     if (relay?.ws) closeQuietly(relay.ws, 1000, "done");
@@ -135,6 +160,7 @@ export class UserRelays {
         const ws = res.webSocket;
         if (!ws) throw new Error(`the relay was refused (${res.status})`);
         ws.accept();
+        ws.addEventListener("message", (e) => this.reported(userId, ws, e.data));
         ws.addEventListener("close", (e) => this.closed(userId, ws, e.code, e.reason));
         ws.addEventListener("error", () => this.closed(userId, ws));
         if (this.relays.get(userId) !== relay) return closeQuietly(ws, 1000, "done");
@@ -148,8 +174,16 @@ export class UserRelays {
       });
   }
 
+  private reported(userId: string, ws: WebSocket, data: unknown): void {
+    const report = readDeviceReport(data);
+    if (report && this.relays.get(userId)?.ws === ws) this.reports.set(userId, report);
+  }
+
   private closed(userId: string, ws: WebSocket, code?: number, reason?: string): void {
-    if (this.relays.get(userId)?.ws === ws) this.relays.delete(userId);
+    if (this.relays.get(userId)?.ws === ws) {
+      this.relays.delete(userId);
+      this.reports.delete(userId);
+    }
     const presence = code === CLOSE_RELAY_OFFLINE ? parseOfflineReason(reason ?? "") : null;
     if (presence) this.deps.offline(userId, presence);
   }

@@ -30,6 +30,44 @@ export function readRelayMessage(data: string): { open: ReadonlySet<string>; fra
   return { open: new Set(lines[0]!.slice(OPEN_DEVICES.length).split(",")), frames: lines.slice(1) };
 }
 
+/** How a serialized `message` frame begins (JSON.stringify keeps the key order it was built with). */
+export const MESSAGE_FRAME_START = '{"type":"message"';
+
+/**
+ * What a UserDO tells a channel over the relay (the one message that goes the other
+ * way), when the relay opens and whenever its device sockets change: the devices with
+ * a user socket open that opted in to SKIP_OPEN_CHANNELS, and whether any other device
+ * has one. A member whose every such device has the channel open needs none of its
+ * `message` frames on a user socket, so the channel sends them nothing (UserRelays).
+ */
+export interface DeviceReport {
+  skipOpen: string[];
+  others: boolean;
+}
+
+export function deviceReport(report: DeviceReport): string {
+  return JSON.stringify(report);
+}
+
+/** A report as a channel received it, or null if it is not one (nothing is skipped then). */
+export function readDeviceReport(data: unknown): DeviceReport | null {
+  if (typeof data !== "string") return null;
+  try {
+    const { skipOpen, others } = JSON.parse(data) as Partial<DeviceReport>;
+    if (!Array.isArray(skipOpen) || !skipOpen.every((d) => typeof d === "string") || typeof others !== "boolean") {
+      return null;
+    }
+    return { skipOpen, others };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether `frames` may be left out for a member: their report says every device that would get them has the channel open. */
+export function needsNone(report: DeviceReport | undefined, openDevices: readonly string[]): boolean {
+  return report !== undefined && !report.others && report.skipOpen.every((d) => openDevices.includes(d));
+}
+
 /** The tag of relay sockets in a UserDO, beside its device sockets. */
 export const RELAY_TAG = "relay";
 /**

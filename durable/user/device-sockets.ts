@@ -1,11 +1,9 @@
 import type { UserServerFrame } from "../../src/protocol/frames";
 import { MAX_SOCKETS_PER_DEVICE } from "../../src/protocol/limits";
 import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
+import { type DeviceReport, MESSAGE_FRAME_START } from "../kit/relay";
 import { replaceOldestBeyondCap } from "../kit/socket-cap";
 import { closeQuietly, Sockets, sendQuietly } from "../kit/sockets";
-
-/** How a serialized `message` frame begins (JSON.stringify keeps the key order it was built with). */
-const MESSAGE_FRAME_START = '{"type":"message"';
 
 import type { TimerControl } from "../kit/timers";
 import { isAlive, nextLivenessCheck } from "./presence-rules";
@@ -86,18 +84,36 @@ export class DeviceSockets {
   }
 
   /**
-   * A frame a channel relayed, already serialized, to every device; a `message` frame
-   * skips the devices in `open` that opted in to SKIP_OPEN_CHANNELS (their channel socket has it).
+   * Frames a channel relayed, already serialized, to every device; `message` frames
+   * skip the devices in `open` that opted in to SKIP_OPEN_CHANNELS (their channel socket
+   * has them). A relay message may carry hundreds of frames, so who gets what is
+   * worked out once for all of them.
    */
-  forward(data: string, open?: ReadonlySet<string>): void {
-    if (!open?.size || !data.startsWith(MESSAGE_FRAME_START)) {
-      this.sockets.forward(data);
-      return;
+  forward(frames: readonly string[], open: ReadonlySet<string>): void {
+    const all = this.sockets.all();
+    const notWatching =
+      open.size === 0
+        ? all
+        : all.filter((ws) => {
+            const info = this.sockets.info(ws);
+            return !(info.skipOpen && open.has(info.deviceId));
+          });
+    for (const data of frames) {
+      for (const ws of data.startsWith(MESSAGE_FRAME_START) ? notWatching : all) sendQuietly(ws, data);
     }
-    for (const ws of this.sockets.all()) {
+  }
+
+  /** What the user's channels are told of these sockets (see DeviceReport). */
+  report(closing?: WebSocket): DeviceReport {
+    const skipOpen = new Set<string>();
+    let others = false;
+    for (const ws of this.sockets.open()) {
+      if (ws === closing) continue;
       const info = this.sockets.info(ws);
-      if (!(info.skipOpen && open.has(info.deviceId))) sendQuietly(ws, data);
+      if (info.skipOpen) skipOpen.add(info.deviceId);
+      else others = true;
     }
+    return { skipOpen: [...skipOpen], others };
   }
 
   /** Open sockets heard from within the timeout, leaving out `closing` (its close is being handled). */

@@ -10,13 +10,21 @@ import type { Channel, ChannelSummary, Message } from "../../src/protocol/types"
 import type { PushSubscription } from "../../src/push/subscription";
 import {
   CLOSE_RELAY_OFFLINE,
+  deviceReport,
   type MemberPresence,
   offlineReason,
   RELAY_PATH,
   RELAY_TAG,
   readRelayMessage,
 } from "../kit/relay";
-import { answerClose, answerPing, answerPingsWhileHibernating, closeQuietly, upgradeResponse } from "../kit/sockets";
+import {
+  answerClose,
+  answerPing,
+  answerPingsWhileHibernating,
+  closeQuietly,
+  sendQuietly,
+  upgradeResponse,
+} from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
 import { channelStub } from "../stubs";
@@ -49,6 +57,8 @@ export class UserDO extends DurableObject<Env> {
   private readonly signOuts: DeviceSignOuts;
   private readonly announcer: ChannelAnnouncer;
   readonly push: PushOutbox;
+  /** The device report the open relays were last sent (a new relay gets one when it opens). */
+  private lastReport: string | undefined;
   /** Instances constructed in this isolate: a test's proof that a ping did not wake the object. */
   static instances = 0;
 
@@ -134,7 +144,23 @@ export class UserDO extends DurableObject<Env> {
   private acceptRelay(): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [RELAY_TAG]);
+    const report = deviceReport(this.devices.report());
+    if (report === this.lastReport) sendQuietly(server, report);
+    else this.reportDevices();
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The device sockets may have changed: every open relay's channel hears which devices need its frames, if that changed. */
+  private reportDevices(closing?: WebSocket): void {
+    const relays = this.ctx.getWebSockets(RELAY_TAG);
+    if (relays.length === 0) {
+      this.lastReport = undefined;
+      return;
+    }
+    const report = deviceReport(this.devices.report(closing));
+    if (report === this.lastReport) return;
+    this.lastReport = report;
+    for (const ws of relays) sendQuietly(ws, report);
   }
 
   /**
@@ -148,7 +174,7 @@ export class UserDO extends DurableObject<Env> {
     if (!presence.online) closeQuietly(ws, CLOSE_RELAY_OFFLINE, offlineReason(presence));
     else if (typeof data === "string") {
       const { open, frames } = readRelayMessage(data);
-      for (const frame of frames) this.devices.forward(frame, open);
+      this.devices.forward(frames, open);
     }
   }
 
@@ -278,7 +304,9 @@ export class UserDO extends DurableObject<Env> {
 
   /** After anything that may change presence: a socket opened, closed, erred, went silent or expired. */
   private async refreshPresence(closing?: WebSocket): Promise<void> {
-    const wentOnline = this.presenceState.socketsChanged(this.devices.sweep(closing));
+    const anyLive = this.devices.sweep(closing);
+    this.reportDevices(closing);
+    const wentOnline = this.presenceState.socketsChanged(anyLive);
     if (!wentOnline) return;
     // The user is back: nothing queued for push is worth sending any more.
     this.push.clear();

@@ -174,6 +174,35 @@ describe("push to the online", () => {
     for (const s of [laptopUser, phoneUser, oldUser, oldChan]) s.close();
   });
 
+  it("a member whose every device has the channel open costs no relay frame; a device that comes up gets what follows", async () => {
+    const [sender, w] = await Promise.all([signup("fonr"), signup("fonw")]);
+    const g = await createGroup(sender, [w]);
+    const laptopUser = await openUserSocket(w.accessToken, { skipOpenChannels: true });
+    const laptopChan = await openChannelSocket(g.id, w.accessToken);
+    await laptopChan.until((f) => f.some((x) => x.type === "synced"));
+    // The first held frames dial the relay, which tells the channel of the devices.
+    await sendMany(sender, g.id, 2);
+    await sleep(2_500); // past the longest hold (2 s)
+    const relayed = counter("relay.in.UserDO");
+
+    await sendMany(sender, g.id, 5);
+    await laptopChan.until((f) => f.filter((x) => x.type === "message").length === 7);
+    await sleep(2_500);
+    expect(counter("relay.in.UserDO")).toBe(relayed);
+
+    // A phone comes up (not watching): the report reaches the channel before the held
+    // frames go, so it gets every message sent from now on.
+    const phone = (
+      await api("POST", "/api/auth/login", { body: { username: w.username, password: "correct horse battery" } })
+    ).body;
+    const phoneUser = await openUserSocket(phone.accessToken, { skipOpenChannels: true });
+    await sendMany(sender, g.id, 3);
+    await waitSeqs(phoneUser, g.id, 3);
+    expect(seqsOn(phoneUser, g.id)).toEqual([8, 9, 10]);
+    expect(seqsOn(laptopUser, g.id)).toEqual([]);
+    for (const s of [laptopUser, laptopChan, phoneUser]) s.close();
+  });
+
   it("a member coming online later is told to the channel and gets what follows", async () => {
     const [sender, late] = await Promise.all([signup("fols"), signup("foll")]);
     const g = await createGroup(sender, [late]);
