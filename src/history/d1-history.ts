@@ -1,3 +1,4 @@
+import { getTableColumns } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
 import type { Message } from "../protocol/types";
@@ -9,17 +10,26 @@ import type { MessageSlice, SeqRange } from "./slice";
  * and nowhere else.
  */
 
-/** D1 allows 100 bound parameters per statement; one statement per message keeps 6 and never nears it. */
-const STATEMENTS_PER_BATCH = 50;
+/** D1 binds at most 100 parameters per statement. */
+const D1_MAX_PARAMETERS = 100;
+/** Messages per multi-row INSERT: one statement per message cost the flush more than the rows did. */
+const ROWS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTableColumns(messages)).length);
 
 /** Inserts messages, ignoring any (channel_id, seq) already there, so a retried flush never duplicates. */
 export async function insertMessages(d1: D1Database, rows: readonly Message[]): Promise<void> {
   const orm = db(d1);
-  for (let i = 0; i < rows.length; i += STATEMENTS_PER_BATCH) {
-    const chunk = rows.slice(i, i + STATEMENTS_PER_BATCH);
-    const [first, ...rest] = chunk.map((m) => orm.insert(messages).values(m).onConflictDoNothing());
-    if (first) await orm.batch([first, ...rest]);
+  const statements = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    statements.push(
+      orm
+        .insert(messages)
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .onConflictDoNothing(),
+    );
   }
+  const [first, ...rest] = statements;
+  // One batch is one transaction: the flush's watermark moves only if every row is in.
+  if (first) await orm.batch([first, ...rest]);
 }
 
 interface BudgetedRow {
