@@ -1,4 +1,5 @@
 import { loggableError } from "../../src/log";
+import { hit } from "../../src/metrics/counters";
 import {
   CLOSE_RELAY_OFFLINE,
   type DeviceReport,
@@ -175,6 +176,8 @@ export class UserRelays {
   }
 
   private reported(userId: string, ws: WebSocket, data: unknown): void {
+    // Billed as any incoming WebSocket message is (the benchmark prices it with the relay frames).
+    hit("relay.in.ChannelDO");
     const report = readDeviceReport(data);
     if (report && this.relays.get(userId)?.ws === ws) this.reports.set(userId, report);
   }

@@ -57,8 +57,6 @@ export class UserDO extends DurableObject<Env> {
   private readonly signOuts: DeviceSignOuts;
   private readonly announcer: ChannelAnnouncer;
   readonly push: PushOutbox;
-  /** The device report the open relays were last sent (a new relay gets one when it opens). */
-  private lastReport: string | undefined;
   /** Instances constructed in this isolate: a test's proof that a ping did not wake the object. */
   static instances = 0;
 
@@ -144,23 +142,24 @@ export class UserDO extends DurableObject<Env> {
   private acceptRelay(): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [RELAY_TAG]);
-    const report = deviceReport(this.devices.report());
-    if (report === this.lastReport) sendQuietly(server, report);
-    else this.reportDevices();
+    this.reportDevices();
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** The device sockets may have changed: every open relay's channel hears which devices need its frames, if that changed. */
+  /**
+   * The device sockets may have changed: each open relay's channel hears which devices
+   * need its frames, unless it was told just that already (the relay's attachment keeps
+   * what it was told, through hibernation, so a liveness check sends nothing).
+   */
   private reportDevices(closing?: WebSocket): void {
     const relays = this.ctx.getWebSockets(RELAY_TAG);
-    if (relays.length === 0) {
-      this.lastReport = undefined;
-      return;
-    }
+    if (relays.length === 0) return;
     const report = deviceReport(this.devices.report(closing));
-    if (report === this.lastReport) return;
-    this.lastReport = report;
-    for (const ws of relays) sendQuietly(ws, report);
+    for (const ws of relays) {
+      if (ws.deserializeAttachment() === report) continue;
+      sendQuietly(ws, report);
+      ws.serializeAttachment(report);
+    }
   }
 
   /**

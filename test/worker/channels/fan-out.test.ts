@@ -190,6 +190,12 @@ describe("push to the online", () => {
     await sleep(2_500);
     expect(counter("relay.in.UserDO")).toBe(relayed);
 
+    // A liveness check on a UserDO woken anew tells the channel nothing it knows already.
+    const reports = counter("relay.in.ChannelDO");
+    await evict(userStubOf(w.id));
+    await runInDurableObject(userStubOf(w.id), (inst: UserDO) => (inst as any).refreshPresence());
+    expect(counter("relay.in.ChannelDO")).toBe(reports);
+
     // A phone comes up (not watching): the report reaches the channel before the held
     // frames go, so it gets every message sent from now on.
     const phone = (
