@@ -3,7 +3,8 @@ import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
 import type { Message } from "../../src/protocol/types";
 import type { ChannelStore } from "./channel-store";
 
-const FLUSH_BATCH = 200;
+/** Messages per flush: at most this many texts are read from the log at once. */
+export const FLUSH_BATCH = 200;
 /** D1 retry backoff: 1 s doubling to at most a minute, for as long as D1 keeps failing. */
 const FLUSH_BACKOFF_MAX_MS = 60_000;
 /** Texts of the newest messages stay in the object after D1 has them, so catch-up never reads D1. */
