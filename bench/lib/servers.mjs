@@ -143,7 +143,7 @@ async function launch(name, cmd, args, readyPath, port) {
   };
 }
 
-const common = ["--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", "warn", ...(process.env.INSPECT ? ["--inspector-port", process.env.INSPECT] : [])];
+const common = ["--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", "warn"];
 
 /** The service through scripts/dev.mjs (secrets, migrations), with metrics on and the rate limit out of the way. */
 export async function startService(vars) {
