@@ -8,7 +8,8 @@ import {
   writeMemberCount,
 } from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
-import { insertMessages, readMessages } from "../../src/history/d1-history";
+import { readMessages, readMessagesBySeq, upsertMessages } from "../../src/history/d1-history";
+import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
@@ -50,6 +51,7 @@ import {
   successor,
   toChannel,
 } from "./membership";
+import { eraseNoFiles, type MessageFilesEraser } from "./message-files";
 import type { StoredMessage } from "./message-log";
 import { wantsPush } from "./notification-levels";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
@@ -114,7 +116,9 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly fanOut: FanOut;
   private watchingNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
-  historyWriter: HistoryWriter = insertMessages;
+  historyWriter: HistoryWriter = upsertMessages;
+  /** Erases a deleted message's files (message-files.ts). */
+  eraseMessageFiles: MessageFilesEraser = eraseNoFiles;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
@@ -306,7 +310,7 @@ export class ChannelDO extends DurableObject<Env> {
         q,
         this.store.progress().prunedSeq,
         (r, budget) => this.store.log().read(r, budget),
-        (r, budget) => readMessages(this.env.DB, ch.id, r, budget),
+        (r, budget) => this.readD1Current(ch.id, r, budget),
       );
       return { ok: true, ...page };
     } catch (err) {
@@ -328,6 +332,82 @@ export class ChannelDO extends DurableObject<Env> {
       await this.tellInboxes([userId], (inbox) => inbox.readMoved(ch.id, moved, deviceId));
     }
     return { ok: true, seq: moved ?? this.store.readSeqOf(userId) };
+  }
+
+  /** A new text for one's own message (PATCH …/messages/:seq). Unchanged text changes nothing. */
+  async editMessage(userId: string, seq: number, text: unknown): Promise<Outcome<{ message: Message }>> {
+    hit("rpc.ChannelDO.editMessage");
+    const found = this.changeable(userId, seq);
+    if (!found.ok) return found;
+    const { current } = found;
+    if (current.senderId !== userId) return fail("forbidden", "Only the sender may edit a message");
+    const problem = checkText(text);
+    if (problem) return fail(problem.code, problem.message);
+    if (current.text !== null && current.text === text)
+      return { ok: true, message: { ...current, text: current.text } };
+    const wait = this.buckets.take(userId);
+    if (wait > 0) return fail("rate_limited", "Editing too fast", wait);
+    const message = this.store.log().edit(seq, text as string, Date.now());
+    this.changed(message);
+    return { ok: true, message };
+  }
+
+  /**
+   * Erases a message (DELETE …/messages/:seq): its sender, or the owner or an admin of a
+   * group. The row stays as a tombstone so seq keeps its place; the text goes from this
+   * object now and from D1 with the next flush.
+   */
+  async deleteMessage(userId: string, seq: number): Promise<Outcome<{ message: Message }>> {
+    hit("rpc.ChannelDO.deleteMessage");
+    const found = this.changeable(userId, seq);
+    if (!found.ok) return found;
+    const { channel, current } = found;
+    const role = this.store.roleOf(userId);
+    const moderates = channel.kind === "group" && (role === "owner" || role === "admin");
+    if (current.senderId !== userId && !moderates) {
+      return fail("forbidden", "Only the sender, the owner or an admin may delete a message");
+    }
+    const message = this.store.log().erase(seq);
+    this.changed(message);
+    this.ctx.waitUntil(
+      this.eraseMessageFiles(channel.id, seq).catch((err) =>
+        console.error("erasing a deleted message's files failed", loggableError(err)),
+      ),
+    );
+    return { ok: true, message };
+  }
+
+  /**
+   * The current state of every message changed after `afterRev`, ascending by rev
+   * (GET …/changes); `rev` is the counter now. Texts pruned from here come from D1,
+   * which has exactly that state (pruning waits for the flush of a message's last change).
+   */
+  async changes(
+    userId: string,
+    afterRev: number,
+    limit: number,
+  ): Promise<Outcome<{ messages: Message[]; rev: number; hasMore: boolean }>> {
+    hit("rpc.ChannelDO.changes");
+    const ch = this.store.channel();
+    if (!ch || !this.store.roleOf(userId)) return notMember();
+    const log = this.store.log();
+    const rev = log.lastRev;
+    const slice = log.changesAfter(afterRev, limit + 1, TEXT_BUDGET_BYTES);
+    const page = slice.messages.slice(0, limit);
+    const hasMore = slice.full || slice.messages.length > limit;
+    const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
+    let fromD1 = new Map<number, Message>();
+    if (pruned.length > 0) {
+      try {
+        fromD1 = new Map((await readMessagesBySeq(this.env.DB, ch.id, pruned)).map((m) => [m.seq, m]));
+      } catch (err) {
+        console.error("changes read failed", loggableError(err));
+        return fail("unavailable", "Changes are temporarily unavailable");
+      }
+      if (fromD1.size < pruned.length) return fail("unavailable", "Changes are temporarily unavailable");
+    }
+    const messages = page.map((m) => (m.text === null ? fromD1.get(m.seq)! : { ...m, text: m.text }));
+    return { ok: true, messages, rev, hasMore };
   }
 
   /**
@@ -417,13 +497,14 @@ export class ChannelDO extends DurableObject<Env> {
     const until = Date.now() + ms;
     this.historyWriter = async (d1, rows) => {
       if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
-      return insertMessages(d1, rows);
+      return upsertMessages(d1, rows);
     };
   }
 
-  async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number }> {
-    if (!this.store.channel()) return { lastSeq: 0, flushedSeq: 0 };
-    return { lastSeq: this.store.log().lastSeq, flushedSeq: this.store.progress().flushedSeq };
+  async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number; lastRev: number; flushedRev: number }> {
+    if (!this.store.channel()) return { lastSeq: 0, flushedSeq: 0, lastRev: 0, flushedRev: 0 };
+    const { flushedSeq, flushedRev } = this.store.progress();
+    return { lastSeq: this.store.log().lastSeq, flushedSeq, lastRev: this.store.log().lastRev, flushedRev };
   }
 
   /**
@@ -468,7 +549,9 @@ export class ChannelDO extends DurableObject<Env> {
     this.sockets.accept(server, [who.userId, deviceTag(who.deviceId)], who);
     this.lifetime.accepted(who);
     this.socketsChanged();
-    for (const frame of catchUpFrames(this.store.log(), Number(url.searchParams.get("after") ?? 0))) {
+    const rev = url.searchParams.get("rev");
+    const after = Number(url.searchParams.get("after") ?? 0);
+    for (const frame of catchUpFrames(this.store.log(), after, undefined, rev === null ? undefined : Number(rev))) {
       this.sockets.send(server, frame);
     }
     return upgradeResponse(client, url);
@@ -606,9 +689,45 @@ export class ChannelDO extends DurableObject<Env> {
     const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
     this.sockets.broadcast({ type: "message", message });
     this.fanOut.message(message, Date.now());
-    const waiting = message.seq - this.store.progress().flushedSeq;
-    this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
+    this.flushSoon();
     return { ok: true, message, created: true };
+  }
+
+  /** A message of this channel the caller may try to change: 403 for non-members, 404 when unknown or deleted. */
+  private changeable(userId: string, seq: number): Outcome<{ channel: ChannelRecord; current: StoredMessage }> {
+    const channel = this.store.channel();
+    if (!channel || !this.store.roleOf(userId)) return notMember();
+    const current = this.store.log().get(seq);
+    if (!current || current.deleted) return fail("not_found", "No such message");
+    return { ok: true, channel, current };
+  }
+
+  /**
+   * After a change is stored (in the same synchronous turn, so no frame can come
+   * between): every channel socket gets the message as it is now. Changes go to
+   * channel sockets only, never to user sockets or Web Push; inboxes pull them.
+   */
+  private changed(message: Message): void {
+    this.sockets.broadcast({ type: "update", message });
+    this.flushSoon();
+  }
+
+  /** D1 gets changes within FLUSH_DELAY_MS, or at once when a flush's worth is waiting. */
+  private flushSoon(): void {
+    const waiting = this.store.log().lastRev - this.store.progress().flushedRev;
+    this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
+  }
+
+  /**
+   * A range of history read from D1 (texts pruned here), with any message changed
+   * since its text was pruned shown as it is now: the flush may not have brought that
+   * change to D1 yet.
+   */
+  private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
+    const slice = await readMessages(this.env.DB, channelId, range, budgetBytes);
+    const held = this.store.log().heldAmong(slice.messages.map((m) => m.seq));
+    if (held.size === 0) return slice;
+    return { ...slice, messages: slice.messages.map((m) => held.get(m.seq) ?? m) };
   }
 
   /**

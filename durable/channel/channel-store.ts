@@ -9,8 +9,10 @@ export type MemberInfo = { role: Role; joinedAt: number };
 
 /** The ChannelDO's counters (see schema.ts). */
 export interface Progress {
-  /** D1 has every message up to here. */
+  /** D1 has every message up to here (in some state: a later change may be on its way). */
   flushedSeq: number;
+  /** D1 has the current state of every message whose rev is at most this. */
+  flushedRev: number;
   /** Texts up to here live only in D1. */
   prunedSeq: number;
   /** Unused since inboxes pull their counters (kept: the column exists in stored objects). */
@@ -210,12 +212,17 @@ export class ChannelStore {
     if (!this.progressRow) {
       // The migration made the one row; saveProgress only ever updates it.
       const r = this.sql
-        .exec<{ flushed_seq: number; pruned_seq: number; delivered_seq: number; flush_attempt: number }>(
-          "SELECT * FROM progress",
-        )
+        .exec<{
+          flushed_seq: number;
+          flushed_rev: number;
+          pruned_seq: number;
+          delivered_seq: number;
+          flush_attempt: number;
+        }>("SELECT * FROM progress")
         .one();
       this.progressRow = {
         flushedSeq: r.flushed_seq,
+        flushedRev: r.flushed_rev,
         prunedSeq: r.pruned_seq,
         deliveredSeq: r.delivered_seq,
         flushAttempt: r.flush_attempt,
@@ -231,8 +238,9 @@ export class ChannelStore {
     if ((Object.keys(next) as (keyof Progress)[]).every((k) => next[k] === now[k])) return;
     this.sql.exec(
       // An UPDATE of the one row: REPLACE would write it twice.
-      "UPDATE progress SET flushed_seq = ?, pruned_seq = ?, delivered_seq = ?, flush_attempt = ? WHERE id = 0",
+      "UPDATE progress SET flushed_seq = ?, flushed_rev = ?, pruned_seq = ?, delivered_seq = ?, flush_attempt = ? WHERE id = 0",
       next.flushedSeq,
+      next.flushedRev,
       next.prunedSeq,
       next.deliveredSeq,
       next.flushAttempt,

@@ -16,22 +16,24 @@ export type HistoryWriter = (d1: D1Database, rows: readonly Message[]) => Promis
 export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; attempt: number } | { next: "idle" };
 
 /**
- * Copies the next batch of messages D1 does not have yet. Idempotent: D1 ignores seqs
- * it already holds, so a flush replayed after a crash changes nothing. Only once D1
- * accepted a batch does the watermark move and may old texts be pruned locally.
+ * Copies the next batch of changes D1 does not have yet, in rev order (a new message is
+ * a change too). Idempotent: D1 keeps a row's newer rev, so a flush replayed after a
+ * crash changes nothing. Only once D1 accepted a batch does the watermark move and may
+ * old texts be pruned locally.
+ *
+ * Every change after `flushedRev` still has its text here (pruning keeps unflushed
+ * changes), so the batch never needs D1. A row found without text was pruned after an
+ * earlier flush of its current state: D1 has it, and it is left out.
  */
 export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D1Database): Promise<FlushResult> {
   const progress = store.progress();
+  const log = store.log();
   // Within the read budget too: 200 messages of the longest kind would be 80 MB.
-  const batch = store
-    .log()
-    .read(
-      { afterSeq: progress.flushedSeq, beforeSeq: Number.MAX_SAFE_INTEGER, limit: FLUSH_BATCH, from: "after" },
-      TEXT_BUDGET_BYTES,
-    ).messages;
-  if (batch.length === 0) return { next: "idle" };
+  const changes = log.changesAfter(progress.flushedRev, FLUSH_BATCH, TEXT_BUDGET_BYTES).messages;
+  if (changes.length === 0) return { next: "idle" };
+  const batch = changes.filter((m): m is Message => m.text !== null);
   try {
-    await write(d1, batch);
+    if (batch.length > 0) await write(d1, batch);
   } catch (err) {
     const attempt = progress.flushAttempt + 1;
     store.saveProgress({ flushAttempt: attempt });
@@ -39,17 +41,20 @@ export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D
     console.warn(`D1 flush failed (attempt ${attempt}), retrying in ${delayMs} ms`, loggableError(err));
     return { next: "retry", delayMs, attempt };
   }
-  const upTo = batch[batch.length - 1]!.seq;
+  const upToRev = changes[changes.length - 1]!.rev;
   store.transaction(() => {
     const now = store.progress();
-    const pruneTo = upTo - RETAIN_RECENT;
+    // Every message below the oldest one still waiting has been in D1 since some flush.
+    const flushedSeq = Math.max(now.flushedSeq, log.oldestChangedAfter(upToRev) - 1);
+    const pruneTo = flushedSeq - RETAIN_RECENT;
     const pruned = pruneTo > now.prunedSeq;
-    if (pruned) store.log().pruneTextThrough(pruneTo);
+    if (pruned) log.pruneTextThrough(pruneTo, upToRev);
     store.saveProgress({
-      flushedSeq: upTo,
+      flushedSeq,
+      flushedRev: upToRev,
       flushAttempt: 0,
       prunedSeq: pruned ? pruneTo : now.prunedSeq,
     });
   });
-  return upTo < store.log().lastSeq ? { next: "now" } : { next: "idle" };
+  return upToRev < log.lastRev ? { next: "now" } : { next: "idle" };
 }

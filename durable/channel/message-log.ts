@@ -9,6 +9,17 @@ interface Row extends Record<string, SqlStorageValue> {
   client_msg_id: string;
   text: string | null;
   ts: number;
+  rev: number;
+  edited_at: number | null;
+  deleted: number;
+}
+
+/** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
+export interface ChangeSlice {
+  /** A null text was pruned: D1 has this message as it is (its rev is flushed). */
+  messages: StoredMessage[];
+  /** There are more changes after the last one. */
+  full: boolean;
 }
 
 /**
@@ -18,6 +29,7 @@ interface Row extends Record<string, SqlStorageValue> {
  */
 export class MessageLog {
   private last: number | undefined;
+  private lastRevision: number | undefined;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -27,6 +39,102 @@ export class MessageLog {
   get lastSeq(): number {
     this.last ??= this.sql.exec<{ s: number | null }>("SELECT MAX(seq) AS s FROM messages").one().s ?? 0;
     return this.last;
+  }
+
+  /** The channel's change counter: every change writes its rev into the row it changes, so it is the highest. */
+  get lastRev(): number {
+    this.lastRevision ??= this.sql.exec<{ r: number | null }>("SELECT MAX(rev) AS r FROM messages").one().r ?? 0;
+    return this.lastRevision;
+  }
+
+  private nextRev(): number {
+    this.lastRevision = this.lastRev + 1;
+    return this.lastRevision;
+  }
+
+  /** One message as it is now; its text is null once pruned to D1. */
+  get(seq: number): StoredMessage | undefined {
+    const row = this.sql.exec<Row>("SELECT * FROM messages WHERE seq = ?", seq).toArray()[0];
+    return row && { ...this.toMessage(row), text: row.text };
+  }
+
+  /** A new text for a message; takes the next rev. */
+  edit(seq: number, text: string, at: number): Message {
+    const row = this.sql
+      .exec<Row>(
+        "UPDATE messages SET text = ?, edited_at = ?, rev = ? WHERE seq = ? RETURNING *",
+        text,
+        at,
+        this.nextRev(),
+        seq,
+      )
+      .one();
+    return this.toMessage(row);
+  }
+
+  /** Erases a message, keeping its seq as a tombstone; takes the next rev. */
+  erase(seq: number): Message {
+    const row = this.sql
+      .exec<Row>(
+        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, rev = ? WHERE seq = ? RETURNING *",
+        this.nextRev(),
+        seq,
+      )
+      .one();
+    return this.toMessage(row);
+  }
+
+  /**
+   * Messages with a rev above `afterRev` (and a seq of at most `maxSeq`), ascending by
+   * rev, at most `limit`, for as long as their texts fit `budgetBytes` (the first one
+   * always comes). A cursor left at the first row that does not fit, as in `read`.
+   */
+  changesAfter(afterRev: number, limit: number, budgetBytes: number, maxSeq = Number.MAX_SAFE_INTEGER): ChangeSlice {
+    const cursor = this.sql.exec<Row & { bytes: number | null }>(
+      `SELECT *, length(CAST(text AS BLOB)) AS bytes FROM messages
+       WHERE rev > ? AND seq <= ? ORDER BY rev LIMIT ?`,
+      afterRev,
+      maxSeq,
+      limit,
+    );
+    const messages: StoredMessage[] = [];
+    let bytes = 0;
+    let full = false;
+    for (const row of cursor) {
+      if (messages.length > 0 && bytes + (row.bytes ?? 0) > budgetBytes) {
+        full = true;
+        break;
+      }
+      bytes += row.bytes ?? 0;
+      messages.push({ ...this.toMessage(row), text: row.text });
+    }
+    return { messages, full };
+  }
+
+  /** The lowest seq changed after `rev`, or one past the last message when nothing was. */
+  oldestChangedAfter(rev: number): number {
+    return (
+      this.sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM messages WHERE rev > ?", rev).one().s ??
+      this.lastSeq + 1
+    );
+  }
+
+  /**
+   * Of `seqs`, the messages whose current state is here although their seq is in the
+   * pruned range (changed since their text was pruned): what a page read from D1 must
+   * show instead of D1's copy, which the flush may not have replaced yet.
+   */
+  heldAmong(seqs: readonly number[]): Map<number, Message> {
+    const held = new Map<number, Message>();
+    if (seqs.length === 0) return held;
+    const rows = this.sql.exec<Row>(
+      "SELECT * FROM messages WHERE seq >= ? AND seq <= ? AND text IS NOT NULL",
+      Math.min(...seqs),
+      Math.max(...seqs),
+    );
+    const wanted = new Set(seqs);
+    for (const row of rows) if (wanted.has(row.seq)) held.set(row.seq, this.toMessage(row));
+    return held;
   }
 
   /** The message this sender already sent with this clientMsgId; its text is null once pruned to D1. */
@@ -39,16 +147,19 @@ export class MessageLog {
 
   append(senderId: string, clientMsgId: string, text: string, ts: number): Message {
     const seq = this.lastSeq + 1;
+    const rev = this.lastRev + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev) VALUES (?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
       text,
       ts,
+      rev,
     );
     this.last = seq;
-    return { channelId: this.channelId, seq, senderId, clientMsgId, text, ts };
+    this.lastRevision = rev;
+    return { channelId: this.channelId, seq, senderId, clientMsgId, text, ts, rev };
   }
 
   /**
@@ -93,7 +204,7 @@ export class MessageLog {
   newestFromOthers(userId: string, seq: number): Message | null {
     const row = this.sql
       .exec<Row>(
-        "SELECT * FROM messages WHERE seq > ? AND sender_id <> ? AND text IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        "SELECT * FROM messages WHERE seq > ? AND sender_id <> ? AND text IS NOT NULL AND deleted = 0 ORDER BY seq DESC LIMIT 1",
         seq,
         userId,
       )
@@ -101,9 +212,16 @@ export class MessageLog {
     return row ? this.toMessage(row) : null;
   }
 
-  /** Drops the text of messages up to `seq` (they are in D1); returns how many rows changed. */
-  pruneTextThrough(seq: number): number {
-    return this.sql.exec("UPDATE messages SET text = NULL WHERE seq <= ? AND text IS NOT NULL", seq).rowsWritten;
+  /**
+   * Drops the text of messages up to `seq` whose current state D1 has (rev at most
+   * `flushedRev`: a change not flushed yet keeps its text here); returns how many rows changed.
+   */
+  pruneTextThrough(seq: number, flushedRev: number): number {
+    return this.sql.exec(
+      "UPDATE messages SET text = NULL WHERE seq <= ? AND rev <= ? AND text IS NOT NULL",
+      seq,
+      flushedRev,
+    ).rowsWritten;
   }
 
   private toMessage(r: Row): Message {
@@ -114,6 +232,9 @@ export class MessageLog {
       clientMsgId: r.client_msg_id,
       text: r.text ?? "",
       ts: r.ts,
+      rev: r.rev,
+      ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
+      ...(r.deleted ? { deleted: true as const } : {}),
     };
   }
 }

@@ -34,6 +34,24 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       -- Notification levels members chose; a member without a row has the channel's default.
       CREATE TABLE notification_levels (user_id TEXT PRIMARY KEY, level TEXT NOT NULL);`,
   },
+  {
+    id: "0005_lifecycle",
+    sql: `
+      -- Every stored change (a new message, an edit, a delete) takes the next rev; a row
+      -- carries the rev of its latest change, so the channel's counter is MAX(rev) and
+      -- the changes after a rev are one index range. Old messages were their only
+      -- change: rev = seq keeps the counter consistent with what D1 was sent.
+      ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+      -- A tombstone: text '' and nothing else of the message but its place in seq.
+      ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+      UPDATE messages SET rev = seq;
+      CREATE INDEX messages_rev ON messages (rev);
+      -- The flush copies changes in rev order: D1 has the current state of every
+      -- message whose rev is at most flushed_rev.
+      ALTER TABLE progress ADD COLUMN flushed_rev INTEGER NOT NULL DEFAULT 0;
+      UPDATE progress SET flushed_rev = flushed_seq;`,
+  },
 ];
 
 /**

@@ -489,7 +489,17 @@ export class ChatClient {
           return;
         }
         this.track(channelId, 0).expect(frame.lastSeq, true);
-        this.emitter.emit("synced", { channelId, lastSeq: frame.lastSeq });
+        this.emitter.emit("synced", { channelId, lastSeq: frame.lastSeq, rev: frame.rev });
+        return;
+      case "update":
+        this.emitter.emit("update", frame.message);
+        return;
+      case "resync":
+        if (channelId === null) {
+          this.unexpected(target, frame);
+          return;
+        }
+        this.emitter.emit("resync", { channelId });
         return;
       case "ack":
         if (channelId === null) {

@@ -48,7 +48,11 @@ export interface ChatEvents {
   typing: { channelId: string; userId: string; expiresAt: number };
   member: MemberFrame;
   gap: { channelId: string; from: number; to: number };
-  synced: { channelId: string; lastSeq: number };
+  /** A message changed (edit, delete): its current state; `rev` orders copies of one message. */
+  update: Message;
+  /** Catch-up had more changes than it sends: page `changes(channelId, afterRev)` up to the next `synced.rev`. */
+  resync: { channelId: string };
+  synced: { channelId: string; lastSeq: number; rev: number };
   ack: { channelId: string; clientMsgId: string; seq: number; ts: number };
   /** The server closed a channel socket with CLOSE_REMOVED: the user is no longer a member. The socket stays closed. */
   removed: { channelId: string };

@@ -157,6 +157,8 @@ export class Outbox {
       clientMsgId: entry.clientMsgId,
       text: entry.text,
       ts: ack.ts,
+      // An ack carries no rev: 0 sorts below every stored change, so any copy from the server wins.
+      rev: 0,
     });
   }
 

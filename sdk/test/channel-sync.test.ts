@@ -12,6 +12,7 @@ const msg = (seq: number, channelId = "c"): Message => ({
   clientMsgId: `m${seq}`,
   text: `#${seq}`,
   ts: seq,
+  rev: seq,
 });
 
 /** A ChannelSync over an in-memory history of `total` messages. */
@@ -152,7 +153,7 @@ describe("channel sockets against the fake server", () => {
     expect(server.channelConnects.map((c) => c.after)).toEqual([0, 4]);
     expect(seqs(messages)).toEqual(range(1, 7));
     expect(client.cursor(channelId)).toBe(7);
-    expect(synced.at(-1)).toEqual({ channelId, lastSeq: 7 });
+    expect(synced.at(-1)).toEqual({ channelId, lastSeq: 7, rev: 7 });
   });
 
   it("pages a gap over HTTP and emits everything once, in order", async () => {

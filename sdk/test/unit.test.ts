@@ -58,7 +58,7 @@ describe("decodeJwt", () => {
 });
 
 describe("parseServerFrame", () => {
-  const msg = { channelId: "c", seq: 1, senderId: "u", clientMsgId: "m", text: "hi", ts: 5 };
+  const msg = { channelId: "c", seq: 1, senderId: "u", clientMsgId: "m", text: "hi", ts: 5, rev: 1 };
   it("accepts every frame type of the protocol", () => {
     const frames = [
       { type: "hello", userId: "u", deviceId: "d", heartbeatMs: 25000 },
@@ -73,7 +73,9 @@ describe("parseServerFrame", () => {
         channel: { id: "c", kind: "group", visibility: "public", createdAt: 1, memberCount: 1 },
       },
       { type: "gap", from: 1, to: 9 },
-      { type: "synced", lastSeq: 9 },
+      { type: "update", message: { ...msg, text: "edited", rev: 4, editedAt: 6 } },
+      { type: "resync" },
+      { type: "synced", lastSeq: 9, rev: 9 },
       { type: "ack", clientMsgId: "m", seq: 1, ts: 2 },
       { type: "error", code: "rate_limited", message: "slow down", clientMsgId: "m" },
       { type: "typing", channelId: "c", userId: "u" },
@@ -98,7 +100,7 @@ describe("parseServerFrame", () => {
   });
 
   it("drops fields it does not know instead of refusing the frame", () => {
-    const later = { type: "message", message: { ...msg, editedAt: 7, mentions: ["u2"] }, rev: 3 };
+    const later = { type: "message", message: { ...msg, pinned: 7, mentions: ["u2"] }, rev: 3 };
     expect(parseServerFrame(JSON.stringify(later))).toStrictEqual({
       ok: true,
       frame: { type: "message", message: msg },

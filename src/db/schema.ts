@@ -95,8 +95,13 @@ export const messages = sqliteTable(
     seq: integer("seq").notNull(),
     senderId: text("sender_id").notNull(),
     clientMsgId: text("client_msg_id").notNull(),
+    /** "" once deleted: erased, not hidden. */
     text: text("text").notNull(),
     ts: integer("ts").notNull(),
+    /** The ChannelDO's rev of the change this row holds: a flush never replaces a newer change with an older one. */
+    rev: integer("rev").notNull().default(0),
+    editedAt: integer("edited_at"),
+    deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [
     primaryKey({ columns: [t.channelId, t.seq] }),

@@ -1,4 +1,4 @@
-import { getTableColumns } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
 import type { Message } from "../protocol/types";
@@ -15,16 +15,29 @@ const D1_MAX_PARAMETERS = 100;
 /** Messages per multi-row INSERT: one statement per message cost the flush more than the rows did. */
 const ROWS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTableColumns(messages)).length);
 
-/** Inserts messages, ignoring any (channel_id, seq) already there, so a retried flush never duplicates. */
-export async function insertMessages(d1: D1Database, rows: readonly Message[]): Promise<void> {
+/**
+ * Writes messages in their current state: a new one is inserted, one D1 has is replaced
+ * only by a newer change (a higher rev). So a flush replayed after a crash, or one that
+ * runs twice, changes nothing, and a delete's erased text replaces the text in D1.
+ */
+export async function upsertMessages(d1: D1Database, rows: readonly Message[]): Promise<void> {
   const orm = db(d1);
   const statements = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     statements.push(
       orm
         .insert(messages)
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-        .onConflictDoNothing(),
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT).map(toRow))
+        .onConflictDoUpdate({
+          target: [messages.channelId, messages.seq],
+          set: {
+            text: sql`excluded.text`,
+            rev: sql`excluded.rev`,
+            editedAt: sql`excluded.edited_at`,
+            deleted: sql`excluded.deleted`,
+          },
+          setWhere: sql`excluded.rev > ${messages.rev}`,
+        }),
     );
   }
   const [first, ...rest] = statements;
@@ -32,12 +45,68 @@ export async function insertMessages(d1: D1Database, rows: readonly Message[]): 
   if (first) await orm.batch([first, ...rest]);
 }
 
-interface BudgetedRow {
+function toRow(m: Message): typeof messages.$inferInsert {
+  return {
+    channelId: m.channelId,
+    seq: m.seq,
+    senderId: m.senderId,
+    clientMsgId: m.clientMsgId,
+    text: m.text,
+    ts: m.ts,
+    rev: m.rev,
+    editedAt: m.editedAt ?? null,
+    deleted: m.deleted ?? false,
+  };
+}
+
+interface StoredRow {
   channel_id: string;
   seq: number;
   sender_id: string;
   client_msg_id: string;
   ts: number;
+  text: string;
+  rev: number;
+  edited_at: number | null;
+  deleted: number;
+}
+
+function fromRow(r: StoredRow): Message {
+  return {
+    channelId: r.channel_id,
+    seq: r.seq,
+    senderId: r.sender_id,
+    clientMsgId: r.client_msg_id,
+    text: r.text,
+    ts: r.ts,
+    rev: r.rev,
+    ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
+    ...(r.deleted ? { deleted: true as const } : {}),
+  };
+}
+
+/** The messages of `seqs` (at most D1_MAX_PARAMETERS - 1) as D1 has them, in no particular order. */
+export async function readMessagesBySeq(
+  d1: D1Database,
+  channelId: string,
+  seqs: readonly number[],
+): Promise<Message[]> {
+  const found: Message[] = [];
+  for (let i = 0; i < seqs.length; i += D1_MAX_PARAMETERS - 1) {
+    const chunk = seqs.slice(i, i + D1_MAX_PARAMETERS - 1);
+    const { results } = await d1
+      .prepare(
+        `SELECT channel_id, seq, sender_id, client_msg_id, ts, text, rev, edited_at, deleted FROM messages
+         WHERE channel_id = ? AND seq IN (${chunk.map(() => "?").join(", ")})`,
+      )
+      .bind(channelId, ...chunk)
+      .all<StoredRow>();
+    found.push(...results.map(fromRow));
+  }
+  return found;
+}
+
+interface BudgetedRow extends Omit<StoredRow, "text"> {
   /** Bytes of text of this row and every row before it, in reading order. */
   total: number;
   /** Null for the one row past the budget, which is returned only to say that there is more. */
@@ -61,7 +130,7 @@ export async function readMessages(
   const order = range.from === "after" ? "ASC" : "DESC";
   const { results } = await d1
     .prepare(
-      `SELECT channel_id, seq, sender_id, client_msg_id, ts, total, CASE WHEN total <= ?5 THEN text END AS text
+      `SELECT channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, total, CASE WHEN total <= ?5 THEN text END AS text
        FROM (
          SELECT *, length(CAST(text AS BLOB)) AS bytes,
            sum(length(CAST(text AS BLOB))) OVER (ORDER BY seq ${order} ROWS UNBOUNDED PRECEDING) AS total
@@ -83,14 +152,7 @@ export async function readMessages(
       continue;
     }
     bytes = r.total;
-    messages.push({
-      channelId: r.channel_id,
-      seq: r.seq,
-      senderId: r.sender_id,
-      clientMsgId: r.client_msg_id,
-      text: r.text,
-      ts: r.ts,
-    });
+    messages.push(fromRow({ ...r, text: r.text }));
   }
   if (range.from === "before") messages.reverse();
   return { messages, bytes, full };

@@ -97,8 +97,16 @@ export type ChannelFrame = z.infer<typeof ChannelFrame>;
 export const GapFrame = z.object({ type: z.literal("gap"), from: z.int(), to: z.int() });
 export type GapFrame = z.infer<typeof GapFrame>;
 
-/** Catch-up is over; live frames follow. */
-export const SyncedFrame = z.object({ type: z.literal("synced"), lastSeq: z.int() });
+/** A message changed (edit, delete): its current state, on the channel socket only. */
+export const UpdateFrame = z.object({ type: z.literal("update"), message: Message });
+export type UpdateFrame = z.infer<typeof UpdateFrame>;
+
+/** Catch-up has more changes than it sends: page `GET …/changes?afterRev=` up to `synced.rev`. */
+export const ResyncFrame = z.object({ type: z.literal("resync") });
+export type ResyncFrame = z.infer<typeof ResyncFrame>;
+
+/** Catch-up is over; live frames follow. `rev`: the channel's change counter at this point. */
+export const SyncedFrame = z.object({ type: z.literal("synced"), lastSeq: z.int(), rev: z.int() });
 export type SyncedFrame = z.infer<typeof SyncedFrame>;
 
 /** The `send` with this `clientMsgId` is stored (or was already). */
@@ -152,6 +160,8 @@ export type UserServerFrame = z.infer<typeof UserServerFrame>;
 export const ChannelServerFrame = z.discriminatedUnion("type", [
   PongFrame,
   MessageFrame,
+  UpdateFrame,
+  ResyncFrame,
   GapFrame,
   SyncedFrame,
   AckFrame,
@@ -173,6 +183,8 @@ export const ServerFrame = z.discriminatedUnion("type", [
   PresenceFrame,
   ReadFrame,
   ChannelFrame,
+  UpdateFrame,
+  ResyncFrame,
   GapFrame,
   SyncedFrame,
   AckFrame,

@@ -16,6 +16,12 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
+/**
+ * A message in its current state. `rev` is the channel's change counter at its latest
+ * change (creation, edit, delete): of two copies of one message, the higher rev is the
+ * newer. The lifecycle fields are absent when empty; a deleted message is a tombstone
+ * that keeps its seq, with text "" and `deleted: true`.
+ */
 export const Message = z.object({
   channelId: z.string(),
   seq: z.int(),
@@ -23,6 +29,9 @@ export const Message = z.object({
   clientMsgId: z.string(),
   text: z.string(),
   ts: z.number(),
+  rev: z.int(),
+  editedAt: z.optional(z.number()),
+  deleted: z.optional(z.literal(true)),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -67,6 +76,10 @@ export function readCounters(lastSeq: number, readSeq: number): Pick<ChannelSumm
 
 export const Member = z.object({ userId: z.string(), role: Role });
 export type Member = z.infer<typeof Member>;
+
+/** `GET /api/channels/:id/changes`: messages changed after a rev, ascending by rev; `rev` is the channel's counter now. */
+export const ChangesPage = z.object({ messages: z.array(Message), rev: z.int(), hasMore: z.boolean() });
+export type ChangesPage = z.infer<typeof ChangesPage>;
 
 /** A page of history, ascending by seq. */
 export const MessagePage = z.object({ messages: z.array(Message), hasMore: z.boolean() });

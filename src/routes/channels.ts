@@ -19,7 +19,15 @@ import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { errors, jsonAnswer, noContent, webSocketUpgrade } from "../openapi/describe";
 import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_TOPIC_CODE_POINTS } from "../protocol/limits";
-import { Channel, ChannelSummary, Member, Message, MessagePage, NotificationLevel } from "../protocol/types";
+import {
+  ChangesPage,
+  Channel,
+  ChannelSummary,
+  Member,
+  Message,
+  MessagePage,
+  NotificationLevel,
+} from "../protocol/types";
 import { stripFormatCharacters } from "../users/format-characters";
 import { codePoints } from "../users/user";
 
@@ -33,6 +41,8 @@ const JsonSeq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const UserId = z.string().min(1).max(64);
 const AddMember = z.object({ userId: UserId });
 const MemberParam = ChannelParam.extend({ userId: UserId });
+const MessageParam = ChannelParam.extend({ seq: Seq });
+const Limit = z.coerce.number().int().min(1).max(HISTORY_MAX_LIMIT).default(HISTORY_DEFAULT_LIMIT);
 /** Shown to every member: invisible format characters go, as in display names. */
 const GroupName = z
   .string()
@@ -97,8 +107,10 @@ const docs = {
     description:
       "A WebSocket upgrade. 403 for a non-member, a channel that does not exist, or a browser Origin that is not allowed.",
     ...webSocketUpgrade(
-      "It sends every message with `seq > after` (a `gap` frame first when more than 500 are missing), " +
-        "then `synced`, then live `message`, `typing`, `read` and `member` frames; it takes `send`, `typing`, `read` and `ping`.",
+      "It sends every message with `seq > after` (a `gap` frame first when more than 500 are missing); " +
+        "with `rev`, first an `update` for every message with `seq ≤ after` changed after that rev (or one `resync` when there are more than 500, " +
+        "or older messages among them: then page `/changes`); then `synced` with `lastSeq` and `rev`; then live `message`, `update`, `typing`, `read` and `member` frames. " +
+        "It takes `send`, `typing`, `read` and `ping`.",
       "forbidden",
     ),
   }),
@@ -168,6 +180,38 @@ const docs = {
       201: jsonAnswer("Stored and sequenced", OneMessage),
       ...errors("forbidden", "message_too_long", "rate_limited", "unavailable"),
     },
+  }),
+  edit: describeRoute({
+    tags: ["channels"],
+    operationId: "editMessage",
+    summary: "Change the text of one's own message",
+    description:
+      "The sender only (403 for anyone else). The text rules of sending apply (400, 413); 429 past the send rate. " +
+      "A deleted or unknown seq is 404. The message takes the channel's next `rev` and gets `editedAt`; every channel socket gets an `update` frame. " +
+      `The same text again changes nothing. ${MEMBERS_ONLY}`,
+    responses: {
+      200: jsonAnswer("The message as it is now", OneMessage),
+      ...errors("forbidden", "not_found", "message_too_long", "rate_limited"),
+    },
+  }),
+  remove: describeRoute({
+    tags: ["channels"],
+    operationId: "deleteMessage",
+    summary: "Delete a message",
+    description:
+      "Its sender, or the owner or an admin of a group (403 for anyone else). The text is erased from every store, not hidden; " +
+      'the message stays as a tombstone (`deleted: true`, text `""`) that keeps its seq, and every channel socket gets an `update` frame. ' +
+      `A deleted or unknown seq is 404. ${MEMBERS_ONLY}`,
+    responses: { 204: noContent("Deleted"), ...errors("forbidden", "not_found") },
+  }),
+  changes: describeRoute({
+    tags: ["channels"],
+    operationId: "listChanges",
+    summary: "Every message changed after a rev, as it is now, ascending by rev",
+    description:
+      "New, edited and deleted messages alike. `rev` is the channel's counter now; while `hasMore`, ask again with `afterRev` set to the last message's rev. " +
+      `${MEMBERS_ONLY}`,
+    responses: { 200: jsonAnswer("The page", ChangesPage), ...errors("forbidden", "unavailable") },
   }),
   read: describeRoute({
     tags: ["channels"],
@@ -245,9 +289,13 @@ export const channelRoutes = new Hono<AppEnv>()
     docs.socket,
     allowedOrigin,
     valid("param", ChannelParam),
-    valid("query", z.object({ after: Seq.default(0) })),
+    valid("query", z.object({ after: Seq.default(0), rev: Seq.optional() })),
     async (c) => {
-      const upgrade = internalUpgrade(c.req.raw, c.var.auth, { after: String(c.req.valid("query").after) });
+      const { after, rev } = c.req.valid("query");
+      const upgrade = internalUpgrade(c.req.raw, c.var.auth, {
+        after: String(after),
+        ...(rev !== undefined ? { rev: String(rev) } : {}),
+      });
       return channelStub(c.env, c.req.valid("param").id).fetch(upgrade);
     },
   )
@@ -287,7 +335,7 @@ export const channelRoutes = new Hono<AppEnv>()
         .object({
           after: Seq.optional(),
           before: Seq.optional(),
-          limit: z.coerce.number().int().min(1).max(HISTORY_MAX_LIMIT).default(HISTORY_DEFAULT_LIMIT),
+          limit: Limit,
         })
         .refine((q) => q.after === undefined || q.before === undefined, "use either after or before, not both"),
     ),
@@ -310,6 +358,36 @@ export const channelRoutes = new Hono<AppEnv>()
       const { clientMsgId, text } = c.req.valid("json");
       const res = unwrap(await channelStub(c.env, c.req.valid("param").id).send(c.var.auth.userId, clientMsgId, text));
       return c.json({ message: res.message }, res.created ? 201 : 200);
+    },
+  )
+  .patch(
+    "/:id/messages/:seq",
+    docs.edit,
+    valid("param", MessageParam),
+    // A string only, as for sending; the ChannelDO's checkText owns the text rules.
+    valid("json", z.object({ text: z.string({ error: "must be a string" }) })),
+    async (c) => {
+      const { id, seq } = c.req.valid("param");
+      const res = unwrap(await channelStub(c.env, id).editMessage(c.var.auth.userId, seq, c.req.valid("json").text));
+      return c.json({ message: res.message });
+    },
+  )
+  .delete("/:id/messages/:seq", docs.remove, valid("param", MessageParam), async (c) => {
+    const { id, seq } = c.req.valid("param");
+    unwrap(await channelStub(c.env, id).deleteMessage(c.var.auth.userId, seq));
+    return c.body(null, 204);
+  })
+  .get(
+    "/:id/changes",
+    docs.changes,
+    valid("param", ChannelParam),
+    valid("query", z.object({ afterRev: Seq.default(0), limit: Limit })),
+    async (c) => {
+      const { afterRev, limit } = c.req.valid("query");
+      const page = unwrap(
+        await channelStub(c.env, c.req.valid("param").id).changes(c.var.auth.userId, afterRev, limit),
+      );
+      return c.json({ messages: page.messages, rev: page.rev, hasMore: page.hasMore });
     },
   )
   .post("/:id/read", docs.read, valid("param", ChannelParam), valid("json", z.object({ seq: JsonSeq })), async (c) => {

@@ -8,7 +8,8 @@ import { bytesOf, message, messages, rangeReader } from "./fake-log";
 /** The part of a MessageLog that catch-up uses, holding `all` (messages 1..lastSeq). */
 function fakeLog(lastSeq: number, all: Message[] = messages(lastSeq)) {
   const { read, calls, budgets } = rangeReader(all);
-  return { log: { lastSeq, read }, calls, budgets };
+  const changesAfter = () => ({ messages: [], full: false });
+  return { log: { lastSeq, lastRev: lastSeq, read, changesAfter }, calls, budgets };
 }
 
 /** Messages 1..n whose texts are `size(seq)` bytes: a mix of ASCII and 4-byte emoji. */
@@ -26,8 +27,8 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 
 describe("catchUpFrames", () => {
   it("nothing missing: only synced", () => {
-    expect(catchUpFrames(fakeLog(7).log, 7)).toEqual([{ type: "synced", lastSeq: 7 }]);
-    expect(catchUpFrames(fakeLog(0).log, 0)).toEqual([{ type: "synced", lastSeq: 0 }]);
+    expect(catchUpFrames(fakeLog(7).log, 7)).toEqual([{ type: "synced", lastSeq: 7, rev: 7 }]);
+    expect(catchUpFrames(fakeLog(0).log, 0)).toEqual([{ type: "synced", lastSeq: 0, rev: 0 }]);
   });
 
   it("a few missing: those messages in order, whole, then synced", () => {
@@ -36,7 +37,7 @@ describe("catchUpFrames", () => {
       { type: "message", message: messages(10, 8)[0] },
       { type: "message", message: messages(10, 8)[1] },
       { type: "message", message: messages(10, 8)[2] },
-      { type: "synced", lastSeq: 10 },
+      { type: "synced", lastSeq: 10, rev: 10 },
     ]);
   });
 
@@ -44,14 +45,14 @@ describe("catchUpFrames", () => {
     const frames = catchUpFrames(fakeLog(CATCH_UP_MAX + 20).log, 20);
     expect(frames.some((f) => f.type === "gap")).toBe(false);
     expect(seqsOf(frames)).toEqual(range(21, CATCH_UP_MAX + 20));
-    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: CATCH_UP_MAX + 20 });
+    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: CATCH_UP_MAX + 20, rev: CATCH_UP_MAX + 20 });
   });
 
   it(`${CATCH_UP_MAX + 1} missing: a gap of one (the oldest), then the newest ${CATCH_UP_MAX}`, () => {
     const frames = catchUpFrames(fakeLog(CATCH_UP_MAX + 21).log, 20);
     expect(frames[0]).toEqual({ type: "gap", from: 21, to: 21 });
     expect(seqsOf(frames)).toEqual(range(22, CATCH_UP_MAX + 21));
-    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: CATCH_UP_MAX + 21 });
+    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: CATCH_UP_MAX + 21, rev: CATCH_UP_MAX + 21 });
     expect(frames).toHaveLength(CATCH_UP_MAX + 2);
   });
 
@@ -62,8 +63,8 @@ describe("catchUpFrames", () => {
   });
 
   it("after beyond lastSeq (a client from before a reset, a typo) is treated as up to date", () => {
-    expect(catchUpFrames(fakeLog(5).log, 9)).toEqual([{ type: "synced", lastSeq: 5 }]);
-    expect(catchUpFrames(fakeLog(0).log, 3)).toEqual([{ type: "synced", lastSeq: 0 }]);
+    expect(catchUpFrames(fakeLog(5).log, 9)).toEqual([{ type: "synced", lastSeq: 5, rev: 5 }]);
+    expect(catchUpFrames(fakeLog(0).log, 3)).toEqual([{ type: "synced", lastSeq: 0, rev: 0 }]);
   });
 
   it("a negative after counts as 0: everything, from seq 1", () => {
@@ -96,7 +97,7 @@ describe("catchUpFrames", () => {
         expect(seqsOf(frames).length).toBe(Math.min(lastSeq - start, CATCH_UP_MAX));
         expect(gap !== undefined).toBe(lastSeq - start > CATCH_UP_MAX);
         expect(frames.filter((f) => f.type === "gap").length).toBeLessThanOrEqual(1);
-        expect(frames.at(-1)).toEqual({ type: "synced", lastSeq });
+        expect(frames.at(-1)).toEqual({ type: "synced", lastSeq, rev: lastSeq });
         expect(frames.filter((f) => f.type === "synced")).toHaveLength(1);
       }),
     );
@@ -119,7 +120,7 @@ describe("catchUpFrames within a byte budget", () => {
     expect(frames[0]).toEqual({ type: "gap", from: 6, to: 20 });
     expect(seqsOf(frames)).toEqual(range(21, 30));
     expect(textBytes(frames)).toBe(1_000);
-    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: 30 });
+    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: 30, rev: 30 });
   });
 
   it("everything that fits, with no gap, when the missing messages fit exactly", () => {
@@ -139,7 +140,7 @@ describe("catchUpFrames within a byte budget", () => {
     );
     expect(catchUpFrames(log, 0, 400)).toEqual([
       { type: "gap", from: 1, to: 3 },
-      { type: "synced", lastSeq: 3 },
+      { type: "synced", lastSeq: 3, rev: 3 },
     ]);
   });
 
@@ -165,7 +166,7 @@ describe("catchUpFrames within a byte budget", () => {
             const next = all[gap.to - 1]!;
             expect(textBytes(frames) + bytesOf(next.text)).toBeGreaterThan(budget);
           }
-          expect(frames.at(-1)).toEqual({ type: "synced", lastSeq });
+          expect(frames.at(-1)).toEqual({ type: "synced", lastSeq, rev: lastSeq });
         },
       ),
       { numRuns: 300 },

@@ -10,6 +10,7 @@ export const message = (seq: number): Message => ({
   clientMsgId: `m${seq}`,
   text: `text ${seq}`,
   ts: 1_000 + seq,
+  rev: seq,
 });
 
 /** Messages 1..n, the whole history of a channel, in seq order. */

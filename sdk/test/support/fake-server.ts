@@ -279,7 +279,8 @@ export class FakeServer {
     const key = `${senderId}:${clientMsgId}`;
     const existing = ch.byClientId.get(key);
     if (existing) return { message: existing, created: false };
-    const message: Message = { channelId, seq: ch.messages.length + 1, senderId, clientMsgId, text, ts: Date.now() };
+    const seq = ch.messages.length + 1;
+    const message: Message = { channelId, seq, senderId, clientMsgId, text, ts: Date.now(), rev: seq };
     ch.messages.push(message);
     ch.byClientId.set(key, message);
     if (broadcast) {
@@ -449,7 +450,8 @@ export class FakeServer {
     }
     if (this.skipCatchUp) missing = [];
     for (const message of missing) conn.ws.send(JSON.stringify({ type: "message", message }));
-    if (this.sendSynced) conn.ws.send(JSON.stringify({ type: "synced", lastSeq: ch.messages.length }));
+    if (this.sendSynced)
+      conn.ws.send(JSON.stringify({ type: "synced", lastSeq: ch.messages.length, rev: ch.messages.length }));
   }
 
   private onFrame(conn: Conn, raw: string): void {

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { DrizzleQueryError } from "drizzle-orm";
 import { expect, it, vi } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
-import { insertMessages } from "../../../src/history/d1-history";
+import { upsertMessages } from "../../../src/history/d1-history";
 import { signup } from "../support/api";
 import { createGroup, fullHistory, sendHttp } from "../support/channels";
 import { channelStubOf, evict } from "../support/evict";
@@ -41,7 +41,7 @@ const setD1Down = (stub: DurableObjectStub<ChannelDO>, down: boolean) =>
           failures++;
           throw new Error("D1_ERROR: simulated outage");
         }
-      : insertMessages;
+      : upsertMessages;
   });
 
 const texts = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `m${from + i}`);
@@ -70,7 +70,7 @@ it("sends succeed while D1 fails; once it is back D1 gets everything exactly onc
   await runDurableObjectAlarm(stub);
   expect(await d1Texts(g.id)).toEqual(texts(1, 15));
   await runInDurableObject(stub, (_i, state) => {
-    state.storage.sql.exec("UPDATE progress SET flushed_seq = 0");
+    state.storage.sql.exec("UPDATE progress SET flushed_seq = 0, flushed_rev = 0");
   });
   await evict(stub); // so the progress row is re-read
   await runInDurableObject(stub, (_i, state) => state.storage.setAlarm(Date.now()));

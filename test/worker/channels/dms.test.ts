@@ -233,7 +233,7 @@ describe("DM privacy", () => {
     await sock.until((f) => f.find((x) => x.type === "synced"));
     expect(sock.frames).toEqual([
       { type: "message", message: expect.objectContaining({ seq: 1, text: "secret" }) },
-      { type: "synced", lastSeq: 1 },
+      { type: "synced", lastSeq: 1, rev: 1 },
     ]);
     sock.close();
   });

@@ -37,16 +37,18 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           progress: [counters],
           ...kept
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
-        // Those versions had no topic column (0002_topic adds it).
+        // Those versions had no topic column (0002_topic adds it), and no revs (0005_lifecycle).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
+        const messages = kept.messages!.map(({ rev: _, edited_at: __, deleted: ___, ...row }) => row);
+        const { flushed_rev: _, ...legacyCounters } = counters!;
         rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
-          insertRows(sql, { ...kept, channel });
+          insertRows(sql, { ...kept, channel, messages });
           if (steps === 6) {
             for (const name of ["flushed_seq", "pruned_seq", "delivered_seq", "flush_attempt"]) {
               sql.exec("INSERT INTO counters (name, value) VALUES (?, ?)", name, counters![name]!);
             }
           } else {
-            insertRows(sql, { progress: [counters!] });
+            insertRows(sql, { progress: [legacyCounters] });
           }
           // Versions before wake-ups stored their flush and delivery timers here.
           sql.exec("CREATE TABLE IF NOT EXISTS _timers (name TEXT PRIMARY KEY, due INTEGER NOT NULL)");
@@ -71,7 +73,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "progress",
           "reads",
         ],
-        migrations: ["0001_init", "0002_topic", "0003_online_members"],
+        migrations: ["0001_init", "0002_topic", "0003_online_members", "0005_lifecycle"],
         progress: [progress],
       });
       expect(await fullHistory(member, g.id)).toEqual(history);

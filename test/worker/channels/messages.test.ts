@@ -56,6 +56,7 @@ describe("POST /api/channels/:id/messages", () => {
         clientMsgId: "cid-1",
         text: "hello world",
         ts: expect.any(Number),
+        rev: 1,
       },
     });
     expect(Number.isInteger(res.body.message.ts)).toBe(true);

@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
-import { insertMessages, readMessages } from "../../../src/history/d1-history";
+import { readMessages, upsertMessages } from "../../../src/history/d1-history";
 import { MAX_TEXT_BYTES, MAX_TEXT_CODE_POINTS, TEXT_BUDGET_BYTES } from "../../../src/protocol/limits";
 import type { Message } from "../../../src/protocol/types";
 import { api, signup, type TestUser } from "../support/api";
@@ -51,7 +51,7 @@ describe("catch-up with messages of the longest kind", () => {
     expect(messages.map((m) => m.seq)).toEqual(range(COUNT - FIT + 1, COUNT));
     expect(messages.every((m) => m.text === HUGE)).toBe(true);
     expect(textBytes(messages)).toBeLessThanOrEqual(TEXT_BUDGET_BYTES);
-    expect(sock.frames.at(-1)).toEqual({ type: "synced", lastSeq: COUNT });
+    expect(sock.frames.at(-1)).toEqual({ type: "synced", lastSeq: COUNT, rev: COUNT });
     expect(sock.frames).toHaveLength(FIT + 2);
     sock.close();
   });
@@ -113,10 +113,11 @@ describe("D1 reads within the budget", () => {
     clientMsgId: `d1-${seq}`,
     text: HUGE,
     ts: 1_000 + seq,
+    rev: seq,
   }));
 
   beforeAll(async () => {
-    await insertMessages(env.DB, stored);
+    await upsertMessages(env.DB, stored);
   }, 60_000);
 
   const read = (from: "after" | "before", afterSeq: number, beforeSeq: number, budget: number) =>
@@ -174,7 +175,7 @@ describe("the D1 flush of messages of the longest kind", () => {
     await runInDurableObject(stub, (instance: ChannelDO) => {
       instance.historyWriter = async (d1, rows) => {
         batches.push([...rows]);
-        return insertMessages(d1, rows);
+        return upsertMessages(d1, rows);
       };
     });
     for (let i = 1; i <= COUNT; i++) expect((await sendHttp(sender, g, HUGE, `f-${i}`)).status).toBe(201);

@@ -112,7 +112,7 @@ describe("upgrade", () => {
     await synced(sock);
     expect(sock.frames).toEqual([
       { type: "message", message: expect.objectContaining({ seq: 1, text: "hello", senderId: owner.id }) },
-      { type: "synced", lastSeq: 1 },
+      { type: "synced", lastSeq: 1, rev: 1 },
     ]);
     sock.send({ type: "send", clientMsgId: "p1", text: "over the subprotocol" });
     expect(await ackFor(sock, "p1")).toEqual({ type: "ack", clientMsgId: "p1", seq: 2, ts: expect.any(Number) });
@@ -152,7 +152,10 @@ describe("catch-up", () => {
       const sock = await connect(g.id, b!, after);
       expect({ after, frames: sock.frames }).toEqual({
         after,
-        frames: [...seqs.map((s) => ({ type: "message", message: stored[s - 1] })), { type: "synced", lastSeq: 5 }],
+        frames: [
+          ...seqs.map((s) => ({ type: "message", message: stored[s - 1] })),
+          { type: "synced", lastSeq: 5, rev: 5 },
+        ],
       });
       sock.close();
     }
@@ -162,7 +165,7 @@ describe("catch-up", () => {
     const a = await signup("empty");
     const g = await createGroup(a);
     const sock = await connect(g.id, a);
-    expect(sock.frames).toEqual([{ type: "synced", lastSeq: 0 }]);
+    expect(sock.frames).toEqual([{ type: "synced", lastSeq: 0, rev: 0 }]);
     sock.close();
   });
 
@@ -190,7 +193,7 @@ describe("catch-up", () => {
         after,
         head: gap ? { type: "gap", ...gap } : { type: "message", message: stored[expectedFirst - 1] },
       });
-      expect(frames[frames.length - 1]).toEqual({ type: "synced", lastSeq: 520 });
+      expect(frames[frames.length - 1]).toEqual({ type: "synced", lastSeq: 520, rev: 520 });
       expect(frames).toHaveLength(received.length + (gap ? 2 : 1));
       expect(received).toEqual(stored.slice(expectedFirst - 1));
       expect(received.length).toBeLessThanOrEqual(500);

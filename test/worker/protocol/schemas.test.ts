@@ -15,7 +15,7 @@ import {
   UserServerFrame,
 } from "../../../src/protocol";
 
-const message = { channelId: "c", seq: 1, senderId: "u", clientMsgId: "m", text: "hi", ts: 5 };
+const message = { channelId: "c", seq: 1, senderId: "u", clientMsgId: "m", text: "hi", ts: 5, rev: 1 };
 const channel = { id: "c", kind: "group", name: "g", visibility: "public", createdAt: 1, memberCount: 3 };
 
 const userFrames = [
@@ -30,8 +30,11 @@ const userFrames = [
 const channelFrames = [
   { type: "pong" },
   { type: "message", message },
+  { type: "update", message: { ...message, text: "", rev: 3, deleted: true } },
+  { type: "update", message: { ...message, text: "fixed", rev: 2, editedAt: 6 } },
+  { type: "resync" },
   { type: "gap", from: 1, to: 9 },
-  { type: "synced", lastSeq: 9 },
+  { type: "synced", lastSeq: 9, rev: 9 },
   { type: "ack", clientMsgId: "m", seq: 1, ts: 2 },
   { type: "typing", channelId: "c", userId: "u" },
   { type: "read", channelId: "c", userId: "u", seq: 3 },
@@ -60,20 +63,21 @@ describe("server frames", () => {
   it("drop fields they do not name instead of refusing the frame, at any depth", () => {
     const later = {
       type: "message",
-      message: { ...message, editedAt: 9, reactions: [{ emoji: "👍", count: 1, userIds: ["u"] }] },
-      rev: 4,
+      message: { ...message, pinned: true, reactions: [{ emoji: "👍", count: 1, userIds: ["u"] }] },
+      epoch: 4,
     };
     expect(ServerFrame.parse(later)).toStrictEqual({ type: "message", message });
-    expect(ChannelServerFrame.parse({ type: "synced", lastSeq: 3, rev: 7 })).toStrictEqual({
+    expect(ChannelServerFrame.parse({ type: "synced", lastSeq: 3, rev: 7, epoch: 2 })).toStrictEqual({
       type: "synced",
       lastSeq: 3,
+      rev: 7,
     });
     const updated = { type: "channel", event: "updated", channel: { ...channel, pinnedSeq: 7, owner: { id: "u" } } };
     expect(UserServerFrame.parse(updated)).toStrictEqual({ type: "channel", event: "updated", channel });
   });
 
   it("refuse a type they do not know", () => {
-    for (const type of ["update", "resync", "ping", "", "toString", "__proto__"]) {
+    for (const type of ["reaction", "ping", "", "toString", "__proto__"]) {
       expect(isServerFrameType(type)).toBe(false);
       expect(ServerFrame.safeParse({ type }).success).toBe(false);
     }

@@ -235,6 +235,7 @@ describe("GET /api/channels pulls from the channels, so a lost inbox event costs
       clientMsgId: `m${seq}`,
       text: `message ${seq}`,
       ts: seq,
+      rev: seq,
     });
     await inbox.remember([{ ...channel, lastSeq: 1, readSeq: 0, lastMessage: message(1) }]);
     await inbox.channelEvent("added", channel, { lastSeq: 3, readSeq: 0, lastMessage: message(3) });

@@ -1,0 +1,5 @@
+ALTER TABLE `messages` ADD `rev` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `messages` ADD `edited_at` integer;--> statement-breakpoint
+ALTER TABLE `messages` ADD `deleted` integer DEFAULT false NOT NULL;--> statement-breakpoint
+-- Messages stored before revs were their only change: the ChannelDO gives them rev = seq.
+UPDATE `messages` SET `rev` = `seq`;
