@@ -28,7 +28,8 @@ export class Inbox {
   /**
    * Records what is known of a channel, from a delivery, a membership event or a
    * repair. Counters only move forward, whatever order the news arrives in; the last
-   * message is the one of the higher seq, so the preview never trails lastSeq.
+   * message is the one of the higher seq, so the preview never trails lastSeq, and of
+   * two copies of it the one of the higher rev, so an edit or delete replaces the text.
    */
   record(channel: Channel, counters: InboxCounters): void {
     this.sql.exec(
@@ -37,6 +38,9 @@ export class Inbox {
          last_seq = MAX(inbox.last_seq, excluded.last_seq), read_seq = MAX(inbox.read_seq, excluded.read_seq),
          last_message = CASE WHEN excluded.last_seq > inbox.last_seq
            THEN COALESCE(excluded.last_message, inbox.last_message)
+           WHEN excluded.last_seq = inbox.last_seq AND ifnull(json_extract(excluded.last_message, '$.rev'), 0)
+             > ifnull(json_extract(inbox.last_message, '$.rev'), 0)
+           THEN excluded.last_message
            ELSE COALESCE(inbox.last_message, excluded.last_message) END`,
       channel.id,
       JSON.stringify(channel),

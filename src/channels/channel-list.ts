@@ -47,5 +47,12 @@ export async function channelList(env: Env, orm: Db, userId: string): Promise<Ch
 }
 
 function isNewer(s: ChannelSummary, stored: Stored | undefined): boolean {
-  return !stored || s.lastSeq !== stored.lastSeq || s.readSeq !== stored.readSeq || s.name !== stored.name;
+  return (
+    !stored ||
+    s.lastSeq !== stored.lastSeq ||
+    s.readSeq !== stored.readSeq ||
+    s.name !== stored.name ||
+    // An edit or delete of the last message: the copy must not keep erased text.
+    s.lastMessage?.rev !== stored.lastMessage?.rev
+  );
 }

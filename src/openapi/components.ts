@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { ErrorBody } from "../protocol/errors";
 import {
   AuthResponse,
+  ChangesPage,
   Channel,
   ChannelKind,
   ChannelSummary,
@@ -24,6 +25,8 @@ const message = {
   clientMsgId: "m-1767225600000-1",
   text: "See you at nine?",
   ts: 1767225600000,
+  rev: 57,
+  editedAt: 1767225660000,
 };
 const channel = {
   id: "g_3q2-7wEvYpA9xK1mZt0bQw",
@@ -44,6 +47,7 @@ const channel = {
  */
 export const COMPONENTS: Record<string, { schema: z.ZodMiniType; example?: unknown }> = {
   AuthResponse: { schema: AuthResponse },
+  ChangesPage: { schema: ChangesPage, example: { messages: [message], rev: 57, hasMore: false } },
   Channel: { schema: Channel, example: channel },
   ChannelKind: { schema: ChannelKind },
   ChannelSummary: {

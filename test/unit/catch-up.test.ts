@@ -173,3 +173,60 @@ describe("catchUpFrames within a byte budget", () => {
     );
   });
 });
+
+describe("catchUpFrames with a rev", () => {
+  /** Messages 1..n at rev = seq, then `changed` (seq → text) each taking the next rev, in order. */
+  function changedLog(n: number, changed: [number, string | null][]) {
+    const rows = messages(n).map((m) => ({ ...m }) as Omit<Message, "text"> & { text: string | null });
+    let rev = n;
+    for (const [seq, text] of changed) Object.assign(rows[seq - 1]!, { text, rev: ++rev });
+    const { read } = rangeReader(rows.map((r) => ({ ...r, text: r.text ?? "" })));
+    const changesAfter = (after: number, limit: number, _budget: number, maxSeq = Number.MAX_SAFE_INTEGER) => {
+      const found = rows
+        .filter((r) => r.rev > after && r.seq <= maxSeq)
+        .sort((a, b) => a.rev - b.rev)
+        .slice(0, limit);
+      return { messages: found, full: false };
+    };
+    return { lastSeq: n, lastRev: rev, read, changesAfter };
+  }
+
+  it("updates for seq ≤ after changed since the rev, in rev order, then the new messages and synced with the rev", () => {
+    const log = changedLog(6, [
+      [2, "two, edited"],
+      [5, "five, edited"],
+    ]);
+    const frames = catchUpFrames(log, 4, TEXT_BUDGET_BYTES, 4);
+    expect(
+      frames.map((f) => [f.type, f.type === "update" || f.type === "message" ? f.message.seq : undefined]),
+    ).toEqual([
+      ["update", 2],
+      ["message", 5],
+      ["message", 6],
+      ["synced", undefined],
+    ]);
+    expect(frames.at(-1)).toEqual({ type: "synced", lastSeq: 6, rev: 8 });
+    expect(frames[1]).toMatchObject({ type: "message", message: { seq: 5, text: "five, edited", rev: 8 } });
+  });
+
+  it("more than CATCH_UP_MAX changes, or one whose text only D1 has: one resync instead of updates", () => {
+    const many = changedLog(
+      CATCH_UP_MAX + 1,
+      range(1, CATCH_UP_MAX + 1).map((s) => [s, `edited ${s}`]),
+    );
+    const frames = catchUpFrames(many, CATCH_UP_MAX + 1, TEXT_BUDGET_BYTES, CATCH_UP_MAX + 1);
+    expect(frames).toEqual([
+      { type: "resync" },
+      { type: "synced", lastSeq: CATCH_UP_MAX + 1, rev: 2 * CATCH_UP_MAX + 2 },
+    ]);
+    const exactly = changedLog(
+      CATCH_UP_MAX,
+      range(1, CATCH_UP_MAX).map((s) => [s, `edited ${s}`]),
+    );
+    expect(
+      catchUpFrames(exactly, CATCH_UP_MAX, TEXT_BUDGET_BYTES, CATCH_UP_MAX).filter((f) => f.type === "update"),
+    ).toHaveLength(CATCH_UP_MAX);
+    const pruned = changedLog(5, [[1, null]]);
+    expect(catchUpFrames(pruned, 5, TEXT_BUDGET_BYTES, 3)[0]).toEqual({ type: "resync" });
+  });
+});

@@ -61,8 +61,14 @@ export class TestSocket {
   }
 }
 
-export async function openChannelSocket(channelId: string, token: string, after = 0): Promise<TestSocket> {
-  const res = await exports.default.fetch(`https://chat.test/api/channels/${channelId}/ws?after=${after}`, {
+export async function openChannelSocket(
+  channelId: string,
+  token: string,
+  after = 0,
+  rev?: number,
+): Promise<TestSocket> {
+  const query = `after=${after}${rev === undefined ? "" : `&rev=${rev}`}`;
+  const res = await exports.default.fetch(`https://chat.test/api/channels/${channelId}/ws?${query}`, {
     headers: { Upgrade: "websocket", Authorization: `Bearer ${token}` },
   });
   if (!res.webSocket) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
