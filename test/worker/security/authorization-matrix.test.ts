@@ -227,6 +227,13 @@ const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
     path: `/api/channels/${ch}/messages`,
     body: { clientMsgId: `intruder-${crypto.randomUUID()}`, text: "intruder text" },
   }),
+  "PATCH /api/channels/:id/messages/:seq": (ch) => ({
+    method: "PATCH",
+    path: `/api/channels/${ch}/messages/1`,
+    body: { text: "hijacked" },
+  }),
+  "DELETE /api/channels/:id/messages/:seq": (ch) => ({ method: "DELETE", path: `/api/channels/${ch}/messages/1` }),
+  "GET /api/channels/:id/changes": (ch) => ({ method: "GET", path: `/api/channels/${ch}/changes?afterRev=0` }),
   "POST /api/channels/:id/read": (ch) => ({ method: "POST", path: `/api/channels/${ch}/read`, body: { seq: 1 } }),
   "GET /api/channels/:id/ws": (ch) => ({ method: "GET", path: `/api/channels/${ch}/ws?after=0`, ws: true }),
 };
@@ -290,6 +297,9 @@ matrix.push(
   ["PUT /api/channels/G/members/:userId/role (promote a member)", "member acting as owner", 403],
   ["PUT /api/channels/G/members/:userId/role (promote oneself)", "member acting as owner", 403],
   ["PUT /api/channels/DM/members/:userId/role (promote a member)", "member acting as owner", 403],
+  // The group's message 1 is the owner's: a member neither edits nor deletes it.
+  ["PATCH /api/channels/G/messages/:seq", "member acting as owner", 403],
+  ["DELETE /api/channels/G/messages/:seq", "member acting as owner", 403],
 );
 
 // Controls: the same routes do answer a member, so the refusals above are about the caller.
@@ -298,6 +308,8 @@ matrix.push(
   ["GET /api/channels/DM", "member (control)", 200],
   ["GET /api/channels/G/messages", "member (control)", 200],
   ["GET /api/channels/DM/messages", "member (control)", 200],
+  ["GET /api/channels/G/changes", "member (control)", 200],
+  ["GET /api/channels/DM/changes", "member (control)", 200],
   ["GET /api/channels/G/ws", "member (control)", 101],
   ["GET /api/channels/DM/ws", "member (control)", 101],
   ["GET /api/ws", "member (control)", 101],
@@ -356,11 +368,11 @@ describe("authorization matrix", () => {
 // ---- What the refusals must not have changed ---------------------------------------------
 
 describe("after the matrix", () => {
-  it("no refused send was stored and membership is unchanged", async () => {
+  it("no refused send, edit or delete was stored and membership is unchanged", async () => {
     const g = await fullHistory(w.owner, w.group);
-    expect(g.map((m) => m.text)).toEqual([SECRET_GROUP]);
+    expect(g.map((m) => [m.text, m.rev, m.deleted])).toEqual([[SECRET_GROUP, 1, undefined]]);
     const d = await fullHistory(w.owner, w.dm);
-    expect(d.map((m) => m.text)).toEqual([SECRET_DM]);
+    expect(d.map((m) => [m.text, m.rev, m.deleted])).toEqual([[SECRET_DM, 1, undefined]]);
     const info = await api("GET", `/api/channels/${w.group}`, { token: w.owner.accessToken });
     expect(info.status).toBe(200);
     const members = info.body.members.map((m: { userId: string }) => m.userId).sort();

@@ -162,6 +162,18 @@ const writeRoutes: Record<string, WriteRoute> = {
     good: () => ({ clientMsgId: `fz-${crypto.randomUUID()}`, text: "well formed" }),
     sends: true,
   },
+  "PATCH /api/channels/:id/messages/:seq": {
+    method: "PATCH",
+    path: () => `/api/channels/${group}/messages/1`,
+    fields: [s("text")],
+    good: () => ({ text: "well formed edit" }),
+  },
+  "DELETE /api/channels/:id/messages/:seq": {
+    method: "DELETE",
+    path: () => `/api/channels/${group}/messages/999999`,
+    fields: [],
+    good: () => ({}),
+  },
   "PATCH /api/channels/:id": {
     method: "PATCH",
     path: () => `/api/channels/${group}`,
@@ -311,6 +323,8 @@ describe("HTTP write routes with malformed bodies", () => {
           `/api/channels/${seg}/messages`,
           `/api/channels/${seg}/read`,
           `/api/channels/${seg}/members`,
+          `/api/channels/${seg}/changes`,
+          `/api/channels/${group}/messages/${seg}`,
           `/api/channels/${group}/members/${seg}`,
           `/api/users/${seg}`,
         ]) {
@@ -389,6 +403,7 @@ describe("GET routes with random query strings", () => {
     `/api/channels/${group}`,
     `/api/channels/${group}/messages`,
     `/api/channels/${dm}/messages`,
+    `/api/channels/${group}/changes`,
     "/api/presence",
     "/api/push/vapid-public-key",
   ];
