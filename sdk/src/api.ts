@@ -1,5 +1,6 @@
 import type {
   AuthResponse,
+  ChangesPage,
   Channel,
   ChannelSummary,
   Member,
@@ -104,6 +105,21 @@ export class ChatApi {
   async postMessage(channelId: string, body: { clientMsgId: string; text: string }): Promise<Message> {
     const path = `/api/channels/${enc(channelId)}/messages`;
     return (await this.http.request<{ message: Message }>("POST", path, { body })).message;
+  }
+  /** A new text for one's own message; answers the message as it is now. */
+  async editMessage(channelId: string, seq: number, text: string): Promise<Message> {
+    const path = `/api/channels/${enc(channelId)}/messages/${seq}`;
+    return (await this.http.request<{ message: Message }>("PATCH", path, { body: { text } })).message;
+  }
+  /** Deletes a message: one's own, or any in a group one owns or administers. */
+  deleteMessage(channelId: string, seq: number): Promise<void> {
+    return this.http.request<void>("DELETE", `/api/channels/${enc(channelId)}/messages/${seq}`);
+  }
+  /** Every message changed after `afterRev`, as it is now, ascending by rev. */
+  changes(channelId: string, afterRev: number, limit?: number): Promise<ChangesPage> {
+    return this.http.request<ChangesPage>("GET", `/api/channels/${enc(channelId)}/changes`, {
+      query: { afterRev, limit },
+    });
   }
   markRead(channelId: string, seq: number): Promise<void> {
     return this.http.request<void>("POST", `/api/channels/${enc(channelId)}/read`, { body: { seq } });

@@ -74,7 +74,9 @@ export class ChannelSync {
 
   private add(messages: Iterable<Message>): void {
     for (const m of messages) {
-      if (m.channelId !== this.channelId || m.seq <= this.delivered || this.buffer.has(m.seq)) continue;
+      if (m.channelId !== this.channelId || m.seq <= this.delivered) continue;
+      // Of two copies of a message not delivered yet, the newer one (an edit, a delete) goes out.
+      if ((this.buffer.get(m.seq)?.rev ?? -1) >= m.rev) continue;
       this.buffer.set(m.seq, m);
       if (m.seq > this.known) this.known = m.seq;
     }

@@ -9,6 +9,7 @@ import {
 } from "../../src/protocol";
 import { ChatApi } from "./api";
 import { Backoff } from "./backoff";
+import { ChangeTracker } from "./change-tracker";
 import { ChannelSync } from "./channel-sync";
 import { ChatApiError } from "./errors";
 import { type ChatEvents, Emitter, type Listener, type SocketTarget } from "./events";
@@ -83,6 +84,7 @@ export class ChatClient {
   private readonly channelSockets = new Map<string, ManagedSocket>();
   private readonly opening = new Map<string, Promise<void>>();
   private readonly syncs = new Map<string, ChannelSync>();
+  private readonly trackers = new Map<string, ChangeTracker>();
   private heartbeatMs: number;
   private signedOutHandled = false;
   private me: User | null = null;
@@ -285,6 +287,24 @@ export class ChatClient {
     return this.outbox.whenReady();
   }
 
+  /**
+   * Changes the text of one's own message; resolves with it as it is now, which also
+   * goes out as an `update` event (the channel socket's copy of the change is not given again).
+   */
+  async edit(channelId: string, seq: number, text: string): Promise<Message> {
+    const message = await this.api.editMessage(channelId, seq, text);
+    this.applyChanges(channelId, [message]);
+    return message;
+  }
+
+  /**
+   * Deletes a message (one's own, or any in a group one owns or administers). The
+   * tombstone arrives as an `update` event on the channel's socket, or in `changes`.
+   */
+  delete(channelId: string, seq: number): Promise<void> {
+    return this.api.deleteMessage(channelId, seq);
+  }
+
   /** Older messages for scroll-back. They are returned, not emitted as `message` events. */
   history(channelId: string, range: { before?: number; limit?: number } = {}): Promise<MessagePage> {
     return this.api.messages(channelId, range);
@@ -375,7 +395,10 @@ export class ChatClient {
       channelId,
       cursor,
       fetchAfter: (after, limit) => this.api.messages(channelId, { after, limit }),
-      emit: (m) => this.emitter.emit("message", m),
+      emit: (m) => {
+        this.changeTracker(channelId).offer(m);
+        this.emitter.emit("message", m);
+      },
       onError: (code, message, cause) => this.emitError(code, message, cause),
       backoff: new Backoff(this.backoffOptions(this.opts.retry)),
       holeFillDelayMs: this.opts.holeFillDelayMs ?? 1_000,
@@ -398,7 +421,11 @@ export class ChatClient {
     const target: SocketTarget = { kind: "channel", channelId };
     const path = `/api/channels/${encodeURIComponent(channelId)}/ws`;
     const heartbeat = this.opts.channelHeartbeat === false ? 0 : this.heartbeatMs;
-    const sock = this.makeSocket(target, () => this.wsUrl(path, { after: s.cursor }), heartbeat, {
+    const url = () => {
+      const rev = this.changeTracker(channelId).rev;
+      return this.wsUrl(path, rev === null ? { after: s.cursor } : { after: s.cursor, rev });
+    };
+    const sock = this.makeSocket(target, url, heartbeat, {
       onOpen: () => {
         s.live = true;
         this.outbox.kick(channelId, true);
@@ -460,6 +487,7 @@ export class ChatClient {
         return;
       case "message":
         this.receive([frame.message], channelId === null ? "user" : "channel");
+        if (channelId !== null) this.changeTracker(channelId).reached(frame.message.rev);
         return;
       case "presence":
         this.emitter.emit("presence", frame);
@@ -489,10 +517,16 @@ export class ChatClient {
           return;
         }
         this.track(channelId, 0).expect(frame.lastSeq, true);
+        this.changeTracker(channelId).reached(frame.rev);
         this.emitter.emit("synced", { channelId, lastSeq: frame.lastSeq, rev: frame.rev });
         return;
       case "update":
-        this.emitter.emit("update", frame.message);
+        if (channelId === null) {
+          this.unexpected(target, frame);
+          return;
+        }
+        this.applyChanges(channelId, [frame.message]);
+        this.changeTracker(channelId).reached(frame.message.rev);
         return;
       case "resync":
         if (channelId === null) {
@@ -500,6 +534,7 @@ export class ChatClient {
           return;
         }
         this.emitter.emit("resync", { channelId });
+        void this.pageChanges(channelId);
         return;
       case "ack":
         if (channelId === null) {
@@ -555,6 +590,50 @@ export class ChatClient {
       }
     } catch (err) {
       this.emitError("sync_failed", "Could not list channels to catch up", err);
+    }
+  }
+
+  private changeTracker(channelId: string): ChangeTracker {
+    let tracker = this.trackers.get(channelId);
+    if (!tracker) {
+      tracker = new ChangeTracker();
+      this.trackers.set(channelId, tracker);
+    }
+    return tracker;
+  }
+
+  /**
+   * Changed messages: those the app has get an `update` event when the copy is newer;
+   * those it does not have yet join the channel's stream, where the newest copy goes out.
+   */
+  private applyChanges(channelId: string, messages: readonly Message[]): void {
+    const sync = this.syncs.get(channelId);
+    const tracker = this.changeTracker(channelId);
+    for (const m of messages) {
+      if (sync && m.seq > sync.cursor) sync.ingest([m], false);
+      else if (tracker.offer(m)) this.emitter.emit("update", m);
+    }
+  }
+
+  /** After a `resync`: every change since the watermark, paged over HTTP. */
+  private async pageChanges(channelId: string): Promise<void> {
+    const tracker = this.changeTracker(channelId);
+    let afterRev = tracker.startResync();
+    if (afterRev === null) return;
+    try {
+      for (;;) {
+        const page = await this.api.changes(channelId, afterRev, 200);
+        this.applyChanges(channelId, page.messages);
+        const last = page.messages.at(-1);
+        if (!page.hasMore || !last) {
+          tracker.endResync(page.rev);
+          return;
+        }
+        afterRev = last.rev;
+      }
+    } catch (err) {
+      tracker.abortResync();
+      this.emitError("sync_failed", `Could not fetch the changes of ${channelId}`, err);
     }
   }
 

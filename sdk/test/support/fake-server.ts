@@ -32,6 +32,8 @@ interface FakeChannel {
   members: Map<string, string>;
   messages: Message[];
   byClientId: Map<string, Message>;
+  /** The channel's change counter. */
+  rev: number;
 }
 interface Conn {
   ws: WebSocket;
@@ -44,6 +46,7 @@ export interface ChannelConnect {
   channelId: string;
   userId: string;
   after: number;
+  rev?: number;
 }
 
 export class FakeServer {
@@ -51,6 +54,8 @@ export class FakeServer {
   heartbeatMs = 25_000;
   /** Catch-up sends at most this many messages, preceded by a gap frame when more are missing. */
   catchUpLimit = 500;
+  /** Catch-up with `rev` sends `resync` instead of more than this many updates. */
+  resyncOver = 500;
   /**
    * History pages hold at most this many messages whatever `limit` asks, with `hasMore`:
    * as the real server's byte budget cuts pages of long messages short.
@@ -146,6 +151,7 @@ export class FakeServer {
       members: new Map(memberIds.map((m, i) => [m, i === 0 ? "owner" : "member"])),
       messages: [],
       byClientId: new Map(),
+      rev: 0,
     });
     return id;
   }
@@ -153,6 +159,25 @@ export class FakeServer {
   /** Stores a message as if sent by `senderId` from elsewhere, and broadcasts it. */
   post(channelId: string, senderId: string, text: string, clientMsgId = `srv${++this.ids}`): Message {
     return this.store(channelId, senderId, clientMsgId, text).message;
+  }
+
+  /** Edits (or with `text` null deletes) a message; `broadcast: false` leaves it to catch-up and /changes. */
+  change(channelId: string, seq: number, text: string | null, broadcast = true): Message {
+    const ch = this.channels.get(channelId);
+    const old = ch?.messages[seq - 1];
+    if (!ch || !old) throw new Error(`no message ${channelId}/${seq}`);
+    const { editedAt: _, ...rest } = old;
+    const message: Message =
+      text === null
+        ? { ...rest, text: "", deleted: true, rev: ++ch.rev }
+        : { ...rest, text, editedAt: Date.now(), rev: ++ch.rev };
+    ch.messages[seq - 1] = message;
+    ch.byClientId.set(`${message.senderId}:${message.clientMsgId}`, message);
+    if (broadcast) {
+      const frame = JSON.stringify({ type: "update", message });
+      for (const c of this.conns) if (c.channelId === channelId && c.ws.readyState === c.ws.OPEN) c.ws.send(frame);
+    }
+    return message;
   }
 
   /** Stores without broadcasting: a message the client can only learn of by catch-up or HTTP. */
@@ -280,7 +305,7 @@ export class FakeServer {
     const existing = ch.byClientId.get(key);
     if (existing) return { message: existing, created: false };
     const seq = ch.messages.length + 1;
-    const message: Message = { channelId, seq, senderId, clientMsgId, text, ts: Date.now(), rev: seq };
+    const message: Message = { channelId, seq, senderId, clientMsgId, text, ts: Date.now(), rev: ++ch.rev };
     ch.messages.push(message);
     ch.byClientId.set(key, message);
     if (broadcast) {
@@ -365,12 +390,33 @@ export class FakeServer {
         .map((c) => ({ ...c.channel, lastSeq: c.messages.length, readSeq: 0, unread: 0 }));
       return this.reply(res, 200, { channels });
     }
-    const m = /^\/api\/channels\/([^/]+)\/(messages|read)$/.exec(path);
+    const m = /^\/api\/channels\/([^/]+)\/(messages|read|changes)(?:\/(\d+))?$/.exec(path);
     const ch = m ? this.channels.get(decodeURIComponent(m[1] ?? "")) : undefined;
     // As the real server: an id no channel has is refused like a channel of others.
     if (m && !ch) return this.error(res, "forbidden");
     if (m && ch) {
       if (!ch.members.has(who.userId)) return this.error(res, "forbidden");
+      if (m[2] === "changes") {
+        const afterRev = Number(url.searchParams.get("afterRev") ?? 0);
+        const limit = Math.min(Number(url.searchParams.get("limit") ?? 50), 200, this.pageBudget);
+        const changed = ch.messages.filter((x) => x.rev > afterRev).sort((x, y) => x.rev - y.rev);
+        return this.reply(res, 200, {
+          messages: changed.slice(0, limit),
+          rev: ch.rev,
+          hasMore: changed.length > limit,
+        });
+      }
+      if (m[3] !== undefined) {
+        const target = ch.messages[Number(m[3]) - 1];
+        if (!target || target.deleted) return this.error(res, "not_found");
+        if (target.senderId !== who.userId) return this.error(res, "forbidden");
+        if (method === "PATCH")
+          return this.reply(res, 200, { message: this.change(ch.channel.id, target.seq, String(body.text)) });
+        if (method === "DELETE") {
+          this.change(ch.channel.id, target.seq, null);
+          return this.reply(res, 204);
+        }
+      }
       if (m[2] === "read") {
         this.reads.push({ channelId: ch.channel.id, userId: who.userId, seq: Number(body.seq) });
         return this.reply(res, 204);
@@ -433,15 +479,22 @@ export class FakeServer {
         );
       } else {
         const after = Number(url.searchParams.get("after") ?? "0");
-        this.channelConnects.push({ channelId, userId: who.userId, after });
-        this.catchUp(conn, channelId, after);
+        const revParam = url.searchParams.get("rev");
+        const rev = revParam === null ? undefined : Number(revParam);
+        this.channelConnects.push({ channelId, userId: who.userId, after, ...(rev !== undefined ? { rev } : {}) });
+        this.catchUp(conn, channelId, after, rev);
       }
     });
   }
 
-  private catchUp(conn: Conn, channelId: string, after: number): void {
+  private catchUp(conn: Conn, channelId: string, after: number, rev?: number): void {
     const ch = this.channels.get(channelId);
     if (!ch) return;
+    if (rev !== undefined) {
+      const changed = ch.messages.filter((x) => x.seq <= after && x.rev > rev).sort((x, y) => x.rev - y.rev);
+      if (changed.length > this.resyncOver) conn.ws.send(JSON.stringify({ type: "resync" }));
+      else for (const message of changed) conn.ws.send(JSON.stringify({ type: "update", message }));
+    }
     let missing = ch.messages.filter((m) => m.seq > after);
     if (missing.length > this.catchUpLimit) {
       const skipped = missing.length - this.catchUpLimit;
@@ -450,8 +503,7 @@ export class FakeServer {
     }
     if (this.skipCatchUp) missing = [];
     for (const message of missing) conn.ws.send(JSON.stringify({ type: "message", message }));
-    if (this.sendSynced)
-      conn.ws.send(JSON.stringify({ type: "synced", lastSeq: ch.messages.length, rev: ch.messages.length }));
+    if (this.sendSynced) conn.ws.send(JSON.stringify({ type: "synced", lastSeq: ch.messages.length, rev: ch.rev }));
   }
 
   private onFrame(conn: Conn, raw: string): void {

@@ -1,0 +1,133 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ChangeTracker } from "../src/change-tracker";
+import type { Message } from "../src/index";
+import { FakeServer } from "./support/fake-server";
+import { closeClients, makeClient, range, record, sessionOf, sleep, waitFor } from "./support/helpers";
+
+const copy = (seq: number, rev: number, text = `#${seq}@${rev}`): Message => ({
+  channelId: "c",
+  seq,
+  senderId: "u",
+  clientMsgId: `m${seq}`,
+  text,
+  ts: seq,
+  rev,
+});
+
+describe("ChangeTracker", () => {
+  it("passes each message's copies only when newer", () => {
+    const t = new ChangeTracker();
+    expect(t.offer(copy(1, 1))).toBe(true);
+    expect(t.offer(copy(1, 1))).toBe(false);
+    expect(t.offer(copy(1, 5))).toBe(true);
+    expect(t.offer(copy(1, 3))).toBe(false);
+    expect(t.offer(copy(2, 2))).toBe(true);
+  });
+
+  it("holds the watermark while a resync pages, then takes the highest rev seen", () => {
+    const t = new ChangeTracker();
+    expect(t.rev).toBeNull();
+    t.reached(4);
+    expect(t.rev).toBe(4);
+    expect(t.startResync()).toBe(4);
+    expect(t.startResync()).toBeNull();
+    t.reached(9);
+    expect(t.rev).toBe(4);
+    t.endResync(7);
+    expect(t.rev).toBe(9);
+    expect(t.startResync()).toBe(9);
+    t.reached(12);
+    t.abortResync();
+    expect(t.rev).toBe(9);
+  });
+});
+
+describe("edits and deletes against the fake server", () => {
+  let server: FakeServer;
+  beforeEach(async () => {
+    server = await new FakeServer().start();
+  });
+  afterEach(async () => {
+    closeClients();
+    await server.stop();
+  });
+
+  async function opened() {
+    const a = server.addUser("alice");
+    const b = server.addUser("bob");
+    const channelId = server.addChannel([a.user.id, b.user.id]);
+    for (const i of range(1, 3)) server.post(channelId, b.user.id, `m${i}`);
+    const client = makeClient(server, sessionOf(a));
+    const messages = record(client, "message");
+    const updates = record(client, "update");
+    const synced = record(client, "synced");
+    await client.openChannel(channelId, { after: 0 });
+    await waitFor(() => synced.length === 1, "synced");
+    return { a, b, channelId, client, messages, updates, synced };
+  }
+
+  it("applies live update frames once, and never an older copy", async () => {
+    const { channelId, updates, messages } = await opened();
+    const edited = server.change(channelId, 2, "m2, edited");
+    await waitFor(() => updates.length === 1, "update");
+    expect(updates).toEqual([edited]);
+    // The same frame again, and an older copy, change nothing.
+    server.sendRaw(JSON.stringify({ type: "update", message: edited }));
+    server.sendRaw(JSON.stringify({ type: "update", message: { ...edited, text: "stale", rev: 1 } }));
+    const deleted = server.change(channelId, 2, null);
+    await waitFor(() => updates.length === 2, "second update");
+    await sleep(50);
+    expect(updates).toEqual([edited, deleted]);
+    expect(messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
+
+  it("reconnects with the rev it reached and gets each change made meanwhile exactly once", async () => {
+    const { channelId, updates, synced } = await opened();
+    server.change(channelId, 1, "m1 v2");
+    await waitFor(() => updates.length === 1, "live update");
+    server.dropSockets();
+    const e3 = server.change(channelId, 3, "m3 v2", false);
+    const d1 = server.change(channelId, 1, null, false);
+    await waitFor(() => synced.length === 2, "second synced");
+    expect(server.channelConnects.map((c) => [c.after, c.rev])).toEqual([
+      [0, undefined],
+      [3, 4],
+    ]);
+    await waitFor(() => updates.length === 3, "catch-up updates");
+    expect(updates.slice(1)).toEqual([e3, d1]);
+    expect(synced.at(-1)).toEqual({ channelId, lastSeq: 3, rev: 6 });
+    server.dropSockets();
+    await waitFor(() => synced.length === 3, "third synced");
+    expect(server.channelConnects.at(-1)).toMatchObject({ after: 3, rev: 6 });
+    expect(updates).toHaveLength(3);
+  });
+
+  it("after a resync pages /changes: every change once, and the next reconnect resumes past them", async () => {
+    const { channelId, updates, synced } = await opened();
+    server.resyncOver = 1;
+    server.dropSockets();
+    const changed = [server.change(channelId, 1, "a", false), server.change(channelId, 2, "b", false)];
+    const last = server.change(channelId, 1, "a2", false);
+    await waitFor(() => synced.length === 2, "second synced");
+    await waitFor(() => updates.length === 2, "paged changes");
+    await sleep(50);
+    // Seq 1 changed twice: only its current copy reaches the app.
+    expect(updates).toEqual([changed[1], last]);
+    expect(server.httpLog.some((l) => l.startsWith(`GET /api/channels/${channelId}/changes?afterRev=3`))).toBe(true);
+    server.dropSockets();
+    await waitFor(() => synced.length === 3, "third synced");
+    expect(server.channelConnects.at(-1)).toMatchObject({ after: 3, rev: 6 });
+  });
+
+  it("edit() resolves with the message and emits it once, though the socket brings it too", async () => {
+    const { a, channelId, client, updates } = await opened();
+    const mine = await client.send(channelId, "mine");
+    const edited = await client.edit(channelId, mine.seq, "mine, edited");
+    expect(edited).toMatchObject({ seq: 4, text: "mine, edited", senderId: a.user.id, rev: 5 });
+    await sleep(100);
+    expect(updates).toEqual([edited]);
+    await client.delete(channelId, mine.seq);
+    await waitFor(() => updates.length === 2, "the tombstone");
+    expect(updates[1]).toMatchObject({ seq: 4, text: "", deleted: true, rev: 6 });
+  });
+});
