@@ -91,6 +91,12 @@ export interface CreateChannel {
 
 export type SendResult = Outcome<{ message: Message; created: boolean }>;
 
+/** What a send may carry besides its text. */
+export interface SendExtras {
+  /** The parent's seq: a message of this channel that is no reply itself. */
+  replyTo?: number;
+}
+
 /** A rename or a new topic; `topic: null` clears it. Absent fields stay as they are. */
 export interface ChannelSettings {
   name?: string;
@@ -285,9 +291,9 @@ export class ChannelDO extends DurableObject<Env> {
   // ---- RPC: messages --------------------------------------------------------------------
 
   /** HTTP send. A re-send returns the original message (its text may have to come from D1). */
-  async send(userId: string, clientMsgId: string, text: unknown): Promise<SendResult> {
+  async send(userId: string, clientMsgId: string, text: unknown, extra: SendExtras = {}): Promise<SendResult> {
     hit("rpc.ChannelDO.send");
-    const outcome = this.sendMessage(userId, clientMsgId, text);
+    const outcome = this.sendMessage(userId, clientMsgId, text, extra);
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
     const {
       messages: [original],
@@ -298,7 +304,7 @@ export class ChannelDO extends DurableObject<Env> {
       TEXT_BUDGET_BYTES,
     );
     if (!original) return fail("unavailable", "The original message is temporarily unavailable");
-    return { ok: true, message: original, created: false };
+    return { ok: true, message: this.store.log().current([original])[0]!, created: false };
   }
 
   async history(userId: string, q: HistoryQuery): Promise<Outcome<{ messages: Message[]; hasMore: boolean }>> {
@@ -367,8 +373,9 @@ export class ChannelDO extends DurableObject<Env> {
     if (current.senderId !== userId && !moderates) {
       return fail("forbidden", "Only the sender, the owner or an admin may delete a message");
     }
-    const message = this.store.log().erase(seq);
+    const { message, parent } = this.store.log().erase(seq);
     this.changed(message);
+    if (parent) this.broadcastChange(parent);
     this.ctx.waitUntil(
       this.eraseMessageFiles(channel.id, seq).catch((err) =>
         console.error("erasing a deleted message's files failed", loggableError(err)),
@@ -406,8 +413,38 @@ export class ChannelDO extends DurableObject<Env> {
       }
       if (fromD1.size < pruned.length) return fail("unavailable", "Changes are temporarily unavailable");
     }
-    const messages = page.map((m) => (m.text === null ? fromD1.get(m.seq)! : { ...m, text: m.text }));
+    // Only the text comes from D1: the rest of a row here may be newer (a reply count).
+    const messages = page.map((m) => ({ ...m, text: m.text ?? fromD1.get(m.seq)!.text }));
     return { ok: true, messages, rev, hasMore };
+  }
+
+  /** A thread's replies after `afterSeq`, ascending (GET …/messages/:seq/replies); 404 for an unknown parent. */
+  async replies(
+    userId: string,
+    parentSeq: number,
+    afterSeq: number,
+    limit: number,
+  ): Promise<Outcome<{ messages: Message[]; hasMore: boolean }>> {
+    hit("rpc.ChannelDO.replies");
+    const ch = this.store.channel();
+    if (!ch || !this.store.roleOf(userId)) return notMember();
+    const log = this.store.log();
+    if (!log.get(parentSeq)) return fail("not_found", "No such message");
+    const rows = log.replies(parentSeq, afterSeq, limit + 1);
+    const page = rows.slice(0, limit);
+    const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
+    let fromD1 = new Map<number, string>();
+    if (pruned.length > 0) {
+      try {
+        fromD1 = new Map((await readMessagesBySeq(this.env.DB, ch.id, pruned)).map((m) => [m.seq, m.text]));
+      } catch (err) {
+        console.error("replies read failed", loggableError(err));
+        return fail("unavailable", "Replies are temporarily unavailable");
+      }
+      if (fromD1.size < pruned.length) return fail("unavailable", "Replies are temporarily unavailable");
+    }
+    const messages = page.map((m) => ({ ...m, text: m.text ?? fromD1.get(m.seq)! }));
+    return { ok: true, messages, hasMore: rows.length > limit };
   }
 
   /**
@@ -495,9 +532,9 @@ export class ChannelDO extends DurableObject<Env> {
   /** Makes this channel's D1 writes fail for `ms`, as an outage would; memory only, like the fault. */
   async testD1Outage(ms: number): Promise<void> {
     const until = Date.now() + ms;
-    this.historyWriter = async (d1, rows) => {
+    this.historyWriter = async (d1, rows, countsOnly) => {
       if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
-      return upsertMessages(d1, rows);
+      return upsertMessages(d1, rows, countsOnly);
     };
   }
 
@@ -576,7 +613,12 @@ export class ChannelDO extends DurableObject<Env> {
     const frame = parsed.data;
     switch (frame.type) {
       case "send": {
-        const outcome = this.sendMessage(who.userId, frame.clientMsgId, frame.text);
+        const outcome = this.sendMessage(
+          who.userId,
+          frame.clientMsgId,
+          frame.text,
+          frame.replyTo !== undefined ? { replyTo: frame.replyTo } : {},
+        );
         return this.sockets.send(
           ws,
           outcome.ok
@@ -674,6 +716,7 @@ export class ChannelDO extends DurableObject<Env> {
     userId: string,
     clientMsgId: string,
     text: unknown,
+    { replyTo }: SendExtras = {},
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
@@ -683,14 +726,41 @@ export class ChannelDO extends DurableObject<Env> {
     if (original) return { ok: true, message: original, created: false };
     const problem = checkText(text);
     if (problem) return fail(problem.code, problem.message);
+    if (replyTo !== undefined) {
+      const parent = this.store.log().get(replyTo);
+      if (!parent || parent.deleted) return fail("invalid_request", "replyTo is no message of this channel");
+      if (parent.replyTo !== undefined) return fail("invalid_request", "replyTo is a reply: threads are one level");
+    }
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
 
-    const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
+    const { message, parent } = this.store.log().append(userId, clientMsgId, text as string, Date.now(), replyTo);
     this.sockets.broadcast({ type: "message", message });
+    if (parent) this.broadcastChange(parent);
     this.fanOut.message(message, Date.now());
     this.flushSoon();
     return { ok: true, message, created: true };
+  }
+
+  /**
+   * Live: every channel socket gets a changed message as it is now. An old parent whose
+   * text only D1 has goes out once D1 has answered, possibly after later frames:
+   * clients keep the copy with the higher rev. Should D1 fail, the change still reaches
+   * every client through catch-up and /changes.
+   */
+  private broadcastChange(message: StoredMessage): void {
+    if (message.text !== null) {
+      this.sockets.broadcast({ type: "update", message: { ...message, text: message.text } });
+      return;
+    }
+    const channelId = this.store.channel()!.id;
+    this.ctx.waitUntil(
+      readMessagesBySeq(this.env.DB, channelId, [message.seq])
+        .then(([stored]) => {
+          if (stored) this.sockets.broadcast({ type: "update", message: { ...message, text: stored.text } });
+        })
+        .catch((err) => console.warn("an old message's update frame could not be sent", loggableError(err))),
+    );
   }
 
   /** A message of this channel the caller may try to change: 403 for non-members, 404 when unknown or deleted. */
@@ -725,9 +795,7 @@ export class ChannelDO extends DurableObject<Env> {
    */
   private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
     const slice = await readMessages(this.env.DB, channelId, range, budgetBytes);
-    const held = this.store.log().heldAmong(slice.messages.map((m) => m.seq));
-    if (held.size === 0) return slice;
-    return { ...slice, messages: slice.messages.map((m) => held.get(m.seq) ?? m) };
+    return { ...slice, messages: this.store.log().current(slice.messages) };
   }
 
   /**

@@ -10,7 +10,12 @@ const FLUSH_BACKOFF_MAX_MS = 60_000;
 /** Texts of the newest messages stay in the object after D1 has them, so catch-up never reads D1. */
 export const RETAIN_RECENT = 1_000;
 
-export type HistoryWriter = (d1: D1Database, rows: readonly Message[]) => Promise<void>;
+/** Writes messages in their current state; `countsOnly`: changes to messages whose text D1 alone has. */
+export type HistoryWriter = (
+  d1: D1Database,
+  rows: readonly Message[],
+  countsOnly?: readonly Message[],
+) => Promise<void>;
 
 /** When to flush again: now (more is waiting), after a backoff (D1 failed), or not at all. */
 export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; attempt: number } | { next: "idle" };
@@ -21,9 +26,9 @@ export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; at
  * crash changes nothing. Only once D1 accepted a batch does the watermark move and may
  * old texts be pruned locally.
  *
- * Every change after `flushedRev` still has its text here (pruning keeps unflushed
- * changes), so the batch never needs D1. A row found without text was pruned after an
- * earlier flush of its current state: D1 has it, and it is left out.
+ * An edit or delete writes its text here, and pruning keeps unflushed changes, so the
+ * batch never needs D1. A row found without text is an old message whose reply count
+ * moved: D1 has its text, and gets the rest.
  */
 export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D1Database): Promise<FlushResult> {
   const progress = store.progress();
@@ -32,8 +37,9 @@ export async function flushToD1(store: ChannelStore, write: HistoryWriter, d1: D
   const changes = log.changesAfter(progress.flushedRev, FLUSH_BATCH, TEXT_BUDGET_BYTES).messages;
   if (changes.length === 0) return { next: "idle" };
   const batch = changes.filter((m): m is Message => m.text !== null);
+  const countsOnly = changes.filter((m) => m.text === null).map((m) => ({ ...m, text: "" }));
   try {
-    if (batch.length > 0) await write(d1, batch);
+    await write(d1, batch, countsOnly);
   } catch (err) {
     const attempt = progress.flushAttempt + 1;
     store.saveProgress({ flushAttempt: attempt });

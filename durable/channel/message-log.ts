@@ -12,6 +12,9 @@ interface Row extends Record<string, SqlStorageValue> {
   rev: number;
   edited_at: number | null;
   deleted: number;
+  reply_to: number | null;
+  reply_count: number;
+  last_reply_at: number | null;
 }
 
 /** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
@@ -55,7 +58,7 @@ export class MessageLog {
   /** One message as it is now; its text is null once pruned to D1. */
   get(seq: number): StoredMessage | undefined {
     const row = this.sql.exec<Row>("SELECT * FROM messages WHERE seq = ?", seq).toArray()[0];
-    return row && { ...this.toMessage(row), text: row.text };
+    return row && this.stored(row);
   }
 
   /** A new text for a message; takes the next rev. */
@@ -72,8 +75,11 @@ export class MessageLog {
     return this.toMessage(row);
   }
 
-  /** Erases a message, keeping its seq as a tombstone; takes the next rev. */
-  erase(seq: number): Message {
+  /**
+   * Erases a message, keeping its seq as a tombstone; takes the next rev. A reply's
+   * parent counts one reply less, a change with its own rev (returned as `parent`).
+   */
+  erase(seq: number): { message: Message; parent?: StoredMessage } {
     const row = this.sql
       .exec<Row>(
         "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, rev = ? WHERE seq = ? RETURNING *",
@@ -81,7 +87,30 @@ export class MessageLog {
         seq,
       )
       .one();
-    return this.toMessage(row);
+    const parent =
+      row.reply_to === null
+        ? undefined
+        : this.sql
+            .exec<Row>(
+              "UPDATE messages SET reply_count = max(reply_count - 1, 0), rev = ? WHERE seq = ? RETURNING *",
+              this.nextRev(),
+              row.reply_to,
+            )
+            .toArray()[0];
+    return { message: this.toMessage(row), ...(parent ? { parent: this.stored(parent) } : {}) };
+  }
+
+  /** A thread's replies after `afterSeq`, ascending, at most `limit`; a null text was pruned (D1 has it). */
+  replies(parentSeq: number, afterSeq: number, limit: number): StoredMessage[] {
+    return this.sql
+      .exec<Row>(
+        "SELECT * FROM messages WHERE reply_to = ? AND seq > ? ORDER BY seq LIMIT ?",
+        parentSeq,
+        afterSeq,
+        limit,
+      )
+      .toArray()
+      .map((r) => this.stored(r));
   }
 
   /**
@@ -106,7 +135,7 @@ export class MessageLog {
         break;
       }
       bytes += row.bytes ?? 0;
-      messages.push({ ...this.toMessage(row), text: row.text });
+      messages.push(this.stored(row));
     }
     return { messages, full };
   }
@@ -120,21 +149,24 @@ export class MessageLog {
   }
 
   /**
-   * Of `seqs`, the messages whose current state is here although their seq is in the
-   * pruned range (changed since their text was pruned): what a page read from D1 must
-   * show instead of D1's copy, which the flush may not have replaced yet.
+   * Messages read from D1 (their texts were pruned here) as they are now: one changed
+   * since D1 got it (a higher rev here; the flush may not have brought the change yet)
+   * is this row, with D1's text where this one has none any more.
    */
-  heldAmong(seqs: readonly number[]): Map<number, Message> {
-    const held = new Map<number, Message>();
-    if (seqs.length === 0) return held;
+  current(fromD1: readonly Message[]): Message[] {
+    if (fromD1.length === 0) return [];
+    const seqs = fromD1.map((m) => m.seq);
+    const here = new Map<number, StoredMessage>();
     const rows = this.sql.exec<Row>(
-      "SELECT * FROM messages WHERE seq >= ? AND seq <= ? AND text IS NOT NULL",
+      "SELECT * FROM messages WHERE seq >= ? AND seq <= ?",
       Math.min(...seqs),
       Math.max(...seqs),
     );
-    const wanted = new Set(seqs);
-    for (const row of rows) if (wanted.has(row.seq)) held.set(row.seq, this.toMessage(row));
-    return held;
+    for (const row of rows) here.set(row.seq, this.stored(row));
+    return fromD1.map((m) => {
+      const local = here.get(m.seq);
+      return local && local.rev > m.rev ? { ...local, text: local.text ?? m.text } : m;
+    });
   }
 
   /** The message this sender already sent with this clientMsgId; its text is null once pruned to D1. */
@@ -145,21 +177,51 @@ export class MessageLog {
     return row && { ...this.toMessage(row), text: row.text };
   }
 
-  append(senderId: string, clientMsgId: string, text: string, ts: number): Message {
+  /**
+   * Stores a new message with the next seq and rev. A reply moves its parent's count
+   * and lastReplyAt, a change with the rev after it (returned as `parent`).
+   */
+  append(
+    senderId: string,
+    clientMsgId: string,
+    text: string,
+    ts: number,
+    replyTo?: number,
+  ): { message: Message; parent?: StoredMessage } {
     const seq = this.lastSeq + 1;
     const rev = this.lastRev + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
       text,
       ts,
       rev,
+      replyTo ?? null,
     );
     this.last = seq;
     this.lastRevision = rev;
-    return { channelId: this.channelId, seq, senderId, clientMsgId, text, ts, rev };
+    const message: Message = {
+      channelId: this.channelId,
+      seq,
+      senderId,
+      clientMsgId,
+      text,
+      ts,
+      rev,
+      ...(replyTo !== undefined ? { replyTo } : {}),
+    };
+    if (replyTo === undefined) return { message };
+    const parent = this.sql
+      .exec<Row>(
+        "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ?, rev = ? WHERE seq = ? RETURNING *",
+        ts,
+        this.nextRev(),
+        replyTo,
+      )
+      .one();
+    return { message, parent: this.stored(parent) };
   }
 
   /**
@@ -224,6 +286,10 @@ export class MessageLog {
     ).rowsWritten;
   }
 
+  private stored(r: Row): StoredMessage {
+    return { ...this.toMessage(r), text: r.text };
+  }
+
   private toMessage(r: Row): Message {
     return {
       channelId: this.channelId,
@@ -235,6 +301,9 @@ export class MessageLog {
       rev: r.rev,
       ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
       ...(r.deleted ? { deleted: true as const } : {}),
+      ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
+      ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
+      ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
     };
   }
 }

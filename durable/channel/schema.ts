@@ -45,8 +45,14 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE messages ADD COLUMN edited_at INTEGER;
       -- A tombstone: text '' and nothing else of the message but its place in seq.
       ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+      -- Replies (one level): the parent's seq; the parent counts them.
+      ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+      ALTER TABLE messages ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE messages ADD COLUMN last_reply_at INTEGER;
       UPDATE messages SET rev = seq;
       CREATE INDEX messages_rev ON messages (rev);
+      -- Partial: a message that is no reply writes no entry here.
+      CREATE INDEX messages_replies ON messages (reply_to, seq) WHERE reply_to IS NOT NULL;
       -- The flush copies changes in rev order: D1 has the current state of every
       -- message whose rev is at most flushed_rev.
       ALTER TABLE progress ADD COLUMN flushed_rev INTEGER NOT NULL DEFAULT 0;

@@ -102,7 +102,10 @@ export class ChatApi {
     });
   }
   /** A raw send: no queue, no retry. Prefer `ChatClient.send`. */
-  async postMessage(channelId: string, body: { clientMsgId: string; text: string }): Promise<Message> {
+  async postMessage(
+    channelId: string,
+    body: { clientMsgId: string; text: string; replyTo?: number },
+  ): Promise<Message> {
     const path = `/api/channels/${enc(channelId)}/messages`;
     return (await this.http.request<{ message: Message }>("POST", path, { body })).message;
   }
@@ -114,6 +117,12 @@ export class ChatApi {
   /** Deletes a message: one's own, or any in a group one owns or administers. */
   deleteMessage(channelId: string, seq: number): Promise<void> {
     return this.http.request<void>("DELETE", `/api/channels/${enc(channelId)}/messages/${seq}`);
+  }
+  /** A page of a thread's replies with seq above `after`, ascending. */
+  replies(channelId: string, parentSeq: number, range: { after?: number; limit?: number } = {}): Promise<MessagePage> {
+    return this.http.request<MessagePage>("GET", `/api/channels/${enc(channelId)}/messages/${parentSeq}/replies`, {
+      query: { after: range.after, limit: range.limit },
+    });
   }
   /** Every message changed after `afterRev`, as it is now, ascending by rev. */
   changes(channelId: string, afterRev: number, limit?: number): Promise<ChangesPage> {

@@ -102,6 +102,10 @@ export const messages = sqliteTable(
     rev: integer("rev").notNull().default(0),
     editedAt: integer("edited_at"),
     deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
+    /** A reply's parent seq; replies are read from the ChannelDO, so D1 needs no index on it. */
+    replyTo: integer("reply_to"),
+    replyCount: integer("reply_count").notNull().default(0),
+    lastReplyAt: integer("last_reply_at"),
   },
   (t) => [
     primaryKey({ columns: [t.channelId, t.seq] }),

@@ -1,4 +1,4 @@
-import { getTableColumns, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, lt, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
 import type { Message } from "../protocol/types";
@@ -20,9 +20,23 @@ const ROWS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTableCo
  * only by a newer change (a higher rev). So a flush replayed after a crash, or one that
  * runs twice, changes nothing, and a delete's erased text replaces the text in D1.
  */
-export async function upsertMessages(d1: D1Database, rows: readonly Message[]): Promise<void> {
+export async function upsertMessages(
+  d1: D1Database,
+  rows: readonly Message[],
+  countsOnly: readonly Message[] = [],
+): Promise<void> {
   const orm = db(d1);
   const statements = [];
+  // Changes to messages whose text the ChannelDO no longer has (a reply to an old
+  // message moves its count): D1 has the text, so only the rest is written.
+  for (const m of countsOnly) {
+    statements.push(
+      orm
+        .update(messages)
+        .set({ rev: m.rev, replyCount: m.replyCount ?? 0, lastReplyAt: m.lastReplyAt ?? null })
+        .where(and(eq(messages.channelId, m.channelId), eq(messages.seq, m.seq), lt(messages.rev, m.rev))),
+    );
+  }
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     statements.push(
       orm
@@ -35,6 +49,8 @@ export async function upsertMessages(d1: D1Database, rows: readonly Message[]): 
             rev: sql`excluded.rev`,
             editedAt: sql`excluded.edited_at`,
             deleted: sql`excluded.deleted`,
+            replyCount: sql`excluded.reply_count`,
+            lastReplyAt: sql`excluded.last_reply_at`,
           },
           setWhere: sql`excluded.rev > ${messages.rev}`,
         }),
@@ -56,8 +72,15 @@ function toRow(m: Message): typeof messages.$inferInsert {
     rev: m.rev,
     editedAt: m.editedAt ?? null,
     deleted: m.deleted ?? false,
+    replyTo: m.replyTo ?? null,
+    replyCount: m.replyCount ?? 0,
+    lastReplyAt: m.lastReplyAt ?? null,
   };
 }
+
+/** What a read returns of a row, but its text. */
+const STORED_COLUMNS =
+  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at";
 
 interface StoredRow {
   channel_id: string;
@@ -69,6 +92,9 @@ interface StoredRow {
   rev: number;
   edited_at: number | null;
   deleted: number;
+  reply_to: number | null;
+  reply_count: number;
+  last_reply_at: number | null;
 }
 
 function fromRow(r: StoredRow): Message {
@@ -82,6 +108,9 @@ function fromRow(r: StoredRow): Message {
     rev: r.rev,
     ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
     ...(r.deleted ? { deleted: true as const } : {}),
+    ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
+    ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
+    ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
   };
 }
 
@@ -96,7 +125,7 @@ export async function readMessagesBySeq(
     const chunk = seqs.slice(i, i + D1_MAX_PARAMETERS - 1);
     const { results } = await d1
       .prepare(
-        `SELECT channel_id, seq, sender_id, client_msg_id, ts, text, rev, edited_at, deleted FROM messages
+        `SELECT ${STORED_COLUMNS}, text FROM messages
          WHERE channel_id = ? AND seq IN (${chunk.map(() => "?").join(", ")})`,
       )
       .bind(channelId, ...chunk)
@@ -130,7 +159,7 @@ export async function readMessages(
   const order = range.from === "after" ? "ASC" : "DESC";
   const { results } = await d1
     .prepare(
-      `SELECT channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, total, CASE WHEN total <= ?5 THEN text END AS text
+      `SELECT ${STORED_COLUMNS}, total, CASE WHEN total <= ?5 THEN text END AS text
        FROM (
          SELECT *, length(CAST(text AS BLOB)) AS bytes,
            sum(length(CAST(text AS BLOB))) OVER (ORDER BY seq ${order} ROWS UNBOUNDED PRECEDING) AS total

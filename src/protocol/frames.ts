@@ -16,7 +16,13 @@ export const PingFrame = z.object({ type: z.literal("ping") });
 export type PingFrame = z.infer<typeof PingFrame>;
 
 /** Answered with an `ack`, or an `error` carrying the same `clientMsgId`. */
-export const SendFrame = z.object({ type: z.literal("send"), clientMsgId: ClientMsgId, text: z.string() });
+export const SendFrame = z.object({
+  type: z.literal("send"),
+  clientMsgId: ClientMsgId,
+  text: z.string(),
+  /** A reply: the parent's seq. */
+  replyTo: z.optional(z.int().check(z.positive(), z.maximum(Number.MAX_SAFE_INTEGER))),
+});
 export type SendFrame = z.infer<typeof SendFrame>;
 
 /** "I am typing": the others in the channel get a `typing` frame. */

@@ -32,6 +32,11 @@ export const Message = z.object({
   rev: z.int(),
   editedAt: z.optional(z.number()),
   deleted: z.optional(z.literal(true)),
+  /** A reply's parent (one level: a reply has no replies). */
+  replyTo: z.optional(z.int()),
+  /** A parent's replies that are not deleted, and when the last one came. */
+  replyCount: z.optional(z.int()),
+  lastReplyAt: z.optional(z.number()),
 });
 export type Message = z.infer<typeof Message>;
 

@@ -174,7 +174,7 @@ const docs = {
     tags: ["channels"],
     operationId: "sendMessage",
     summary: "Send a message",
-    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
+    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. \`replyTo\` makes it a reply: the parent must be a message of this channel, not deleted and no reply itself (400 otherwise); the parent's \`replyCount\` and \`lastReplyAt\` move. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
     responses: {
       200: jsonAnswer("A re-send: the original message", OneMessage),
       201: jsonAnswer("Stored and sequenced", OneMessage),
@@ -203,6 +203,13 @@ const docs = {
       'the message stays as a tombstone (`deleted: true`, text `""`) that keeps its seq, and every channel socket gets an `update` frame. ' +
       `A deleted or unknown seq is 404. ${MEMBERS_ONLY}`,
     responses: { 204: noContent("Deleted"), ...errors("forbidden", "not_found") },
+  }),
+  replies: describeRoute({
+    tags: ["channels"],
+    operationId: "listReplies",
+    summary: "A page of a thread's replies, ascending by seq",
+    description: `The replies with a seq above \`after\` (default 0), at most \`limit\`; 404 when the parent does not exist. ${MEMBERS_ONLY}`,
+    responses: { 200: jsonAnswer("The page", MessagePage), ...errors("forbidden", "not_found", "unavailable") },
   }),
   changes: describeRoute({
     tags: ["channels"],
@@ -353,10 +360,20 @@ export const channelRoutes = new Hono<AppEnv>()
     // Only a string may cross into the ChannelDO: an RPC argument is structured-cloned, which
     // recurses, so deeply nested JSON here was a stack overflow. The ChannelDO's checkText
     // still owns the string rules (empty, ill-formed, too long) and their error codes.
-    valid("json", z.object({ clientMsgId: ClientMsgId, text: z.string({ error: "must be a string" }) })),
+    valid(
+      "json",
+      z.object({
+        clientMsgId: ClientMsgId,
+        text: z.string({ error: "must be a string" }),
+        replyTo: JsonSeq.optional(),
+      }),
+    ),
     async (c) => {
-      const { clientMsgId, text } = c.req.valid("json");
-      const res = unwrap(await channelStub(c.env, c.req.valid("param").id).send(c.var.auth.userId, clientMsgId, text));
+      const { clientMsgId, text, replyTo } = c.req.valid("json");
+      const stub = channelStub(c.env, c.req.valid("param").id);
+      const res = unwrap(
+        await stub.send(c.var.auth.userId, clientMsgId, text, replyTo !== undefined ? { replyTo } : {}),
+      );
       return c.json({ message: res.message }, res.created ? 201 : 200);
     },
   )
@@ -377,6 +394,18 @@ export const channelRoutes = new Hono<AppEnv>()
     unwrap(await channelStub(c.env, id).deleteMessage(c.var.auth.userId, seq));
     return c.body(null, 204);
   })
+  .get(
+    "/:id/messages/:seq/replies",
+    docs.replies,
+    valid("param", MessageParam),
+    valid("query", z.object({ after: Seq.default(0), limit: Limit })),
+    async (c) => {
+      const { id, seq } = c.req.valid("param");
+      const { after, limit } = c.req.valid("query");
+      const page = unwrap(await channelStub(c.env, id).replies(c.var.auth.userId, seq, after, limit));
+      return c.json({ messages: page.messages, hasMore: page.hasMore });
+    },
+  )
   .get(
     "/:id/changes",
     docs.changes,

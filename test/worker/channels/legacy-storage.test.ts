@@ -39,7 +39,9 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
         // Those versions had no topic column (0002_topic adds it), and no revs (0005_lifecycle).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
-        const messages = kept.messages!.map(({ rev: _, edited_at: __, deleted: ___, ...row }) => row);
+        const messages = kept.messages!.map(
+          ({ rev: _r, edited_at: _e, deleted: _d, reply_to: _t, reply_count: _c, last_reply_at: _l, ...row }) => row,
+        );
         const { flushed_rev: _, ...legacyCounters } = counters!;
         rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
           insertRows(sql, { ...kept, channel, messages });

@@ -292,6 +292,97 @@ describe("update frames", () => {
   });
 });
 
+describe("replies", () => {
+  const reply = (u: TestUser, ch: string, replyTo: unknown, text = "a reply") =>
+    api("POST", `/api/channels/${ch}/messages`, {
+      token: u.accessToken,
+      body: { clientMsgId: crypto.randomUUID(), text, replyTo },
+    });
+  const replies = (u: TestUser, ch: string, seq: number | string, query = "") =>
+    api("GET", `/api/channels/${ch}/messages/${seq}/replies${query}`, { token: u.accessToken });
+
+  it("a reply moves its parent's count and lastReplyAt as a change of its own; the thread pages", async () => {
+    const { alice, bob, g } = await trio();
+    const sock = await openChannelSocket(g, bob.accessToken);
+    await sock.until((f) => f.find((x) => x.type === "synced"));
+    await sent(alice, g, "parent");
+    const r1 = await reply(bob, g, 1, "first reply");
+    expect(r1.status).toBe(201);
+    expect(r1.body.message).toMatchObject({ seq: 2, replyTo: 1, rev: 2 });
+    const r2 = (await reply(alice, g, 1, "second reply")).body.message;
+    expect(r2).toMatchObject({ seq: 3, rev: 4 });
+    const frames = await sock.until((f) => (f.filter((x) => x.type === "update").length >= 2 ? f : undefined));
+    expect(frames.map((f) => [f.type, f.message?.seq, f.message?.rev])).toEqual([
+      ["synced", undefined, undefined],
+      ["message", 1, 1],
+      ["message", 2, 2],
+      ["update", 1, 3],
+      ["message", 3, 4],
+      ["update", 1, 5],
+    ]);
+    const parent = (await fullHistory(bob, g))[0];
+    expect(parent).toMatchObject({ seq: 1, replyCount: 2, lastReplyAt: r2.ts, rev: 5 });
+    expect(frames.at(-1).message).toEqual(parent);
+    const thread = await replies(bob, g, 1);
+    expect(thread.body).toEqual({ messages: [r1.body.message, r2], hasMore: false });
+    expect((await replies(bob, g, 1, "?after=2&limit=1")).body).toEqual({ messages: [r2], hasMore: false });
+    expect((await replies(bob, g, 1, "?limit=1")).body).toEqual({ messages: [r1.body.message], hasMore: true });
+    // A re-send of a reply stores nothing and counts nothing.
+    const again = await api("POST", `/api/channels/${g}/messages`, {
+      token: alice.accessToken,
+      body: { clientMsgId: r2.clientMsgId, text: "second reply", replyTo: 1 },
+    });
+    expect(again.status).toBe(200);
+    expect((await fullHistory(bob, g))[0].replyCount).toBe(2);
+    // Deleting a reply counts it out, another change of the parent.
+    expect((await del(alice, g, 3)).status).toBe(204);
+    expect((await fullHistory(bob, g))[0]).toMatchObject({ replyCount: 1, rev: 7 });
+    expect((await del(bob, g, 2)).status).toBe(204);
+    const none = (await fullHistory(bob, g))[0];
+    expect(none).toMatchObject({ rev: 9, lastReplyAt: r2.ts });
+    expect(none).not.toHaveProperty("replyCount");
+    await flushAll(g);
+    const d1 = await env.DB.prepare(
+      "SELECT seq, reply_to, reply_count, last_reply_at, rev FROM messages WHERE channel_id = ? ORDER BY seq",
+    )
+      .bind(g)
+      .all();
+    expect(d1.results).toEqual([
+      { seq: 1, reply_to: null, reply_count: 0, last_reply_at: r2.ts, rev: 9 },
+      { seq: 2, reply_to: 1, reply_count: 0, last_reply_at: null, rev: 8 },
+      { seq: 3, reply_to: 1, reply_count: 0, last_reply_at: null, rev: 6 },
+    ]);
+    sock.close();
+  });
+
+  it("refuses a reply to a reply, to a deleted or unknown message, and a malformed replyTo: 400, nothing stored", async () => {
+    const { alice, bob, g } = await trio();
+    await sent(alice, g, "parent");
+    expect((await reply(bob, g, 1)).status).toBe(201);
+    await sent(alice, g, "to delete");
+    await del(alice, g, 3);
+    for (const replyTo of [2, 3, 99, 0, -1, 1.5, "1", null]) {
+      const res = await reply(bob, g, replyTo);
+      expect([replyTo, res.status, res.body.error?.code]).toEqual([replyTo, 400, "invalid_request"]);
+    }
+    expect((await fullHistory(alice, g)).map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect((await fullHistory(alice, g))[0].replyCount).toBe(1);
+    // Over the channel socket too.
+    const sock = await openChannelSocket(g, bob.accessToken, 3);
+    await sock.until((f) => f.find((x) => x.type === "synced"));
+    sock.send({ type: "send", clientMsgId: "sock-reply", text: "nested", replyTo: 2 });
+    const err = await sock.until((f) => f.find((x) => x.type === "error"));
+    expect(err).toMatchObject({ code: "invalid_request", clientMsgId: "sock-reply" });
+    sock.send({ type: "send", clientMsgId: "sock-reply-2", text: "fine", replyTo: 1 });
+    const ack = await sock.until((f) => f.find((x) => x.type === "ack"));
+    expect(ack).toMatchObject({ clientMsgId: "sock-reply-2", seq: 4 });
+    sock.close();
+    expect((await replies(bob, g, 99)).status).toBe(404);
+    const outsider = await signup("lc_out4");
+    expect((await replies(outsider, g, 1)).status).toBe(403);
+  });
+});
+
 describe("GET /api/channels/:id/changes", () => {
   it("pages ascending by rev with hasMore; refuses non-members and bad parameters", async () => {
     const { alice, bob, g } = await trio();
@@ -411,17 +502,32 @@ describe("old messages whose text only D1 still has", () => {
 
     expect((await edit(alice, g, 5, { text: "old 5, edited" })).status).toBe(200);
     expect((await del(alice, g, 6)).status).toBe(204);
+    const watcher = await openChannelSocket(g, bob.accessToken, 1_102);
+    await watcher.until((f) => f.find((x) => x.type === "synced"));
+    const threadReply = await api("POST", `/api/channels/${g}/messages`, {
+      token: bob.accessToken,
+      body: { clientMsgId: "old-thread", text: "a reply to an old one", replyTo: 7 },
+    });
+    expect(threadReply.status).toBe(201);
+    // The parent's text only D1 has: its update frame still carries it.
+    const parentUpdate = await watcher.until((f) => f.find((x) => x.type === "update"));
+    expect(parentUpdate.message).toMatchObject({ seq: 7, text: "old 7", replyCount: 1, rev: 1104 });
+    watcher.close();
     // Before the flush: the page comes from D1, yet shows both changes.
     const page = await api("GET", `/api/channels/${g}/messages?after=3&limit=4`, { token: bob.accessToken });
     expect(page.body.messages.map((m: any) => [m.seq, m.text, m.rev])).toEqual([
       [4, "old 4", 4],
       [5, "old 5, edited", 1101],
       [6, "", 1102],
-      [7, "old 7", 7],
+      [7, "old 7", 1104],
     ]);
-    expect((await changes(bob, g, "?afterRev=1100")).body.messages.map((m: any) => [m.seq, m.text])).toEqual([
-      [5, "old 5, edited"],
-      [6, ""],
+    expect(
+      (await changes(bob, g, "?afterRev=1100")).body.messages.map((m: any) => [m.seq, m.text, m.replyCount]),
+    ).toEqual([
+      [5, "old 5, edited", undefined],
+      [6, "", undefined],
+      [1101, "a reply to an old one", undefined],
+      [7, "old 7", 1],
     ]);
     // Texts pruned here come from D1 in /changes.
     const fromStart = await changes(bob, g, "?afterRev=0&limit=6");
@@ -430,17 +536,21 @@ describe("old messages whose text only D1 still has", () => {
       [2, "old 2"],
       [3, "old 3"],
       [4, "old 4"],
-      [7, "old 7"],
       [8, "old 8"],
+      [9, "old 9"],
     ]);
     await flushAll(g);
     const d1 = (await d1Rows(g)).filter((r) => r.seq >= 4 && r.seq <= 7);
-    expect(d1.map((r) => [r.seq, r.text, r.deleted])).toEqual([
-      [4, "old 4", 0],
-      [5, "old 5, edited", 0],
-      [6, "", 1],
-      [7, "old 7", 0],
+    expect(d1.map((r) => [r.seq, r.text, r.deleted, r.rev])).toEqual([
+      [4, "old 4", 0, 4],
+      [5, "old 5, edited", 0, 1101],
+      [6, "", 1, 1102],
+      [7, "old 7", 0, 1104],
     ]);
+    const d1Parent = await env.DB.prepare("SELECT reply_count FROM messages WHERE channel_id = ? AND seq = 7")
+      .bind(g)
+      .first();
+    expect(d1Parent).toEqual({ reply_count: 1 });
     const again = await api("GET", `/api/channels/${g}/messages?after=3&limit=4`, { token: bob.accessToken });
     expect(again.body).toEqual(page.body);
   });

@@ -173,9 +173,9 @@ describe("the D1 flush of messages of the longest kind", () => {
     // Each batch on its way to D1 (the object shares this isolate, and nothing evicts it here).
     const batches: Message[][] = [];
     await runInDurableObject(stub, (instance: ChannelDO) => {
-      instance.historyWriter = async (d1, rows) => {
+      instance.historyWriter = async (d1, rows, countsOnly) => {
         batches.push([...rows]);
-        return upsertMessages(d1, rows);
+        return upsertMessages(d1, rows, countsOnly);
       };
     });
     for (let i = 1; i <= COUNT; i++) expect((await sendHttp(sender, g, HUGE, `f-${i}`)).status).toBe(201);

@@ -151,7 +151,7 @@ const writeRoutes: Record<string, WriteRoute> = {
   "POST /api/channels/:id/messages (group)": {
     method: "POST",
     path: () => `/api/channels/${group}/messages`,
-    fields: [s("clientMsgId"), s("text")],
+    fields: [s("clientMsgId"), s("text"), { name: "replyTo", kind: "number" }],
     good: () => ({ clientMsgId: `fz-${crypto.randomUUID()}`, text: "well formed" }),
     sends: true,
   },
@@ -325,6 +325,7 @@ describe("HTTP write routes with malformed bodies", () => {
           `/api/channels/${seg}/members`,
           `/api/channels/${seg}/changes`,
           `/api/channels/${group}/messages/${seg}`,
+          `/api/channels/${group}/messages/${seg}/replies`,
           `/api/channels/${group}/members/${seg}`,
           `/api/users/${seg}`,
         ]) {
