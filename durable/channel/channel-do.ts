@@ -15,7 +15,13 @@ import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { ERROR_STATUS } from "../../src/protocol/errors";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
-import { checkText, MAX_SOCKETS_PER_DEVICE, TEXT_BUDGET_BYTES, TYPING_INTERVAL_MS } from "../../src/protocol/limits";
+import {
+  checkText,
+  MAX_REACTION_EMOJI,
+  MAX_SOCKETS_PER_DEVICE,
+  TEXT_BUDGET_BYTES,
+  TYPING_INTERVAL_MS,
+} from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
 import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type {
@@ -382,6 +388,26 @@ export class ChannelDO extends DurableObject<Env> {
       ),
     );
     return { ok: true, message };
+  }
+
+  /**
+   * Adds (`on`) or takes back the caller's reaction (PUT/DELETE …/reactions/:emoji; the
+   * Worker checked the emoji). Idempotent: a repeat changes nothing and sends nothing.
+   * A new emoji past MAX_REACTION_EMOJI is 409. Reactions never push.
+   */
+  async react(userId: string, seq: number, emoji: string, on: boolean): Promise<Outcome<object>> {
+    hit("rpc.ChannelDO.react");
+    const found = this.changeable(userId, seq);
+    if (!found.ok) return found;
+    const wait = this.buckets.take(userId);
+    if (wait > 0) return fail("rate_limited", "Reacting too fast", wait);
+    const result = this.store.log().react(seq, emoji, userId, on, Date.now());
+    if (result === "full") return fail("conflict", `A message has at most ${MAX_REACTION_EMOJI} different reactions`);
+    if (result !== "unchanged") {
+      this.broadcastChange(result);
+      this.flushSoon();
+    }
+    return { ok: true };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
-import type { Message } from "../../src/protocol/types";
+import { MAX_REACTION_EMOJI, REACTION_USERS_SHOWN } from "../../src/protocol/limits";
+import type { Message, Reaction } from "../../src/protocol/types";
 
 export type StoredMessage = Omit<Message, "text"> & { text: string | null };
 
@@ -15,6 +16,7 @@ interface Row extends Record<string, SqlStorageValue> {
   reply_to: number | null;
   reply_count: number;
   last_reply_at: number | null;
+  reactions: string | null;
 }
 
 /** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
@@ -82,11 +84,12 @@ export class MessageLog {
   erase(seq: number): { message: Message; parent?: StoredMessage } {
     const row = this.sql
       .exec<Row>(
-        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, rev = ? WHERE seq = ? RETURNING *",
+        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, rev = ? WHERE seq = ? RETURNING *",
         this.nextRev(),
         seq,
       )
       .one();
+    this.sql.exec("DELETE FROM reactions WHERE seq = ?", seq);
     const parent =
       row.reply_to === null
         ? undefined
@@ -98,6 +101,70 @@ export class MessageLog {
             )
             .toArray()[0];
     return { message: this.toMessage(row), ...(parent ? { parent: this.stored(parent) } : {}) };
+  }
+
+  /**
+   * Adds (`on`) or takes back a user's reaction. Answers the message as it is now, with
+   * the next rev, or "unchanged" (an idempotent repeat), or "full" when a new emoji
+   * would pass MAX_REACTION_EMOJI. The caller checked that the message exists and is
+   * not deleted.
+   */
+  react(seq: number, emoji: string, userId: string, on: boolean, at: number): StoredMessage | "unchanged" | "full" {
+    if (on) {
+      const mine = this.sql
+        .exec("SELECT 1 FROM reactions WHERE seq = ? AND emoji = ? AND user_id = ?", seq, emoji, userId)
+        .toArray();
+      if (mine.length > 0) return "unchanged";
+      const { n, used } = this.sql
+        .exec<{ n: number; used: number }>(
+          "SELECT COUNT(DISTINCT emoji) AS n, COUNT(CASE WHEN emoji = ? THEN 1 END) AS used FROM reactions WHERE seq = ?",
+          emoji,
+          seq,
+        )
+        .one();
+      if (used === 0 && n >= MAX_REACTION_EMOJI) return "full";
+      this.sql.exec("INSERT INTO reactions (seq, emoji, user_id, at) VALUES (?, ?, ?, ?)", seq, emoji, userId, at);
+    } else {
+      const gone = this.sql.exec(
+        "DELETE FROM reactions WHERE seq = ? AND emoji = ? AND user_id = ?",
+        seq,
+        emoji,
+        userId,
+      ).rowsWritten;
+      if (gone === 0) return "unchanged";
+    }
+    const row = this.sql
+      .exec<Row>(
+        "UPDATE messages SET reactions = ?, rev = ? WHERE seq = ? RETURNING *",
+        this.reactionSummary(seq),
+        this.nextRev(),
+        seq,
+      )
+      .one();
+    return this.stored(row);
+  }
+
+  /** A message's reactions as clients see them, as JSON: emoji in order of first use, each with its first users. */
+  private reactionSummary(seq: number): string | null {
+    const rows = this.sql
+      .exec<{ emoji: string; user_id: string; n: number; rank: number }>(
+        `SELECT emoji, user_id, COUNT(*) OVER (PARTITION BY emoji) AS n,
+           ROW_NUMBER() OVER (PARTITION BY emoji ORDER BY at, user_id) AS rank,
+           MIN(at) OVER (PARTITION BY emoji) AS first
+         FROM reactions WHERE seq = ? ORDER BY first, emoji, rank`,
+        seq,
+      )
+      .toArray();
+    const byEmoji = new Map<string, Reaction>();
+    for (const r of rows) {
+      let reaction = byEmoji.get(r.emoji);
+      if (!reaction) {
+        reaction = { emoji: r.emoji, count: r.n, userIds: [] };
+        byEmoji.set(r.emoji, reaction);
+      }
+      if (r.rank <= REACTION_USERS_SHOWN) reaction.userIds.push(r.user_id);
+    }
+    return byEmoji.size > 0 ? JSON.stringify([...byEmoji.values()]) : null;
   }
 
   /** A thread's replies after `afterSeq`, ascending, at most `limit`; a null text was pruned (D1 has it). */
@@ -304,6 +371,7 @@ export class MessageLog {
       ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
       ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
       ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
+      ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
     };
   }
 }

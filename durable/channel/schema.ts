@@ -53,6 +53,13 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX messages_rev ON messages (rev);
       -- Partial: a message that is no reply writes no entry here.
       CREATE INDEX messages_replies ON messages (reply_to, seq) WHERE reply_to IS NOT NULL;
+      -- Who reacted with what: the authority (idempotence, every user). The message row
+      -- keeps the summary clients see (counts, the first 20 users) as JSON, written in
+      -- the same change, so reading a message reads one row.
+      ALTER TABLE messages ADD COLUMN reactions TEXT;
+      CREATE TABLE reactions (
+        seq INTEGER NOT NULL, emoji TEXT NOT NULL, user_id TEXT NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (seq, emoji, user_id)) WITHOUT ROWID;
       -- The flush copies changes in rev order: D1 has the current state of every
       -- message whose rev is at most flushed_rev.
       ALTER TABLE progress ADD COLUMN flushed_rev INTEGER NOT NULL DEFAULT 0;

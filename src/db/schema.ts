@@ -106,6 +106,8 @@ export const messages = sqliteTable(
     replyTo: integer("reply_to"),
     replyCount: integer("reply_count").notNull().default(0),
     lastReplyAt: integer("last_reply_at"),
+    /** `message.reactions` as JSON (counts and the first 20 users), as the ChannelDO last wrote it. */
+    reactions: text("reactions"),
   },
   (t) => [
     primaryKey({ columns: [t.channelId, t.seq] }),

@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, lt, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
-import type { Message } from "../protocol/types";
+import type { Message, Reaction } from "../protocol/types";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
@@ -27,13 +27,18 @@ export async function upsertMessages(
 ): Promise<void> {
   const orm = db(d1);
   const statements = [];
-  // Changes to messages whose text the ChannelDO no longer has (a reply to an old
-  // message moves its count): D1 has the text, so only the rest is written.
+  // Changes to messages whose text the ChannelDO no longer has (a reply or a reaction
+  // to an old message): D1 has the text, so only the rest is written.
   for (const m of countsOnly) {
     statements.push(
       orm
         .update(messages)
-        .set({ rev: m.rev, replyCount: m.replyCount ?? 0, lastReplyAt: m.lastReplyAt ?? null })
+        .set({
+          rev: m.rev,
+          replyCount: m.replyCount ?? 0,
+          lastReplyAt: m.lastReplyAt ?? null,
+          reactions: reactionsJson(m),
+        })
         .where(and(eq(messages.channelId, m.channelId), eq(messages.seq, m.seq), lt(messages.rev, m.rev))),
     );
   }
@@ -51,6 +56,7 @@ export async function upsertMessages(
             deleted: sql`excluded.deleted`,
             replyCount: sql`excluded.reply_count`,
             lastReplyAt: sql`excluded.last_reply_at`,
+            reactions: sql`excluded.reactions`,
           },
           setWhere: sql`excluded.rev > ${messages.rev}`,
         }),
@@ -75,12 +81,17 @@ function toRow(m: Message): typeof messages.$inferInsert {
     replyTo: m.replyTo ?? null,
     replyCount: m.replyCount ?? 0,
     lastReplyAt: m.lastReplyAt ?? null,
+    reactions: reactionsJson(m),
   };
+}
+
+function reactionsJson(m: Message): string | null {
+  return m.reactions && m.reactions.length > 0 ? JSON.stringify(m.reactions) : null;
 }
 
 /** What a read returns of a row, but its text. */
 const STORED_COLUMNS =
-  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at";
+  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at, reactions";
 
 interface StoredRow {
   channel_id: string;
@@ -95,6 +106,7 @@ interface StoredRow {
   reply_to: number | null;
   reply_count: number;
   last_reply_at: number | null;
+  reactions: string | null;
 }
 
 function fromRow(r: StoredRow): Message {
@@ -111,6 +123,7 @@ function fromRow(r: StoredRow): Message {
     ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
     ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
     ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
+    ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
   };
 }
 

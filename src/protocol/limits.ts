@@ -19,6 +19,10 @@ export const CATCH_UP_MAX = 500;
 export const TEXT_BUDGET_BYTES = 4 * 1024 * 1024;
 /** A channel topic's length after trimming, in code points; an empty topic clears it. */
 export const MAX_TOPIC_CODE_POINTS = 250;
+/** Distinct emoji a message may carry; a new one past this is 409 `conflict`. */
+export const MAX_REACTION_EMOJI = 20;
+/** Each reaction names at most this many users (the first to react); `count` has them all. */
+export const REACTION_USERS_SHOWN = 20;
 /** A `typing` frame means "typing" for this long, unless another one comes. */
 export const TYPING_EXPIRY_MS = 6_000;
 /** At most one `typing` frame per user and channel is passed on in this time; the others are dropped. */

@@ -16,6 +16,10 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
+/** One emoji's reactions to a message: how many, and the first 20 who reacted. */
+export const Reaction = z.object({ emoji: z.string(), count: z.int(), userIds: z.array(z.string()) });
+export type Reaction = z.infer<typeof Reaction>;
+
 /**
  * A message in its current state. `rev` is the channel's change counter at its latest
  * change (creation, edit, delete): of two copies of one message, the higher rev is the
@@ -37,6 +41,8 @@ export const Message = z.object({
   /** A parent's replies that are not deleted, and when the last one came. */
   replyCount: z.optional(z.int()),
   lastReplyAt: z.optional(z.number()),
+  /** In the order each emoji was first used. */
+  reactions: z.optional(z.array(Reaction)),
 });
 export type Message = z.infer<typeof Message>;
 

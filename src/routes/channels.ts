@@ -8,6 +8,7 @@ import { channelList } from "../channels/channel-list";
 import { DIRECTORY_PAGE_SIZE } from "../channels/d1-directory";
 import { publicChannelsPage } from "../channels/directory";
 import { CHANNEL_ID, newGroupId } from "../channels/ids";
+import { isReactionEmoji } from "../channels/reaction-emoji";
 import { config } from "../config";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";
@@ -42,6 +43,9 @@ const UserId = z.string().min(1).max(64);
 const AddMember = z.object({ userId: UserId });
 const MemberParam = ChannelParam.extend({ userId: UserId });
 const MessageParam = ChannelParam.extend({ seq: Seq });
+const ReactionParam = MessageParam.extend({
+  emoji: z.string().refine(isReactionEmoji, "must be one emoji or a :shortcode: of a-z 0-9 _ + -"),
+});
 const Limit = z.coerce.number().int().min(1).max(HISTORY_MAX_LIMIT).default(HISTORY_DEFAULT_LIMIT);
 /** Shown to every member: invisible format characters go, as in display names. */
 const GroupName = z
@@ -203,6 +207,24 @@ const docs = {
       'the message stays as a tombstone (`deleted: true`, text `""`) that keeps its seq, and every channel socket gets an `update` frame. ' +
       `A deleted or unknown seq is 404. ${MEMBERS_ONLY}`,
     responses: { 204: noContent("Deleted"), ...errors("forbidden", "not_found") },
+  }),
+  react: describeRoute({
+    tags: ["channels"],
+    operationId: "addReaction",
+    summary: "React to a message",
+    description:
+      "`:emoji` (URL-encoded) is one emoji, a single grapheme cluster, or a shortcode `:[a-z0-9_+-]{1,32}:`; anything else is 400. " +
+      "Idempotent: reacting again changes nothing. A new emoji past 20 distinct ones on the message is 409. " +
+      "Every channel socket gets an `update` frame; reactions never push. 404 for an unknown or deleted message; 429 past the send rate. " +
+      MEMBERS_ONLY,
+    responses: { 204: noContent("Done"), ...errors("forbidden", "not_found", "conflict", "rate_limited") },
+  }),
+  unreact: describeRoute({
+    tags: ["channels"],
+    operationId: "removeReaction",
+    summary: "Take back one's reaction",
+    description: `Idempotent: taking back a reaction one does not have changes nothing. 404 for an unknown or deleted message. ${MEMBERS_ONLY}`,
+    responses: { 204: noContent("Done"), ...errors("forbidden", "not_found", "rate_limited") },
   }),
   replies: describeRoute({
     tags: ["channels"],
@@ -392,6 +414,16 @@ export const channelRoutes = new Hono<AppEnv>()
   .delete("/:id/messages/:seq", docs.remove, valid("param", MessageParam), async (c) => {
     const { id, seq } = c.req.valid("param");
     unwrap(await channelStub(c.env, id).deleteMessage(c.var.auth.userId, seq));
+    return c.body(null, 204);
+  })
+  .put("/:id/messages/:seq/reactions/:emoji", docs.react, valid("param", ReactionParam), async (c) => {
+    const { id, seq, emoji } = c.req.valid("param");
+    unwrap(await channelStub(c.env, id).react(c.var.auth.userId, seq, emoji, true));
+    return c.body(null, 204);
+  })
+  .delete("/:id/messages/:seq/reactions/:emoji", docs.unreact, valid("param", ReactionParam), async (c) => {
+    const { id, seq, emoji } = c.req.valid("param");
+    unwrap(await channelStub(c.env, id).react(c.var.auth.userId, seq, emoji, false));
     return c.body(null, 204);
   })
   .get(

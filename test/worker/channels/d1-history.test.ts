@@ -15,7 +15,7 @@ const TOTAL = FIRST_WAVE + PER_SENDER;
 /** Pages end at 1150 − 180k, so the page (70, 250] straddles the pruned boundary (100 to 150). */
 const PAGE = 180;
 
-type Sent = { seq: number; senderId: string; clientMsgId: string; text: string; ts: number };
+type Sent = { seq: number; senderId: string; clientMsgId: string; text: string; ts: number; rev: number };
 
 /**
  * Sends a sender's burst through the object's own send method (what the HTTP route
@@ -29,7 +29,14 @@ async function sendAs(channelId: string, user: TestUser, tag: string): Promise<S
       const text = `message ${k} from ${tag}`;
       const res = await instance.send(user.id, clientMsgId, text);
       if (!res.ok) throw new Error(`send refused: ${JSON.stringify(res.error)}`);
-      sent.push({ seq: res.message.seq, senderId: user.id, clientMsgId, text, ts: res.message.ts });
+      sent.push({
+        seq: res.message.seq,
+        senderId: user.id,
+        clientMsgId,
+        text,
+        ts: res.message.ts,
+        rev: res.message.rev,
+      });
     }
     return sent;
   });

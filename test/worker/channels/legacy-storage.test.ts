@@ -40,7 +40,16 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
         // Those versions had no topic column (0002_topic adds it), and no revs (0005_lifecycle).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
         const messages = kept.messages!.map(
-          ({ rev: _r, edited_at: _e, deleted: _d, reply_to: _t, reply_count: _c, last_reply_at: _l, ...row }) => row,
+          ({
+            rev: _r,
+            edited_at: _e,
+            deleted: _d,
+            reply_to: _t,
+            reply_count: _c,
+            last_reply_at: _l,
+            reactions: _x,
+            ...row
+          }) => row,
         );
         const { flushed_rev: _, ...legacyCounters } = counters!;
         rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
@@ -73,6 +82,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "messages",
           "notification_levels",
           "progress",
+          "reactions",
           "reads",
         ],
         migrations: ["0001_init", "0002_topic", "0003_online_members", "0005_lifecycle"],

@@ -383,6 +383,102 @@ describe("replies", () => {
   });
 });
 
+describe("reactions", () => {
+  const react = (u: TestUser, ch: string, seq: number, emoji: string, method = "PUT") =>
+    api(method, `/api/channels/${ch}/messages/${seq}/reactions/${encodeURIComponent(emoji)}`, {
+      token: u.accessToken,
+    });
+  const first = async (u: TestUser, ch: string) => (await fullHistory(u, ch))[0];
+
+  it("counts each user once per emoji, idempotently, in order of first use; every socket gets the change", async () => {
+    const { alice, bob, g } = await trio();
+    await sent(alice, g, "react to me");
+    const sock = await openChannelSocket(g, alice.accessToken, 1);
+    await sock.until((f) => f.find((x) => x.type === "synced"));
+    expect((await react(bob, g, 1, "👍")).status).toBe(204);
+    expect((await react(alice, g, 1, ":party_parrot:")).status).toBe(204);
+    expect((await react(alice, g, 1, "👍")).status).toBe(204);
+    const before = await first(bob, g);
+    expect(before).toMatchObject({
+      rev: 4,
+      reactions: [
+        { emoji: "👍", count: 2, userIds: [bob.id, alice.id] },
+        { emoji: ":party_parrot:", count: 1, userIds: [alice.id] },
+      ],
+    });
+    // Again: nothing changes, no new rev, no frame.
+    expect((await react(alice, g, 1, "👍")).status).toBe(204);
+    expect((await react(bob, g, 1, ":party_parrot:", "DELETE")).status).toBe(204);
+    expect(await first(bob, g)).toEqual(before);
+    expect((await react(alice, g, 1, ":party_parrot:", "DELETE")).status).toBe(204);
+    const after = await first(bob, g);
+    expect(after).toMatchObject({ rev: 5, reactions: [{ emoji: "👍", count: 2 }] });
+    const updates = await sock.until((f) => {
+      const u = f.filter((x) => x.type === "update");
+      return u.length >= 4 ? u : undefined;
+    });
+    expect(updates.map((u) => u.message.rev)).toEqual([2, 3, 4, 5]);
+    expect(updates.at(-1).message).toEqual(after);
+    await react(bob, g, 1, "👍", "DELETE");
+    await react(alice, g, 1, "👍", "DELETE");
+    expect(await first(bob, g)).not.toHaveProperty("reactions");
+    sock.close();
+  });
+
+  it("takes one emoji grapheme or a shortcode, and nothing else", async () => {
+    const { alice, bob, g } = await trio();
+    await sent(alice, g, "m");
+    for (const ok of ["👍🏽", "🇫🇷", "👨‍👩‍👧", "❤️", "❤", ":+1:", ":a-b_c:"]) {
+      const res = await react(bob, g, 1, ok);
+      expect([ok, res.status]).toEqual([ok, 204]);
+    }
+    for (const bad of ["a", "ab", "👍👍", ":UPPER:", "::", `:${"x".repeat(33)}:`, "1", "#", "👍 ", " "]) {
+      const res = await react(bob, g, 1, bad);
+      expect([bad, res.status, res.body?.error?.code]).toEqual([bad, 400, "invalid_request"]);
+    }
+    expect((await first(bob, g)).reactions).toHaveLength(7);
+  });
+
+  it("at most 20 distinct emoji (409), and the first 20 users; 403, 404 as for edits; a delete erases them", async () => {
+    const { alice, bob, g } = await trio();
+    await sent(alice, g, "popular");
+    const codes = Array.from({ length: 20 }, (_, i) => `:e${i}:`);
+    for (const code of codes) expect((await react(bob, g, 1, code)).status).toBe(204);
+    const full = await react(bob, g, 1, "👍");
+    expect(full.status).toBe(409);
+    expect(full.body.error.code).toBe("conflict");
+    expect((await react(alice, g, 1, ":e3:")).status).toBe(204); // an emoji already there is fine
+    // 25 earlier reactions with 🎉 (written straight into storage), then bob's.
+    await runInDurableObject(channelStubOf(g), (_i, state) => {
+      state.storage.sql.exec("DELETE FROM reactions WHERE emoji = ':e19:'");
+      for (let i = 0; i < 25; i++) {
+        state.storage.sql.exec("INSERT INTO reactions (seq, emoji, user_id, at) VALUES (1, '🎉', ?, ?)", `u${i}`, i);
+      }
+    });
+    expect((await react(bob, g, 1, "🎉")).status).toBe(204);
+    const party = (await first(bob, g)).reactions.find((r: any) => r.emoji === "🎉");
+    expect(party).toEqual({ emoji: "🎉", count: 26, userIds: Array.from({ length: 20 }, (_, i) => `u${i}`) });
+
+    const outsider = await signup("lc_out5");
+    expect((await react(outsider, g, 1, "👍")).status).toBe(403);
+    expect((await react(bob, g, 2, "👍")).status).toBe(404);
+    await flushAll(g);
+    const d1Before = await env.DB.prepare("SELECT reactions FROM messages WHERE channel_id = ?").bind(g).first();
+    expect(JSON.parse(String(d1Before?.reactions))).toEqual((await first(bob, g)).reactions);
+    expect((await del(alice, g, 1)).status).toBe(204);
+    expect((await react(bob, g, 1, "👍")).status).toBe(404);
+    expect((await react(bob, g, 1, ":e3:", "DELETE")).status).toBe(404);
+    expect(await first(bob, g)).not.toHaveProperty("reactions");
+    const left = await runInDurableObject(channelStubOf(g), (_i, state) =>
+      state.storage.sql.exec("SELECT COUNT(*) AS n FROM reactions").one(),
+    );
+    expect(left.n).toBe(0);
+    await flushAll(g);
+    const d1After = await env.DB.prepare("SELECT reactions, text FROM messages WHERE channel_id = ?").bind(g).first();
+    expect(d1After).toEqual({ reactions: null, text: "" });
+  });
+});
+
 describe("GET /api/channels/:id/changes", () => {
   it("pages ascending by rev with hasMore; refuses non-members and bad parameters", async () => {
     const { alice, bob, g } = await trio();

@@ -63,10 +63,13 @@ describe("server frames", () => {
   it("drop fields they do not name instead of refusing the frame, at any depth", () => {
     const later = {
       type: "message",
-      message: { ...message, pinned: true, reactions: [{ emoji: "👍", count: 1, userIds: ["u"] }] },
+      message: { ...message, pinned: true, reactions: [{ emoji: "👍", count: 1, userIds: ["u"], animated: true }] },
       epoch: 4,
     };
-    expect(ServerFrame.parse(later)).toStrictEqual({ type: "message", message });
+    expect(ServerFrame.parse(later)).toStrictEqual({
+      type: "message",
+      message: { ...message, reactions: [{ emoji: "👍", count: 1, userIds: ["u"] }] },
+    });
     expect(ChannelServerFrame.parse({ type: "synced", lastSeq: 3, rev: 7, epoch: 2 })).toStrictEqual({
       type: "synced",
       lastSeq: 3,

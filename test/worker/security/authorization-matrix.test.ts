@@ -234,6 +234,23 @@ const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
   }),
   "DELETE /api/channels/:id/messages/:seq": (ch) => ({ method: "DELETE", path: `/api/channels/${ch}/messages/1` }),
   "GET /api/channels/:id/changes": (ch) => ({ method: "GET", path: `/api/channels/${ch}/changes?afterRev=0` }),
+  "GET /api/channels/:id/messages/:seq/replies": (ch) => ({
+    method: "GET",
+    path: `/api/channels/${ch}/messages/1/replies`,
+  }),
+  "PUT /api/channels/:id/messages/:seq/reactions/:emoji": (ch) => ({
+    method: "PUT",
+    path: `/api/channels/${ch}/messages/1/reactions/${encodeURIComponent("👍")}`,
+  }),
+  "DELETE /api/channels/:id/messages/:seq/reactions/:emoji": (ch) => ({
+    method: "DELETE",
+    path: `/api/channels/${ch}/messages/1/reactions/${encodeURIComponent("👍")}`,
+  }),
+  "POST /api/channels/:id/messages (a reply)": (ch) => ({
+    method: "POST",
+    path: `/api/channels/${ch}/messages`,
+    body: { clientMsgId: `intruder-${crypto.randomUUID()}`, text: "intruder reply", replyTo: 1 },
+  }),
   "POST /api/channels/:id/read": (ch) => ({ method: "POST", path: `/api/channels/${ch}/read`, body: { seq: 1 } }),
   "GET /api/channels/:id/ws": (ch) => ({ method: "GET", path: `/api/channels/${ch}/ws?after=0`, ws: true }),
 };
@@ -310,6 +327,8 @@ matrix.push(
   ["GET /api/channels/DM/messages", "member (control)", 200],
   ["GET /api/channels/G/changes", "member (control)", 200],
   ["GET /api/channels/DM/changes", "member (control)", 200],
+  ["GET /api/channels/G/messages/:seq/replies", "member (control)", 200],
+  ["GET /api/channels/DM/messages/:seq/replies", "member (control)", 200],
   ["GET /api/channels/G/ws", "member (control)", 101],
   ["GET /api/channels/DM/ws", "member (control)", 101],
   ["GET /api/ws", "member (control)", 101],

@@ -317,7 +317,7 @@ describe("HTTP write routes with malformed bodies", () => {
     );
     await check(
       "path segments",
-      fc.asyncProperty(segment, fc.constantFrom(...["GET", "POST", "DELETE", "PATCH"]), async (seg, method) => {
+      fc.asyncProperty(segment, fc.constantFrom(...["GET", "POST", "PUT", "DELETE", "PATCH"]), async (seg, method) => {
         for (const path of [
           `/api/channels/${seg}`,
           `/api/channels/${seg}/messages`,
@@ -326,6 +326,7 @@ describe("HTTP write routes with malformed bodies", () => {
           `/api/channels/${seg}/changes`,
           `/api/channels/${group}/messages/${seg}`,
           `/api/channels/${group}/messages/${seg}/replies`,
+          `/api/channels/${group}/messages/1/reactions/${seg}`,
           `/api/channels/${group}/members/${seg}`,
           `/api/users/${seg}`,
         ]) {
