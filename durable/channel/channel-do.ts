@@ -401,7 +401,7 @@ export class ChannelDO extends DurableObject<Env> {
     if (!found.ok) return found;
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Reacting too fast", wait);
-    const result = this.store.log().react(seq, emoji, userId, on, Date.now());
+    const result = this.store.log().react(seq, emoji, userId, on);
     if (result === "full") return fail("conflict", `A message has at most ${MAX_REACTION_EMOJI} different reactions`);
     if (result !== "unchanged") {
       this.broadcastChange(result);

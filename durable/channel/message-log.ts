@@ -109,7 +109,7 @@ export class MessageLog {
    * would pass MAX_REACTION_EMOJI. The caller checked that the message exists and is
    * not deleted.
    */
-  react(seq: number, emoji: string, userId: string, on: boolean, at: number): StoredMessage | "unchanged" | "full" {
+  react(seq: number, emoji: string, userId: string, on: boolean): StoredMessage | "unchanged" | "full" {
     if (on) {
       const mine = this.sql
         .exec("SELECT 1 FROM reactions WHERE seq = ? AND emoji = ? AND user_id = ?", seq, emoji, userId)
@@ -123,7 +123,13 @@ export class MessageLog {
         )
         .one();
       if (used === 0 && n >= MAX_REACTION_EMOJI) return "full";
-      this.sql.exec("INSERT INTO reactions (seq, emoji, user_id, at) VALUES (?, ?, ?, ?)", seq, emoji, userId, at);
+      this.sql.exec(
+        "INSERT INTO reactions (seq, emoji, user_id, rev) VALUES (?, ?, ?, ?)",
+        seq,
+        emoji,
+        userId,
+        this.lastRev + 1,
+      );
     } else {
       const gone = this.sql.exec(
         "DELETE FROM reactions WHERE seq = ? AND emoji = ? AND user_id = ?",
@@ -149,9 +155,9 @@ export class MessageLog {
     const rows = this.sql
       .exec<{ emoji: string; user_id: string; n: number; rank: number }>(
         `SELECT emoji, user_id, COUNT(*) OVER (PARTITION BY emoji) AS n,
-           ROW_NUMBER() OVER (PARTITION BY emoji ORDER BY at, user_id) AS rank,
-           MIN(at) OVER (PARTITION BY emoji) AS first
-         FROM reactions WHERE seq = ? ORDER BY first, emoji, rank`,
+           ROW_NUMBER() OVER (PARTITION BY emoji ORDER BY rev) AS rank,
+           MIN(rev) OVER (PARTITION BY emoji) AS first
+         FROM reactions WHERE seq = ? ORDER BY first, rank`,
         seq,
       )
       .toArray();

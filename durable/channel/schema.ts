@@ -57,8 +57,9 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       -- keeps the summary clients see (counts, the first 20 users) as JSON, written in
       -- the same change, so reading a message reads one row.
       ALTER TABLE messages ADD COLUMN reactions TEXT;
+      -- rev: the change that added it, which orders reactions (timestamps can tie).
       CREATE TABLE reactions (
-        seq INTEGER NOT NULL, emoji TEXT NOT NULL, user_id TEXT NOT NULL, at INTEGER NOT NULL,
+        seq INTEGER NOT NULL, emoji TEXT NOT NULL, user_id TEXT NOT NULL, rev INTEGER NOT NULL,
         PRIMARY KEY (seq, emoji, user_id)) WITHOUT ROWID;
       -- The flush copies changes in rev order: D1 has the current state of every
       -- message whose rev is at most flushed_rev.

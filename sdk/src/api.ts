@@ -118,6 +118,16 @@ export class ChatApi {
   deleteMessage(channelId: string, seq: number): Promise<void> {
     return this.http.request<void>("DELETE", `/api/channels/${enc(channelId)}/messages/${seq}`);
   }
+  /** Adds one's reaction (one emoji, or a `:shortcode:`); idempotent. */
+  react(channelId: string, seq: number, emoji: string): Promise<void> {
+    const path = `/api/channels/${enc(channelId)}/messages/${seq}/reactions/${enc(emoji)}`;
+    return this.http.request<void>("PUT", path);
+  }
+  /** Takes back one's reaction; idempotent. */
+  unreact(channelId: string, seq: number, emoji: string): Promise<void> {
+    const path = `/api/channels/${enc(channelId)}/messages/${seq}/reactions/${enc(emoji)}`;
+    return this.http.request<void>("DELETE", path);
+  }
   /** A page of a thread's replies with seq above `after`, ascending. */
   replies(channelId: string, parentSeq: number, range: { after?: number; limit?: number } = {}): Promise<MessagePage> {
     return this.http.request<MessagePage>("GET", `/api/channels/${enc(channelId)}/messages/${parentSeq}/replies`, {

@@ -452,7 +452,7 @@ describe("reactions", () => {
     await runInDurableObject(channelStubOf(g), (_i, state) => {
       state.storage.sql.exec("DELETE FROM reactions WHERE emoji = ':e19:'");
       for (let i = 0; i < 25; i++) {
-        state.storage.sql.exec("INSERT INTO reactions (seq, emoji, user_id, at) VALUES (1, '🎉', ?, ?)", `u${i}`, i);
+        state.storage.sql.exec("INSERT INTO reactions (seq, emoji, user_id, rev) VALUES (1, '🎉', ?, ?)", `u${i}`, i);
       }
     });
     expect((await react(bob, g, 1, "🎉")).status).toBe(204);
