@@ -8,7 +8,7 @@ import { channelStubOf, evict } from "../support/evict";
 
 /**
  * The sequencer against a model: random sends, re-sends (same or other text), edits,
- * deletes, joins, leaves, evictions and alarm runs. After every step the stored log
+ * deletes, replies, reactions, joins, leaves, evictions and alarm runs. After every step the stored log
  * must equal the model's: seq contiguous from 1, one row per (sender, clientMsgId),
  * every change taking the next rev, members' sends and their own edits accepted,
  * others' refused, re-sends answered with the message as it is now. At the end,
@@ -19,6 +19,8 @@ type Op =
   | { kind: "resend"; pick: number; text: string }
   | { kind: "edit"; pick: number; text: string }
   | { kind: "delete"; pick: number; actor: number | "sender" }
+  | { kind: "reply"; user: number; pick: number; text: string }
+  | { kind: "react"; user: number; pick: number; emoji: string; on: boolean }
   | { kind: "join"; user: number }
   | { kind: "leave"; user: number }
   | { kind: "evict" }
@@ -59,6 +61,25 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       actor: fc.oneof(fc.constant("sender" as const), fc.nat(USERS - 1)),
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant("reply" as const),
+      user: fc.nat(USERS - 1),
+      pick: fc.nat(),
+      text: fc.string({ minLength: 1, maxLength: 20 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("react" as const),
+      user: fc.nat(USERS - 1),
+      pick: fc.nat(),
+      emoji: fc.constantFrom("👍", ":tada:", "🇫🇷"),
+      on: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("join" as const), user: fc.nat(USERS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("leave" as const), user: fc.nat(USERS - 1) }) },
   { weight: 1, arbitrary: fc.constant({ kind: "evict" as const }) },
@@ -78,7 +99,19 @@ it("keeps the log equal to a simple model under random operations", async () => 
       const g = await createGroup(users[0]!, [], "public", `prop ${run}`);
       const stub = channelStubOf(g.id);
       const members = new Set([0]);
-      const log: { sender: number; clientMsgId: string; text: string; rev: number; deleted: boolean }[] = [];
+      interface Entry {
+        sender: number;
+        clientMsgId: string;
+        text: string;
+        rev: number;
+        deleted: boolean;
+        replyTo?: number;
+        replyCount: number;
+        /** Emoji in order of first use, each with its users in the order they reacted. */
+        reactions: [string, number[]][];
+      }
+      const log: Entry[] = [];
+      let replies = 0;
       let rev = 0;
       const roleOf = async (user: number) => {
         const info = await api("GET", `/api/channels/${g.id}`, { token: users[0]!.accessToken });
@@ -100,7 +133,15 @@ it("keeps the log equal to a simple model under random operations", async () => 
               expect(res.body.message).toMatchObject({ seq: prior + 1, text: log[prior]!.text, rev: log[prior]!.rev });
             } else {
               expect(res.status).toBe(201);
-              log.push({ sender: o.user, clientMsgId, text: o.text, rev: ++rev, deleted: false });
+              log.push({
+                sender: o.user,
+                clientMsgId,
+                text: o.text,
+                rev: ++rev,
+                deleted: false,
+                replyCount: 0,
+                reactions: [],
+              });
               sent.push(log.length - 1);
               expect(res.body.message.seq).toBe(log.length);
             }
@@ -152,9 +193,69 @@ it("keeps the log equal to a simple model under random operations", async () => 
               expect(res.status).toBe(404);
             } else if (actor === m.sender || role === "owner" || role === "admin") {
               expect(res.status).toBe(204);
-              Object.assign(m, { text: "", rev: ++rev, deleted: true });
+              Object.assign(m, { text: "", rev: ++rev, deleted: true, reactions: [] });
+              const parent = m.replyTo === undefined ? undefined : log[m.replyTo - 1]!;
+              if (parent) Object.assign(parent, { replyCount: parent.replyCount - 1, rev: ++rev });
             } else {
               expect(res.status).toBe(403);
+            }
+            break;
+          }
+          case "reply": {
+            if (sent.length === 0) break;
+            const parentSeq = sent[o.pick % sent.length]! + 1;
+            const parent = log[parentSeq - 1]!;
+            const clientMsgId = `r${run}-reply-${++replies}`;
+            const res = await api("POST", `/api/channels/${g.id}/messages`, {
+              token: users[o.user]!.accessToken,
+              body: { clientMsgId, text: o.text, replyTo: parentSeq },
+            });
+            if (!members.has(o.user)) {
+              expect(res.status).toBe(403);
+            } else if (parent.deleted || parent.replyTo !== undefined) {
+              expect(res.status).toBe(400);
+            } else {
+              expect(res.status).toBe(201);
+              const entry: Entry = {
+                sender: o.user,
+                clientMsgId,
+                text: o.text,
+                rev: ++rev,
+                deleted: false,
+                replyTo: parentSeq,
+                replyCount: 0,
+                reactions: [],
+              };
+              log.push(entry);
+              sent.push(log.length - 1);
+              Object.assign(parent, { replyCount: parent.replyCount + 1, rev: ++rev });
+              expect(res.body.message).toMatchObject({ seq: log.length, replyTo: parentSeq, rev: entry.rev });
+            }
+            break;
+          }
+          case "react": {
+            if (sent.length === 0) break;
+            const seq = sent[o.pick % sent.length]! + 1;
+            const m = log[seq - 1]!;
+            const path = `/api/channels/${g.id}/messages/${seq}/reactions/${encodeURIComponent(o.emoji)}`;
+            const res = await api(o.on ? "PUT" : "DELETE", path, { token: users[o.user]!.accessToken });
+            if (!members.has(o.user)) {
+              expect(res.status).toBe(403);
+            } else if (m.deleted) {
+              expect(res.status).toBe(404);
+            } else {
+              expect(res.status).toBe(204);
+              const entry = m.reactions.find(([e]) => e === o.emoji);
+              const has = entry?.[1].includes(o.user) ?? false;
+              if (o.on && !has) {
+                if (entry) entry[1].push(o.user);
+                else m.reactions.push([o.emoji, [o.user]]);
+                m.rev = ++rev;
+              } else if (!o.on && has) {
+                entry![1] = entry![1].filter((u) => u !== o.user);
+                m.reactions = m.reactions.filter(([, who]) => who.length > 0);
+                m.rev = ++rev;
+              }
             }
             break;
           }
@@ -202,8 +303,28 @@ it("keeps the log equal to a simple model under random operations", async () => 
       }
       // History and /changes over HTTP, for anyone still a member, show exactly the model.
       const reader = [...members][0];
-      const model = log.map((m, i) => ({ seq: i + 1, text: m.text, rev: m.rev, deleted: m.deleted }));
-      const shape = (m: any) => ({ seq: m.seq, text: m.text, rev: m.rev, deleted: m.deleted === true });
+      const model = log.map((m, i) => ({
+        seq: i + 1,
+        text: m.text,
+        rev: m.rev,
+        deleted: m.deleted,
+        replyTo: m.replyTo ?? null,
+        replyCount: m.replyCount,
+        reactions: m.reactions.map(([emoji, who]) => ({
+          emoji,
+          count: who.length,
+          userIds: who.map((u) => users[u]!.id),
+        })),
+      }));
+      const shape = (m: any) => ({
+        seq: m.seq,
+        text: m.text,
+        rev: m.rev,
+        deleted: m.deleted === true,
+        replyTo: m.replyTo ?? null,
+        replyCount: m.replyCount ?? 0,
+        reactions: m.reactions ?? [],
+      });
       if (reader !== undefined) {
         const hist = await fullHistory(users[reader]!, g.id);
         expect(hist.map(shape)).toEqual(model);
@@ -216,11 +337,29 @@ it("keeps the log equal to a simple model under random operations", async () => 
       // And so does D1, once the flush has run.
       for (let i = 0; i < 20 && (await stub.testFlushState()).flushedRev < rev; i++) await runDurableObjectAlarm(stub);
       const { results } = await env.DB.prepare(
-        "SELECT seq, text, rev, deleted FROM messages WHERE channel_id = ? ORDER BY seq",
+        "SELECT seq, text, rev, deleted, reply_to, reply_count, reactions FROM messages WHERE channel_id = ? ORDER BY seq",
       )
         .bind(g.id)
-        .all<{ seq: number; text: string; rev: number; deleted: number }>();
-      expect(results.map((r) => ({ ...r, deleted: r.deleted === 1 }))).toEqual(model);
+        .all<{
+          seq: number;
+          text: string;
+          rev: number;
+          deleted: number;
+          reply_to: number | null;
+          reply_count: number;
+          reactions: string | null;
+        }>();
+      expect(
+        results.map((r) => ({
+          seq: r.seq,
+          text: r.text,
+          rev: r.rev,
+          deleted: r.deleted === 1,
+          replyTo: r.reply_to,
+          replyCount: r.reply_count,
+          reactions: r.reactions === null ? [] : JSON.parse(r.reactions),
+        })),
+      ).toEqual(model);
     }),
     { numRuns: 25, seed: Number(process.env.FC_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
   );
