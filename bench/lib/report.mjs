@@ -72,7 +72,7 @@ export function markdown(r) {
   }
   const kb = (b) => (b == null ? null : Math.round(b / 102.4) / 10);
   rows.push(
-    `| memory per idle connected user (${r.memory.users} users) | ${fmt(kb(r.memory.service.bytesPerUser), " KiB")} | ${fmt(kb(r.memory.floor.bytesPerUser), " KiB")} | ${fmt(q["memory.perUser"])} | – |`,
+    `| memory per idle connected user (${r.memory.users} users) | ${fmt(kb(r.memory.service.bytesPerUser), " KiB")} | ${fmt(kb(r.memory.floor.bytesPerUser), " KiB")} | ${fmt(q["memory.perUser"])} | ≤ 1 |`,
   );
   rows.push(
     `| history page of 50 vs static route, p50 / p99 | ${fmt(r.history.page50.p50)} / ${fmt(r.history.page50.p99)} ms | static ${fmt(r.history.static.p50)} / ${fmt(r.history.static.p99)} ms | ${fmt(q["history.page50VsStatic.p50"])} | – |`,
