@@ -15,7 +15,7 @@ import { requireAuth } from "../http/auth-middleware";
 import { ApiError, unwrap } from "../http/errors";
 import { valid } from "../http/validate";
 import { loggableError } from "../log";
-import { BEARER_AUTH, errors, jsonAnswer } from "../openapi/describe";
+import { BEARER_AUTH, errors, FILE_URL_AUTH, jsonAnswer } from "../openapi/describe";
 import { FILE_TYPES, MAX_FILE_BYTES } from "../protocol/limits";
 import { ChatFile } from "../protocol/types";
 
@@ -103,7 +103,7 @@ const docs = {
       "or when it is not attached to a message and the caller did not upload it). Without it, through `file.url` " +
       "(`exp` and `sig`), until `exp` (403 after, or for a signature of another file). " +
       "Images are `inline`, anything else an `attachment`; a single `Range` gets 206.",
-    security: [{ [BEARER_AUTH]: [] }, {}],
+    security: [{ [BEARER_AUTH]: [] }, { [FILE_URL_AUTH]: [] }],
     responses: {
       200: {
         description: "The bytes",
