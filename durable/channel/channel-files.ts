@@ -44,10 +44,12 @@ export class ChannelFiles {
     return { ok: true, file: this.urls.present(meta) };
   }
 
-  /** A failed upload: its row and whatever reached R2 go now rather than at the sweep. */
+  /**
+   * A failed upload: whatever reached R2 and its row go now rather than at the sweep
+   * (also when the sweep already took the row, so no object outlives its record).
+   */
   async discard(fileId: string): Promise<void> {
-    const row = this.store.files().get(fileId);
-    if (!row || row.seq !== null) return;
+    if (this.store.files().get(fileId)?.seq != null) return;
     await this.bucket.delete(objectKey(fileId));
     this.store.files().remove([fileId]);
   }
