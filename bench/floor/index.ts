@@ -20,7 +20,9 @@ async function blob(request: Request, env: FloorEnv, key: string): Promise<Respo
     return new Response(null, { status: 204 });
   }
   const object = await env.BLOBS.get(key);
-  return object ? new Response(object.body) : new Response("not found", { status: 404 });
+  if (!object) return new Response("not found", { status: 404 });
+  // With its length, as the service answers: a chunked answer would be another thing to compare.
+  return new Response(object.body, { headers: { "content-length": String(object.size) } });
 }
 
 export default {
