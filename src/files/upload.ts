@@ -1,7 +1,7 @@
 import { MAX_FILE_BYTES } from "../protocol/limits";
 import { SNIFF_BYTES } from "./sniff";
 
-/** The body went past MAX_FILE_BYTES (or past what it declared). */
+/** The body went past MAX_FILE_BYTES. */
 export class FileTooLarge extends Error {}
 /** The body ended before it should have, or broke off. */
 export class UploadCutOff extends Error {}
@@ -50,7 +50,7 @@ export async function readHead(body: ReadableStream<Uint8Array>): Promise<Head> 
 function limitedBody(head: Head, limit: number): ReadableStream<Uint8Array> {
   let count = 0;
   let headSent = false;
-  const stream = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (!headSent) {
         headSent = true;
@@ -72,7 +72,6 @@ function limitedBody(head: Head, limit: number): ReadableStream<Uint8Array> {
       return head.reader.cancel(reason);
     },
   });
-  return stream;
 }
 
 /**
