@@ -6,7 +6,7 @@ import { readMessages } from "../../../src/history/d1-history";
 import { TEXT_BUDGET_BYTES } from "../../../src/protocol/limits";
 import { Message } from "../../../src/protocol/types";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup } from "../support/channels";
+import { createGroup, settledChannelList } from "../support/channels";
 import { channelStubOf } from "../support/evict";
 import { download, PDF, png, upload } from "../support/files";
 import { openChannelSocket, openUserSocket } from "../support/socket";
@@ -56,6 +56,11 @@ describe("messages with files", () => {
 
     const page = await api("GET", `/api/channels/${g}/messages`, { token: member.accessToken });
     expect(page.body.messages[0].attachments.map((f: any) => f.id)).toEqual(files.map((f) => f.id));
+
+    const list = await settledChannelList(member);
+    const summary = list.body.channels.find((c: any) => c.id === g);
+    expect(summary.lastMessage.attachments.map((f: any) => f.id)).toEqual(files.map((f) => f.id));
+    expect((await download(summary.lastMessage.attachments[0].url)).status).toBe(200);
 
     const later = await openChannelSocket(g, member.accessToken, 0);
     const caughtUp = await later.until((f) => f.find((x) => x.type === "message"));
