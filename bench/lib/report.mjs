@@ -111,24 +111,6 @@ export function markdown(r) {
     "| case | DO requests | WS frames in (relay frames in) | DO rows written (UserDO) | DO rows read | D1 rows written | D1 rows read | $/M |",
   ];
   ops.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
-  if (r.files) {
-    const f = r.files.mbPerSec;
-    const mb = Math.round(r.files.bytes / 1e5) / 10;
-    const pairs = [
-      [`upload of a ${mb} MB file (Content-Length) vs R2 put`, f.upload, f.r2Put],
-      [`upload of a ${mb} MB file (chunked, no length) vs R2 put`, f.uploadChunked, f.r2Put],
-      [`download of a ${mb} MB file vs R2 get`, f.download, f.r2Get],
-    ];
-    for (const [label, service, floor] of pairs) {
-      rows.push(
-        `| ${label}, median of ${r.files.repeats} | ${fmt(service, " MB/s")} | ${fmt(floor, " MB/s")} | ${fmt(ratio(service, floor))} | – |`,
-      );
-    }
-    const mib = (b) => Math.round(b / 104857.6) / 10;
-    rows.push(
-      `| workerd memory during those uploads (local R2 included): RSS before → peak (growth) | ${mib(r.files.memory.rssBefore)} → ${mib(r.files.memory.rssPeak)} MiB (+${mib(r.files.memory.growth)}) | ${mib(r.files.memory.floor.rssBefore)} → ${mib(r.files.memory.floor.rssPeak)} MiB (+${mib(r.files.memory.floor.growth)}) | ${fmt(ratio(r.files.memory.growth, r.files.memory.floor.growth))} | – |`,
-    );
-  }
   for (const [key, c] of Object.entries(r.cost.cases)) {
     const o = c.perMessage;
     ops.push(
