@@ -9,6 +9,7 @@ import { meteredEnv } from "./metrics/metered";
 import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
 import { dmRoutes } from "./routes/dms";
+import { fileRoutes } from "./routes/files";
 import { metricsRoutes } from "./routes/metrics";
 import { openApiRoutes } from "./routes/openapi";
 import { pushRoutes } from "./routes/push";
@@ -38,6 +39,7 @@ export function buildApp() {
   app.route("/api/_test", testHookRoutes);
   app.route("/api/_metrics", metricsRoutes);
   app.route("/api", realtimeRoutes);
+  app.route("/api", fileRoutes);
   app.route("/", openApiRoutes(app));
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");

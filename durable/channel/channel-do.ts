@@ -8,18 +8,25 @@ import {
   writeMemberCount,
 } from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
+import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
 import { insertMessages, readMessages } from "../../src/history/d1-history";
 import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { ERROR_STATUS } from "../../src/protocol/errors";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
-import { checkText, MAX_SOCKETS_PER_DEVICE, TEXT_BUDGET_BYTES, TYPING_INTERVAL_MS } from "../../src/protocol/limits";
+import {
+  checkTextWithFiles,
+  MAX_SOCKETS_PER_DEVICE,
+  TEXT_BUDGET_BYTES,
+  TYPING_INTERVAL_MS,
+} from "../../src/protocol/limits";
 import { fail, type Outcome } from "../../src/protocol/outcome";
 import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type {
   Channel,
   ChannelKind,
+  ChatFile,
   Member,
   Message,
   NotificationLevel,
@@ -34,6 +41,7 @@ import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
 import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
+import { ChannelFiles } from "./channel-files";
 import { ChannelStore } from "./channel-store";
 import { FLUSH_BATCH, flushToD1, type HistoryWriter } from "./d1-flush";
 import { FanOut } from "./fan-out";
@@ -112,6 +120,8 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly fanOut: FanOut;
+  private readonly urls: FileUrls;
+  private readonly files: ChannelFiles;
   private watchingNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
@@ -120,7 +130,14 @@ export class ChannelDO extends DurableObject<Env> {
     super(ctx, meteredEnv(env));
     const storage = meteredStorage(ctx.storage, env, "ChannelDO");
     // Only `create` brings a new object's storage into being (see ChannelStore).
-    this.store = new ChannelStore(storage, () => migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS));
+    this.urls = fileUrls(env.JWT_SECRET);
+    this.store = new ChannelStore(
+      storage,
+      () => migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS),
+      storage.sql,
+      this.urls.presentAll,
+    );
+    this.files = new ChannelFiles(this.store, env.FILES, this.urls);
     this.sockets = new Sockets(ctx);
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
@@ -281,9 +298,14 @@ export class ChannelDO extends DurableObject<Env> {
   // ---- RPC: messages --------------------------------------------------------------------
 
   /** HTTP send. A re-send returns the original message (its text may have to come from D1). */
-  async send(userId: string, clientMsgId: string, text: unknown): Promise<SendResult> {
+  async send(
+    userId: string,
+    clientMsgId: string,
+    text: unknown,
+    attachments: readonly string[] = [],
+  ): Promise<SendResult> {
     hit("rpc.ChannelDO.send");
-    const outcome = this.sendMessage(userId, clientMsgId, text);
+    const outcome = this.sendMessage(userId, clientMsgId, text, attachments);
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
     const {
       messages: [original],
@@ -292,6 +314,7 @@ export class ChannelDO extends DurableObject<Env> {
       this.store.channel()!.id,
       { afterSeq: outcome.message.seq - 1, beforeSeq: outcome.message.seq + 1, limit: 1, from: "after" },
       TEXT_BUDGET_BYTES,
+      this.urls.presentAll,
     );
     if (!original) return fail("unavailable", "The original message is temporarily unavailable");
     return { ok: true, message: original, created: false };
@@ -306,7 +329,7 @@ export class ChannelDO extends DurableObject<Env> {
         q,
         this.store.progress().prunedSeq,
         (r, budget) => this.store.log().read(r, budget),
-        (r, budget) => readMessages(this.env.DB, ch.id, r, budget),
+        (r, budget) => readMessages(this.env.DB, ch.id, r, budget, this.urls.presentAll),
       );
       return { ok: true, ...page };
     } catch (err) {
@@ -377,6 +400,47 @@ export class ChannelDO extends DurableObject<Env> {
     if (!ch || !this.store.roleOf(userId)) return notMember();
     this.store.levels().set(userId, level);
     return { ok: true, level };
+  }
+
+  // ---- RPC: files (src/routes/files.ts streams the bytes; durable/channel/channel-files.ts) ----
+
+  async reserveFile(userId: string, name: string, contentType: string): Promise<Outcome<{ fileId: string }>> {
+    hit("rpc.ChannelDO.reserveFile");
+    const outcome = this.files.reserve(userId, name, contentType, Date.now());
+    if (outcome.ok) this.wakeForSweep();
+    return outcome;
+  }
+
+  async completeFile(
+    fileId: string,
+    size: number,
+    width?: number,
+    height?: number,
+  ): Promise<Outcome<{ file: ChatFile }>> {
+    hit("rpc.ChannelDO.completeFile");
+    return this.files.complete(fileId, size, width, height);
+  }
+
+  async discardFile(fileId: string): Promise<void> {
+    hit("rpc.ChannelDO.discardFile");
+    await this.files.discard(fileId);
+  }
+
+  async fileAccess(userId: string, fileId: string): Promise<Outcome<{ file: FileMeta }>> {
+    hit("rpc.ChannelDO.fileAccess");
+    return this.files.access(userId, fileId);
+  }
+
+  /** Deletes the files of message `seq` from R2 and from here: what deleting a message (issue 14) calls. */
+  async deleteMessageFiles(seq: number): Promise<number> {
+    hit("rpc.ChannelDO.deleteMessageFiles");
+    if (!this.store.channel()) return 0;
+    return this.files.deleteMessageFiles(seq);
+  }
+
+  private wakeForSweep(): void {
+    const at = this.files.nextSweep();
+    if (at !== null) this.clock.wakeBy(at);
   }
 
   // ---- RPC: members' presence (durable/kit/relay.ts) ------------------------------------
@@ -493,7 +557,7 @@ export class ChannelDO extends DurableObject<Env> {
     const frame = parsed.data;
     switch (frame.type) {
       case "send": {
-        const outcome = this.sendMessage(who.userId, frame.clientMsgId, frame.text);
+        const outcome = this.sendMessage(who.userId, frame.clientMsgId, frame.text, frame.attachments ?? []);
         return this.sockets.send(
           ws,
           outcome.ok
@@ -571,6 +635,10 @@ export class ChannelDO extends DurableObject<Env> {
     this.lifetime.closeExpired();
     this.socketsChanged();
     await this.flush();
+    if (this.store.channel()) {
+      const sweepAt = await this.files.sweep(Date.now());
+      if (sweepAt !== null) this.clock.wakeBy(sweepAt);
+    }
     const relaysIdleAt = this.fanOut.closeIdle(Date.now());
     if (relaysIdleAt !== null) this.clock.wakeBy(relaysIdleAt);
   }
@@ -591,6 +659,7 @@ export class ChannelDO extends DurableObject<Env> {
     userId: string,
     clientMsgId: string,
     text: unknown,
+    attachments: readonly string[],
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
@@ -598,12 +667,18 @@ export class ChannelDO extends DurableObject<Env> {
     // have lost the ack of a message it has since edited locally.
     const original = this.store.log().findByClientMsgId(userId, clientMsgId);
     if (original) return { ok: true, message: original, created: false };
-    const problem = checkText(text);
+    const problem = checkTextWithFiles(text, attachments.length);
     if (problem) return fail(problem.code, problem.message);
+    const files = this.store.files().attachable(userId, attachments);
+    if (!Array.isArray(files)) return fail("invalid_request", files.message);
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
 
-    const message = this.store.log().append(userId, clientMsgId, text as string, Date.now());
+    let message!: Message;
+    this.ctx.storage.transactionSync(() => {
+      message = this.store.log().append(userId, clientMsgId, text as string, Date.now(), files);
+      this.store.files().attach(attachments, message.seq);
+    });
     this.sockets.broadcast({ type: "message", message });
     this.fanOut.message(message, Date.now());
     const waiting = message.seq - this.store.progress().flushedSeq;

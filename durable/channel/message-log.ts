@@ -1,3 +1,4 @@
+import { type FileMeta, type PresentFiles, unsignedFiles } from "../../src/files/file-urls";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import type { Message } from "../../src/protocol/types";
 
@@ -9,6 +10,8 @@ interface Row extends Record<string, SqlStorageValue> {
   client_msg_id: string;
   text: string | null;
   ts: number;
+  /** JSON of FileMeta[]; NULL when the message has no files (and once pruned, like its text). */
+  attachments: string | null;
 }
 
 /**
@@ -22,6 +25,7 @@ export class MessageLog {
   constructor(
     private readonly sql: SqlStorage,
     private readonly channelId: string,
+    private readonly presentFiles: PresentFiles = unsignedFiles,
   ) {}
 
   get lastSeq(): number {
@@ -37,18 +41,21 @@ export class MessageLog {
     return row && { ...this.toMessage(row), text: row.text };
   }
 
-  append(senderId: string, clientMsgId: string, text: string, ts: number): Message {
+  append(senderId: string, clientMsgId: string, text: string, ts: number, files: readonly FileMeta[] = []): Message {
     const seq = this.lastSeq + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts) VALUES (?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, attachments) VALUES (?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
       text,
       ts,
+      files.length > 0 ? JSON.stringify(files) : null,
     );
     this.last = seq;
-    return { channelId: this.channelId, seq, senderId, clientMsgId, text, ts };
+    const message: Message = { channelId: this.channelId, seq, senderId, clientMsgId, text, ts };
+    if (files.length > 0) message.attachments = this.presentFiles(files);
+    return message;
   }
 
   /**
@@ -103,11 +110,12 @@ export class MessageLog {
 
   /** Drops the text of messages up to `seq` (they are in D1); returns how many rows changed. */
   pruneTextThrough(seq: number): number {
-    return this.sql.exec("UPDATE messages SET text = NULL WHERE seq <= ? AND text IS NOT NULL", seq).rowsWritten;
+    return this.sql.exec("UPDATE messages SET text = NULL, attachments = NULL WHERE seq <= ? AND text IS NOT NULL", seq)
+      .rowsWritten;
   }
 
   private toMessage(r: Row): Message {
-    return {
+    const message: Message = {
       channelId: this.channelId,
       seq: r.seq,
       senderId: r.sender_id,
@@ -115,5 +123,7 @@ export class MessageLog {
       text: r.text ?? "",
       ts: r.ts,
     };
+    if (r.attachments) message.attachments = this.presentFiles(JSON.parse(r.attachments) as FileMeta[]);
+    return message;
   }
 }

@@ -2,6 +2,7 @@ import type {
   AuthResponse,
   Channel,
   ChannelSummary,
+  ChatFile,
   Member,
   Message,
   MessagePage,
@@ -13,6 +14,7 @@ import type {
   Visibility,
 } from "../../src/protocol";
 import type { HttpClient } from "./http";
+import type { UploadOptions } from "./upload";
 
 const enc = encodeURIComponent;
 
@@ -101,9 +103,21 @@ export class ChatApi {
     });
   }
   /** A raw send: no queue, no retry. Prefer `ChatClient.send`. */
-  async postMessage(channelId: string, body: { clientMsgId: string; text: string }): Promise<Message> {
+  async postMessage(
+    channelId: string,
+    body: { clientMsgId: string; text: string; attachments?: string[] },
+  ): Promise<Message> {
     const path = `/api/channels/${enc(channelId)}/messages`;
     return (await this.http.request<{ message: Message }>("POST", path, { body })).message;
+  }
+  /**
+   * Uploads a file to a channel, to attach to a message (`ChatClient.send`'s
+   * `attachments`). Progress comes from XMLHttpRequest where there is one.
+   */
+  uploadFile(channelId: string, file: Blob, options: UploadOptions = {}): Promise<ChatFile> {
+    const name = options.name ?? (file as Blob & { name?: string }).name ?? "file";
+    const type = options.contentType ?? (file.type || "application/octet-stream");
+    return this.http.upload(`/api/channels/${enc(channelId)}/files`, file, name, type, options);
   }
   markRead(channelId: string, seq: number): Promise<void> {
     return this.http.request<void>("POST", `/api/channels/${enc(channelId)}/read`, { body: { seq } });

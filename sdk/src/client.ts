@@ -117,7 +117,11 @@ export class ChatClient {
         mode: (c) => (this.channelSockets.has(c) ? "socket" : "http"),
         socketSend: (c, frame) => this.channelSockets.get(c)?.send(frame) ?? false,
         httpSend: async (entry) => {
-          const m = await this.api.postMessage(entry.channelId, { clientMsgId: entry.clientMsgId, text: entry.text });
+          const m = await this.api.postMessage(entry.channelId, {
+            clientMsgId: entry.clientMsgId,
+            text: entry.text,
+            ...(entry.attachments ? { attachments: entry.attachments } : {}),
+          });
           this.receive([m], "http");
           return m;
         },
@@ -267,12 +271,17 @@ export class ChatClient {
   // ---- messages ----
 
   /**
-   * Queues a message; resolves with it once the server acknowledged it. Survives
+   * Queues a message; resolves with it once the server acknowledged it. `attachments`:
+   * ids of files uploaded with `api.uploadFile` (then `text` may be empty). Survives
    * disconnects; rejects only on permanent errors (`message_too_long`, `invalid_request`,
    * `forbidden`, `not_found`) or sign-out.
    */
-  send(channelId: string, text: string, options: { clientMsgId?: string } = {}): Promise<Message> {
-    return this.outbox.enqueue(channelId, text, options.clientMsgId);
+  send(
+    channelId: string,
+    text: string,
+    options: { clientMsgId?: string; attachments?: readonly string[] } = {},
+  ): Promise<Message> {
+    return this.outbox.enqueue(channelId, text, options.clientMsgId, options.attachments);
   }
 
   /** Unsent messages, oldest first. */

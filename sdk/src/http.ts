@@ -1,5 +1,7 @@
+import type { ChatFile } from "../../src/protocol";
 import { ChatApiError } from "./errors";
 import type { TokenManager } from "./tokens";
+import { fileOf, postBytes, type UploadOptions } from "./upload";
 import { isRecord } from "./util";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -38,6 +40,18 @@ export class HttpClient {
       res = await this.send(method, path, opts, token);
     }
     return (await readBody(res)) as T;
+  }
+
+  /** POSTs a file's bytes (not JSON), with the same one-time refresh on a 401. */
+  async upload(path: string, body: Blob, name: string, contentType: string, opts: UploadOptions): Promise<ChatFile> {
+    const url = this.url(path, { name });
+    let token = await this.tokens.accessToken();
+    let answer = await postBytes(url, token, body, contentType, opts, this.fetchFn);
+    if (answer.status === 401) {
+      token = await this.tokens.refreshIfCurrent(token);
+      answer = await postBytes(url, token, body, contentType, opts, this.fetchFn);
+    }
+    return fileOf(answer);
   }
 
   private async send(method: string, path: string, opts: RequestOptions, token?: string): Promise<Response> {

@@ -97,6 +97,8 @@ export const messages = sqliteTable(
     clientMsgId: text("client_msg_id").notNull(),
     text: text("text").notNull(),
     ts: integer("ts").notNull(),
+    /** The message's files as JSON (src/files/file-urls.ts FileMeta[], no URLs); NULL when it has none. */
+    attachments: text("attachments"),
   },
   (t) => [
     primaryKey({ columns: [t.channelId, t.seq] }),

@@ -1,7 +1,8 @@
 import { getTableColumns } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
-import type { Message } from "../protocol/types";
+import { type FileMeta, type PresentFiles, unsignedFiles } from "../files/file-urls";
+import type { ChatFile, Message } from "../protocol/types";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
@@ -20,10 +21,11 @@ export async function insertMessages(d1: D1Database, rows: readonly Message[]): 
   const orm = db(d1);
   const statements = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     statements.push(
       orm
         .insert(messages)
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .values(chunk.map((m) => ({ ...m, attachments: storedFiles(m.attachments) })))
         .onConflictDoNothing(),
     );
   }
@@ -32,12 +34,19 @@ export async function insertMessages(d1: D1Database, rows: readonly Message[]): 
   if (first) await orm.batch([first, ...rest]);
 }
 
+/** A message's files as D1 keeps them: without their URLs, which are signed when read. */
+function storedFiles(files: readonly ChatFile[] | undefined): string | null {
+  if (!files || files.length === 0) return null;
+  return JSON.stringify(files.map(({ url: _, ...meta }) => meta));
+}
+
 interface BudgetedRow {
   channel_id: string;
   seq: number;
   sender_id: string;
   client_msg_id: string;
   ts: number;
+  attachments: string | null;
   /** Bytes of text of this row and every row before it, in reading order. */
   total: number;
   /** Null for the one row past the budget, which is returned only to say that there is more. */
@@ -57,11 +66,12 @@ export async function readMessages(
   channelId: string,
   range: SeqRange,
   budgetBytes: number,
+  presentFiles: PresentFiles = unsignedFiles,
 ): Promise<MessageSlice> {
   const order = range.from === "after" ? "ASC" : "DESC";
   const { results } = await d1
     .prepare(
-      `SELECT channel_id, seq, sender_id, client_msg_id, ts, total, CASE WHEN total <= ?5 THEN text END AS text
+      `SELECT channel_id, seq, sender_id, client_msg_id, ts, attachments, total, CASE WHEN total <= ?5 THEN text END AS text
        FROM (
          SELECT *, length(CAST(text AS BLOB)) AS bytes,
            sum(length(CAST(text AS BLOB))) OVER (ORDER BY seq ${order} ROWS UNBOUNDED PRECEDING) AS total
@@ -83,14 +93,16 @@ export async function readMessages(
       continue;
     }
     bytes = r.total;
-    messages.push({
+    const message: Message = {
       channelId: r.channel_id,
       seq: r.seq,
       senderId: r.sender_id,
       clientMsgId: r.client_msg_id,
       text: r.text,
       ts: r.ts,
-    });
+    };
+    if (r.attachments) message.attachments = presentFiles(JSON.parse(r.attachments) as FileMeta[]);
+    messages.push(message);
   }
   if (range.from === "before") messages.reverse();
   return { messages, bytes, full };

@@ -16,7 +16,13 @@ export const PingFrame = z.object({ type: z.literal("ping") });
 export type PingFrame = z.infer<typeof PingFrame>;
 
 /** Answered with an `ack`, or an `error` carrying the same `clientMsgId`. */
-export const SendFrame = z.object({ type: z.literal("send"), clientMsgId: ClientMsgId, text: z.string() });
+export const SendFrame = z.object({
+  type: z.literal("send"),
+  clientMsgId: ClientMsgId,
+  text: z.string(),
+  /** Ids of files the sender uploaded to this channel (docs/PROTOCOL.md "Files"). */
+  attachments: z.optional(z.array(z.string())),
+});
 export type SendFrame = z.infer<typeof SendFrame>;
 
 /** "I am typing": the others in the channel get a `typing` frame. */

@@ -16,6 +16,22 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
+/**
+ * A file of a message (docs/PROTOCOL.md "Files"). `url` downloads it without an
+ * Authorization header for a bounded time (at least 10 minutes after it was handed
+ * out); it is relative to the service's origin. `width` and `height`: images only.
+ */
+export const ChatFile = z.object({
+  id: z.string(),
+  name: z.string(),
+  size: z.int(),
+  contentType: z.string(),
+  url: z.string(),
+  width: z.optional(z.int()),
+  height: z.optional(z.int()),
+});
+export type ChatFile = z.infer<typeof ChatFile>;
+
 export const Message = z.object({
   channelId: z.string(),
   seq: z.int(),
@@ -23,6 +39,8 @@ export const Message = z.object({
   clientMsgId: z.string(),
   text: z.string(),
   ts: z.number(),
+  /** Absent when the message has no files. */
+  attachments: z.optional(z.array(ChatFile)),
 });
 export type Message = z.infer<typeof Message>;
 

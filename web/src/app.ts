@@ -1,4 +1,4 @@
-import type { Channel, ChannelSummary, ChatClient, Message, User } from "@edge-chat/sdk";
+import type { Channel, ChannelSummary, ChatClient, ChatFile, Message, User } from "@edge-chat/sdk";
 import type { Store } from "./state.ts";
 
 const PAGE = 50;
@@ -172,10 +172,17 @@ export class App {
     this.client.markRead(channelId, last).catch(() => this.readSent.delete(channelId));
   }
 
-  send(channelId: string, text: string): void {
+  send(channelId: string, text: string, attachments: readonly string[] = []): void {
     // The outbox keeps it until acked; failures show up through the `sendFailed` event.
-    this.client.send(channelId, text).catch(() => {});
+    this.client.send(channelId, text, { attachments }).catch(() => {});
     this.store.changed();
+  }
+
+  /** Uploads a file to attach to the next message; `onProgress` gets the fraction sent. */
+  upload(channelId: string, file: File, onProgress: (fraction: number) => void): Promise<ChatFile> {
+    return this.client.api.uploadFile(channelId, file, {
+      onProgress: (p) => onProgress(p.total > 0 ? p.loaded / p.total : 1),
+    });
   }
 
   typing(channelId: string): void {

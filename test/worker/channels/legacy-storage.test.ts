@@ -37,10 +37,11 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           progress: [counters],
           ...kept
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
-        // Those versions had no topic column (0002_topic adds it).
+        // Those versions had no topic column (0002_topic adds it), nor attachments (0004_files).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
+        const messages = kept.messages!.map(({ attachments: _, ...row }) => row);
         rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
-          insertRows(sql, { ...kept, channel });
+          insertRows(sql, { ...kept, channel, messages });
           if (steps === 6) {
             for (const name of ["flushed_seq", "pruned_seq", "delivered_seq", "flush_attempt"]) {
               sql.exec("INSERT INTO counters (name, value) VALUES (?, ?)", name, counters![name]!);
@@ -64,6 +65,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
         tables: [
           "_migrations",
           "channel",
+          "files",
           "member_presence",
           "members",
           "messages",
@@ -71,7 +73,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "progress",
           "reads",
         ],
-        migrations: ["0001_init", "0002_topic", "0003_online_members"],
+        migrations: ["0001_init", "0002_topic", "0003_online_members", "0004_files"],
         progress: [progress],
       });
       expect(await fullHistory(member, g.id)).toEqual(history);

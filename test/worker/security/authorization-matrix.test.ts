@@ -3,6 +3,7 @@ import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { png, storedKeys, upload } from "../support/files";
 import { type Device, logout, reuseRotatedRefreshToken, shortLivedToken } from "../support/sessions";
 import { openChannelSocket, openUserSocket, TestSocket } from "../support/socket";
 
@@ -33,6 +34,8 @@ interface World {
   missingDm: string;
   /** Text that must never show up in an answer to someone who may not read it. */
   secrets: string[];
+  /** A file attached to a message in each channel. */
+  files: Record<string, string>;
 }
 
 let w: World;
@@ -58,6 +61,19 @@ beforeAll(async () => {
   const dm = dmRes.body.channel.id as string;
   expect((await sendHttp(owner!, group, SECRET_GROUP, "sg1")).status).toBe(201);
   expect((await sendHttp(member!, dm, SECRET_DM, "sd1")).status).toBe(201);
+  const files: Record<string, string> = {};
+  for (const [ch, user] of [
+    [group, owner!],
+    [dm, member!],
+  ] as const) {
+    const file = (await upload(user, ch, png(4, 4), { name: "SECRET-file.png" })).body.file;
+    const sent = await api("POST", `/api/channels/${ch}/messages`, {
+      token: user.accessToken,
+      body: { clientMsgId: "file", text: "", attachments: [file.id] },
+    });
+    expect(sent.status).toBe(201);
+    files[ch] = file.id;
+  }
 
   // removed: removed by the owner.
   const rm = await api("DELETE", `/api/channels/${group}/members/${removed!.id}`, { token: owner!.accessToken });
@@ -92,7 +108,8 @@ beforeAll(async () => {
     dm,
     missingGroup: missingLike(group),
     missingDm: missingLike(dm),
-    secrets: [SECRET_GROUP, SECRET_DM, "secret-club"],
+    secrets: [SECRET_GROUP, SECRET_DM, "secret-club", "SECRET-file"],
+    files,
   };
 });
 
@@ -132,7 +149,12 @@ interface Req {
   body?: unknown;
   /** A WebSocket upgrade rather than a JSON call. */
   ws?: boolean;
+  /** A file's bytes rather than JSON. */
+  file?: Uint8Array;
 }
+
+/** The file attached in `ch`, or a well-formed file id of a channel no one has. */
+const fileOf = (ch: string) => w.files[ch] ?? `${ch}.${"A".repeat(22)}`;
 
 const routes: Record<string, (self: TestUser) => Req> = {
   // Accounts and users
@@ -229,6 +251,12 @@ const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
   }),
   "POST /api/channels/:id/read": (ch) => ({ method: "POST", path: `/api/channels/${ch}/read`, body: { seq: 1 } }),
   "GET /api/channels/:id/ws": (ch) => ({ method: "GET", path: `/api/channels/${ch}/ws?after=0`, ws: true }),
+  "POST /api/channels/:id/files": (ch) => ({
+    method: "POST",
+    path: `/api/channels/${ch}/files?name=x.png`,
+    file: png(1, 1),
+  }),
+  "GET /api/files/<a file of :id>": (ch) => ({ method: "GET", path: `/api/files/${fileOf(ch)}` }),
 };
 for (const [name, build] of Object.entries(channelRoutes)) {
   routes[name.replace(":id", "G")] = (self) => build(w.group, self);
@@ -255,8 +283,8 @@ for (const caller of [
   }
 }
 
-const gRoutes = Object.keys(routes).filter((r) => r.includes("/channels/G"));
-const dmRoutes = Object.keys(routes).filter((r) => r.includes("/channels/DM"));
+const gRoutes = Object.keys(routes).filter((r) => r.includes("/channels/G") || r.includes("of G>"));
+const dmRoutes = Object.keys(routes).filter((r) => r.includes("/channels/DM") || r.includes("of DM>"));
 
 // Non-members of a private group and removed members: 403 on everything of the channel.
 for (const route of gRoutes) {
@@ -301,6 +329,8 @@ matrix.push(
   ["GET /api/channels/G/ws", "member (control)", 101],
   ["GET /api/channels/DM/ws", "member (control)", 101],
   ["GET /api/ws", "member (control)", 101],
+  ["GET /api/files/<a file of G>", "member (control)", 200],
+  ["GET /api/files/<a file of DM>", "member (control)", 200],
 );
 
 const CODE_OF: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found" };
@@ -314,7 +344,12 @@ async function call(req: Req, token: string | undefined) {
     body = JSON.stringify(req.body);
     headers["Content-Type"] = "application/json";
   }
-  const res = await exports.default.fetch(`https://chat.test${req.path}`, { method: req.method, headers, body });
+  if (req.file) headers["Content-Type"] = "image/png";
+  const res = await exports.default.fetch(`https://chat.test${req.path}`, {
+    method: req.method,
+    headers,
+    body: req.file ?? body,
+  });
   return res;
 }
 
@@ -358,9 +393,10 @@ describe("authorization matrix", () => {
 describe("after the matrix", () => {
   it("no refused send was stored and membership is unchanged", async () => {
     const g = await fullHistory(w.owner, w.group);
-    expect(g.map((m) => m.text)).toEqual([SECRET_GROUP]);
+    // The second message of each is the one that carries its file.
+    expect(g.map((m) => m.text)).toEqual([SECRET_GROUP, ""]);
     const d = await fullHistory(w.owner, w.dm);
-    expect(d.map((m) => m.text)).toEqual([SECRET_DM]);
+    expect(d.map((m) => m.text)).toEqual([SECRET_DM, ""]);
     const info = await api("GET", `/api/channels/${w.group}`, { token: w.owner.accessToken });
     expect(info.status).toBe(200);
     const members = info.body.members.map((m: { userId: string }) => m.userId).sort();
@@ -372,6 +408,9 @@ describe("after the matrix", () => {
     expect(info.body.members.filter((m: { role: string }) => m.role !== "member")).toEqual([
       { userId: w.owner.id, role: "owner" },
     ]);
+    // No refused upload left a file behind.
+    expect(await storedKeys(w.group)).toEqual([`files/${w.files[w.group]}`]);
+    expect(await storedKeys(w.dm)).toEqual([`files/${w.files[w.dm]}`]);
     const dmInfo = await api("GET", `/api/channels/${w.dm}`, { token: w.owner.accessToken });
     expect(dmInfo.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual(
       [w.owner.id, w.member.id].sort(),
