@@ -36,6 +36,7 @@ import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
 import { ChannelStore } from "./channel-store";
 import { flushToD1, type HistoryWriter } from "./d1-flush";
+import { DmBlocks } from "./dm-blocks";
 import { FanOut } from "./fan-out";
 import { type HistoryQuery, readHistory } from "./history-read";
 import {
@@ -108,6 +109,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly fanOut: FanOut;
+  private readonly blocks: DmBlocks;
   private watchingNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
@@ -136,6 +138,7 @@ export class ChannelDO extends DurableObject<Env> {
       pushWindowMs: cfg.PUSH_COALESCE_MS,
     });
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
+    this.blocks = new DmBlocks(ctx.storage.kv);
     // Clients heartbeat channel sockets too.
     answerPingsWhileHibernating(ctx);
   }
@@ -204,8 +207,17 @@ export class ChannelDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The member's account is erased: they leave, DM or not (a DM keeps its history for
+   * the other member). A repeat finds them gone and changes nothing.
+   */
+  async eraseMember(userId: string): Promise<void> {
+    hit("rpc.ChannelDO.eraseMember");
+    await this.removeMember(userId, userId, true);
+  }
+
   /** Leave (actorId === userId) or removal by the owner or an admin. */
-  async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
+  async removeMember(actorId: string, userId: string, erasing = false): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.removeMember");
     const ch = this.store.channel();
     // checkRemove refuses a non-member with this same answer before any other rule.
@@ -213,11 +225,10 @@ export class ChannelDO extends DurableObject<Env> {
     return this.ctx.blockConcurrencyWhile(async () => {
       const members = this.store.members();
       const target = members.get(userId);
-      const problem = checkRemove(
-        ch,
-        { id: actorId, role: members.get(actorId)?.role },
-        target && { userId, role: target.role },
-      );
+      const problem =
+        erasing && target
+          ? null
+          : checkRemove(ch, { id: actorId, role: members.get(actorId)?.role }, target && { userId, role: target.role });
       if (problem) return problem;
       const heir =
         target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
@@ -272,6 +283,14 @@ export class ChannelDO extends DurableObject<Env> {
       this.store.setRole(userId, role);
       return { ok: true as const, changed: true };
     });
+  }
+
+  /** A member of this DM blocked (or unblocked) the other (D1 has it already). Not for groups. */
+  async setBlock(blockerId: string, blocked: boolean): Promise<void> {
+    hit("rpc.ChannelDO.setBlock");
+    const ch = this.store.channel();
+    if (ch?.kind !== "dm" || !this.store.roleOf(blockerId)) return;
+    this.blocks.set(blockerId, blocked);
   }
 
   // ---- RPC: messages --------------------------------------------------------------------
@@ -590,6 +609,7 @@ export class ChannelDO extends DurableObject<Env> {
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
+    if (ch.kind === "dm" && this.blocks.any()) return fail("forbidden", "This conversation is blocked");
     // A re-send is answered with the original whatever it carries now: the client may
     // have lost the ack of a message it has since edited locally.
     const original = this.store.log().findByClientMsgId(userId, clientMsgId);

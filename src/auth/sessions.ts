@@ -195,9 +195,11 @@ export async function confirmPassword(
   userId: string,
   password: string,
   limitOf: (username: string) => SignInLimit,
+  /** An erasure is repeated with the password of the account it is erasing. */
+  opts: { erasing?: boolean } = {},
 ): Promise<void> {
   const row = await db.query.users.findFirst({ where: eq(users.id, userId) });
-  if (!row || row.erasedAt !== null) throw new ApiError("unauthorized", "Wrong password");
+  if (!row || (row.erasedAt !== null && !opts.erasing)) throw new ApiError("unauthorized", "Wrong password");
   const permit = await limitOf(row.username).attempt();
   const ok = await verifyPassword(password, {
     hash: row.passwordHash,
