@@ -1,4 +1,4 @@
-import { and, eq, gte, isNull, ne } from "drizzle-orm";
+import { and, eq, isNull, ne } from "drizzle-orm";
 import { userStub } from "../../durable/stubs";
 import type { Db } from "../db/client";
 import { devices } from "../db/schema";
@@ -22,33 +22,17 @@ export async function signOutDevice(env: Env, db: Db, deviceId: string): Promise
 }
 
 /**
- * Signs out every device of the user but `keep` (a password change keeps the caller's;
- * an erasure keeps none). One D1 write revokes them all and names them; then the UserDO
- * signs each out, its passes over the channels overlapping, so N devices do not cost N
- * rounds over every channel. With `since`, the devices revoked since then are signed out
- * again too: an erasure retried after a failure half way finishes what it began.
+ * Signs out every device of the user but `keep` (a password change keeps the caller's).
+ * One D1 write revokes them all and names them; then the UserDO signs each out, its
+ * passes over the channels overlapping, so N devices do not cost N rounds over every
+ * channel.
  */
-export async function signOutAllDevices(
-  env: Env,
-  db: Db,
-  userId: string,
-  keep: string | null,
-  since?: number,
-): Promise<void> {
-  const others = keep === null ? undefined : ne(devices.id, keep);
+export async function signOutAllDevices(env: Env, db: Db, userId: string, keep: string): Promise<void> {
   const revoked = await db
     .update(devices)
     .set({ revokedAt: Date.now() })
-    .where(and(eq(devices.userId, userId), isNull(devices.revokedAt), others))
+    .where(and(eq(devices.userId, userId), isNull(devices.revokedAt), ne(devices.id, keep)))
     .returning({ id: devices.id });
-  const ids = new Set(revoked.map((r) => r.id));
-  if (since !== undefined) {
-    const earlier = await db
-      .select({ id: devices.id })
-      .from(devices)
-      .where(and(eq(devices.userId, userId), gte(devices.revokedAt, since), others));
-    for (const { id } of earlier) ids.add(id);
-  }
   const user = userStub(env, userId);
-  await Promise.all([...ids].map((id) => user.signOutDevice(id)));
+  await Promise.all(revoked.map(({ id }) => user.signOutDevice(id)));
 }

@@ -42,9 +42,9 @@ export async function eraseAccount(
     .where(and(eq(users.id, userId), isNull(users.erasedAt)));
   await afterStep("recorded");
 
-  const deviceIds = (await db.select({ id: devices.id }).from(devices).where(eq(devices.userId, userId))).map(
-    (d) => d.id,
-  );
+  // Devices signed out before the erasure began were signed out everywhere then.
+  const signedIn = and(eq(devices.userId, userId), isNull(devices.revokedAt));
+  const deviceIds = (await db.select({ id: devices.id }).from(devices).where(signedIn)).map((d) => d.id);
   const object = userStub(env, userId);
   await Promise.all(deviceIds.map((id) => object.signOutDevice(id)));
   await afterStep("signedOut");

@@ -21,7 +21,9 @@ async function logIn(page: Page, username: string, password = PASSWORD): Promise
 }
 
 const signedOut = (tab: Tab) => tab.page.locator("#auth-form").waitFor({ state: "visible", timeout: 20_000 });
-const unexpected = (...tabs: Tab[]) => tabs.flatMap((t) => t.errors).filter((e) => !/WebSocket|401|403/.test(e));
+/** Console errors but the browser's own log of refused requests (a signed-out device, a block, an erased profile). */
+const unexpected = (...tabs: Tab[]) =>
+  tabs.flatMap((t) => t.errors).filter((e) => !/WebSocket|status of (401|403|410)/.test(e));
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -107,6 +109,39 @@ describe("blocking from a DM", () => {
     expect(await me.page.locator("#composer").isVisible()).toBe(true);
     await send(me.page, "back again");
     await them.page.locator("#message-list .text", { hasText: "back again" }).waitFor();
+    expect(unexpected(me)).toEqual([]);
+    for (const t of [me, them]) await t.context.close();
+  });
+});
+
+describe("an erased account", () => {
+  it("signs its pages out, and its DM partner sees its messages under 'Deleted account'", async () => {
+    const me = await openTab(browser, server.url);
+    const them = await openTab(browser, server.url);
+    await signUp(me.page, `del_me_${run}`);
+    await signUp(them.page, `del_them_${run}`);
+    await startDm(them.page, `del_me_${run}`);
+    await send(them.page, "goodbye for good");
+    await me.page.locator("#channel-list .channel", { hasText: `del_them_${run}` }).click();
+    await me.page.locator("#message-list .text", { hasText: "goodbye for good" }).waitFor();
+
+    const token = await them.page.evaluate(
+      () => JSON.parse(localStorage.getItem("chat.session") ?? "null").accessToken as string,
+    );
+    const res = await fetch(`${server.url}/api/users/me`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    expect(res.status).toBe(204);
+    await signedOut(them);
+
+    await me.page.reload();
+    await me.page.locator("#channel-list .channel", { hasText: "Deleted account" }).click();
+    await me.page.locator("#conv-title", { hasText: "Deleted account" }).waitFor();
+    await me.page.locator("#message-list .message .meta", { hasText: "Deleted account" }).waitFor();
+    expect(await messageTexts(me.page)).toEqual(["goodbye for good"]);
+    await me.page.screenshot({ path: `${SHOTS}/deleted-account.png` });
     expect(unexpected(me)).toEqual([]);
     for (const t of [me, them]) await t.context.close();
   });
