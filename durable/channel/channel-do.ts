@@ -213,12 +213,17 @@ export class ChannelDO extends DurableObject<Env> {
    */
   async eraseMember(userId: string): Promise<void> {
     hit("rpc.ChannelDO.eraseMember");
-    await this.removeMember(userId, userId, true);
+    await this.remove(userId, userId, true);
   }
 
   /** Leave (actorId === userId) or removal by the owner or an admin. */
-  async removeMember(actorId: string, userId: string, erasing = false): Promise<Outcome<{ channel: Channel }>> {
+  async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.removeMember");
+    return this.remove(actorId, userId, false);
+  }
+
+  /** A member goes; `erasing` skips the rules (an erased account leaves even a DM). */
+  private async remove(actorId: string, userId: string, erasing: boolean): Promise<Outcome<{ channel: Channel }>> {
     const ch = this.store.channel();
     // checkRemove refuses a non-member with this same answer before any other rule.
     if (!ch) return notMember();
@@ -609,11 +614,11 @@ export class ChannelDO extends DurableObject<Env> {
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
-    if (ch.kind === "dm" && this.blocks.any()) return fail("forbidden", "This conversation is blocked");
     // A re-send is answered with the original whatever it carries now: the client may
-    // have lost the ack of a message it has since edited locally.
+    // have lost the ack of a message it has since edited locally (or sent before a block).
     const original = this.store.log().findByClientMsgId(userId, clientMsgId);
     if (original) return { ok: true, message: original, created: false };
+    if (ch.kind === "dm" && this.blocks.any()) return fail("forbidden", "This conversation is blocked");
     const problem = checkText(text);
     if (problem) return fail(problem.code, problem.message);
     const wait = this.buckets.take(userId);

@@ -70,7 +70,7 @@ describe("a blocked DM", () => {
   it("refuses sends both ways, over HTTP and sockets, stores nothing, and works again after unblocking", async () => {
     const [blocker, blocked] = await Promise.all([signup("bs_er"), signup("bs_ed")]);
     const dm = (await openDm(blocker, blocked)).body.channel.id as string;
-    expect((await sendHttp(blocked, dm, "before the block")).status).toBe(201);
+    expect((await sendHttp(blocked, dm, "before the block", "before-1")).status).toBe(201);
     const sock = await openChannelSocket(dm, blocked.accessToken);
     await sock.until((f) => f.find((x) => x.type === "synced"));
 
@@ -84,6 +84,10 @@ describe("a blocked DM", () => {
     const err = await sock.until((f) => f.find((x) => x.type === "error" && x.clientMsgId === "over-socket"));
     expect(err.code).toBe("forbidden");
     expect(sock.closed).toBeUndefined();
+    // A re-send of what was stored before the block gets its original answer, as always.
+    const resend = await sendHttp(blocked, dm, "before the block", "before-1");
+    expect(resend.status).toBe(200);
+    expect(resend.body.message.seq).toBe(1);
     // The history stays readable for both; nothing was added to it.
     expect((await fullHistory(blocked, dm)).map((m) => m.text)).toEqual(["before the block"]);
     // Opening the existing DM is refused too.
