@@ -39,9 +39,10 @@ export class ChatApi {
   logout(refreshToken: string) {
     return this.http.request<void>("POST", "/api/auth/logout", { body: { refreshToken } });
   }
-  /** Every other device is signed out; this one stays signed in. */
+  /** Every other device is signed out; this one stays signed in. A wrong current password is a 401. */
   changePassword(currentPassword: string, newPassword: string): Promise<void> {
-    return this.http.request<void>("POST", "/api/auth/password", { body: { currentPassword, newPassword } });
+    const body = { currentPassword, newPassword };
+    return this.http.request<void>("POST", "/api/auth/password", { body, refreshOn401: false });
   }
 
   // Devices and the account.
@@ -53,7 +54,7 @@ export class ChatApi {
   }
   /** Erases the account. Prefer `ChatClient.eraseAccount`, which also forgets the session. */
   eraseMe(password: string): Promise<void> {
-    return this.http.request<void>("DELETE", "/api/users/me", { body: { password } });
+    return this.http.request<void>("DELETE", "/api/users/me", { body: { password }, refreshOn401: false });
   }
   /** Everything the service stores about the caller (read whole: for very large accounts fetch it as a download). */
   exportMe(): Promise<Record<string, unknown>> {
