@@ -111,6 +111,20 @@ describe("a blocked DM", () => {
   });
 });
 
+describe("a block and a DM opened at the same time", () => {
+  it("whichever lands first, a DM that exists refuses sends while the block stands", async () => {
+    for (let i = 0; i < 8; i++) {
+      const [a, b] = await Promise.all([signup("br_a"), signup("br_b")]);
+      const [opened, blockedRes] = await Promise.all([openDm(a, b), block(b, a.id)]);
+      expect(blockedRes.status).toBe(204);
+      expect([201, 403]).toContain(opened.status);
+      const dm = opened.status === 201 ? (opened.body.channel.id as string) : null;
+      if (dm) expect((await sendHttp(a, dm, "raced")).status).toBe(403);
+      else expect((await openDm(a, b)).status).toBe(403);
+    }
+  });
+});
+
 describe("in a group", () => {
   it("both stay members and both can still send", async () => {
     const [owner, blocked] = await Promise.all([signup("bg_own"), signup("bg_ed")]);
