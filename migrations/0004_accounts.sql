@@ -8,6 +8,7 @@ CREATE TABLE `user_blocks` (
 );
 --> statement-breakpoint
 CREATE INDEX `user_blocks_blocked_idx` ON `user_blocks` (`blocked_id`);--> statement-breakpoint
+DROP INDEX `messages_client_msg_idx`;--> statement-breakpoint
+CREATE UNIQUE INDEX `messages_client_msg_idx` ON `messages` (`sender_id`,`channel_id`,`client_msg_id`);--> statement-breakpoint
 ALTER TABLE `devices` ADD `last_seen_at` integer;--> statement-breakpoint
-ALTER TABLE `users` ADD `erased_at` integer;--> statement-breakpoint
-CREATE INDEX `messages_sender_idx` ON `messages` (`sender_id`,`channel_id`,`seq`);
+ALTER TABLE `users` ADD `erased_at` integer;

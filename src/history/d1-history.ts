@@ -86,17 +86,18 @@ export async function readMessages(
   return { messages, bytes, full };
 }
 
-/** Where the export of a sender's messages has got to: the last (channel, seq) it wrote. */
+/** Where the export of a sender's messages has got to: the last (channel, clientMsgId) it wrote. */
 export interface SentCursor {
   channelId: string;
-  seq: number;
+  clientMsgId: string;
 }
 
 /**
- * The next page of every message `senderId` sent, in (channel, seq) order after
- * `cursor`, by the index on (sender_id, channel_id, seq): at most `limit` rows whose
- * texts fit `budgetBytes` together (always at least one), budgeted in SQL as in
- * readMessages so a page of long texts never crosses the wire whole. Empty at the end.
+ * The next page of every message `senderId` sent, in (channel, clientMsgId) order after
+ * `cursor`: the order of the de-dup index, which leads with the sender, so no index of
+ * its own costs every message a write. At most `limit` rows whose texts fit
+ * `budgetBytes` together (always at least one), budgeted in SQL as in readMessages so a
+ * page of long texts never crosses the wire whole. Empty at the end.
  */
 export async function readSentMessages(
   d1: D1Database,
@@ -110,16 +111,16 @@ export async function readSentMessages(
       `SELECT channel_id, seq, sender_id, client_msg_id, ts, text
        FROM (
          SELECT *, length(CAST(text AS BLOB)) AS bytes,
-           sum(length(CAST(text AS BLOB))) OVER (ORDER BY channel_id, seq ROWS UNBOUNDED PRECEDING) AS total
+           sum(length(CAST(text AS BLOB))) OVER (ORDER BY channel_id, client_msg_id ROWS UNBOUNDED PRECEDING) AS total
          FROM (
-           SELECT * FROM messages WHERE sender_id = ?1 AND (channel_id, seq) > (?2, ?3)
-           ORDER BY channel_id, seq LIMIT ?4
+           SELECT * FROM messages WHERE sender_id = ?1 AND (channel_id, client_msg_id) > (?2, ?3)
+           ORDER BY channel_id, client_msg_id LIMIT ?4
          )
        )
        WHERE total - bytes < ?5
-       ORDER BY channel_id, seq`,
+       ORDER BY channel_id, client_msg_id`,
     )
-    .bind(senderId, cursor?.channelId ?? "", cursor?.seq ?? 0, limit, budgetBytes)
+    .bind(senderId, cursor?.channelId ?? "", cursor?.clientMsgId ?? "", limit, budgetBytes)
     .all<{ channel_id: string; seq: number; sender_id: string; client_msg_id: string; ts: number; text: string }>();
   return results.map((r) => ({
     channelId: r.channel_id,
