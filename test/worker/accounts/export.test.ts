@@ -100,7 +100,7 @@ describe("the export", () => {
     expect(doc.messages).toHaveLength(TOTAL);
     expect(doc.messages[0]).toMatchObject({ channelId: g, seq: 1001, senderId: u.id, text: "message number 1" });
     // Every one exactly once (the export's order within a channel is the de-dup index's).
-    const seqs = new Set(doc.messages.map((m: { seq: number }) => m.seq));
+    const seqs = new Set<number>(doc.messages.map((m: { seq: number }) => m.seq));
     expect(seqs.size).toBe(TOTAL);
     expect(Math.min(...seqs)).toBe(1001);
     expect(Math.max(...seqs)).toBe(1000 + TOTAL);
