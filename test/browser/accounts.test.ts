@@ -141,6 +141,8 @@ describe("an erased account", () => {
     await me.page.locator("#conv-title", { hasText: "Deleted account" }).waitFor();
     await me.page.locator("#message-list .message .meta", { hasText: "Deleted account" }).waitFor();
     expect(await messageTexts(me.page)).toEqual(["goodbye for good"]);
+    // Nobody is left to write to.
+    expect(await me.page.locator("#composer").isVisible()).toBe(false);
     await me.page.screenshot({ path: `${SHOTS}/deleted-account.png` });
     expect(unexpected(me)).toEqual([]);
     for (const t of [me, them]) await t.context.close();

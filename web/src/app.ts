@@ -81,12 +81,18 @@ export class App {
         // A group's name can change; a DM's title is its partner's name, found once.
         title: summary.kind === "group" ? (summary.name ?? "Group") : (old?.title ?? "Direct message"),
         ...(old?.partnerId ? { partnerId: old.partnerId } : {}),
+        ...(old?.partnerErased ? { partnerErased: true } : {}),
       });
     }
     for (const id of [...this.store.channels.keys()]) if (!seen.has(id)) this.forget(id);
     this.store.changed();
     await Promise.all(
-      list.filter((c) => c.kind === "dm" && !this.store.channels.get(c.id)?.partnerId).map((c) => this.resolveDm(c)),
+      list
+        .filter((c) => {
+          const entry = this.store.channels.get(c.id);
+          return c.kind === "dm" && !entry?.partnerId && !entry?.partnerErased;
+        })
+        .map((c) => this.resolveDm(c)),
     );
     await this.refreshPresence();
   }
@@ -99,6 +105,7 @@ export class App {
     if (!partnerId) {
       // The partner erased their account and left: the conversation stays.
       entry.title = DELETED_ACCOUNT;
+      entry.partnerErased = true;
       this.store.changed();
       return;
     }

@@ -8,6 +8,8 @@ export interface ChannelEntry {
   /** The group name, or the partner's display name for a DM once it is known. */
   title: string;
   partnerId?: string;
+  /** A DM whose partner erased their account and left it. */
+  partnerErased?: boolean;
 }
 
 /**

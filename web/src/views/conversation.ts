@@ -147,14 +147,17 @@ export function bindConversation(app: App): void {
     topic.hidden = !entry.summary.topic;
     const status = entry.partnerId ? (store.presence.get(entry.partnerId) ?? "offline") : null;
     const size = entry.summary.memberCount === 1 ? "1 member" : `${entry.summary.memberCount} members`;
-    presence.textContent =
-      status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`;
+    // A DM without a partner: they erased their account; what they wrote stays readable.
+    const partnerGone = entry.partnerErased === true;
+    presence.textContent = partnerGone
+      ? ""
+      : (status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`);
     presence.dataset.status = status ?? "group";
     groupTools.hidden = entry.summary.kind !== "group";
     block.hidden = !entry.partnerId;
     const blocked = entry.partnerId !== undefined && store.blocked.has(entry.partnerId);
     block.textContent = blocked ? "Unblock" : "Block";
-    composer.hidden = blocked;
+    composer.hidden = blocked || partnerGone;
     channelIdText.textContent = id;
     const role = store.roles.get(id);
     const mayEdit = entry.summary.kind === "group" && (role === "owner" || role === "admin");
