@@ -8,6 +8,7 @@ import { hit } from "./metrics/counters";
 import { meteredEnv } from "./metrics/metered";
 import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
+import { deviceRoutes } from "./routes/devices";
 import { dmRoutes } from "./routes/dms";
 import { fileRoutes } from "./routes/files";
 import { metricsRoutes } from "./routes/metrics";
@@ -33,6 +34,7 @@ export function buildApp() {
   });
   app.route("/api/auth", authRoutes);
   app.route("/api/users", userRoutes);
+  app.route("/api/devices", deviceRoutes);
   app.route("/api/dms", dmRoutes);
   app.route("/api/channels", channelRoutes);
   app.route("/api/push", pushRoutes);

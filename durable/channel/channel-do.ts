@@ -44,6 +44,7 @@ import { catchUpFrames } from "./catch-up";
 import { ChannelFiles } from "./channel-files";
 import { ChannelStore } from "./channel-store";
 import { FLUSH_BATCH, flushToD1, type HistoryWriter } from "./d1-flush";
+import { DmBlocks } from "./dm-blocks";
 import { FanOut } from "./fan-out";
 import { type HistoryQuery, readHistory } from "./history-read";
 import {
@@ -122,6 +123,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly fanOut: FanOut;
   private readonly urls: FileUrls;
   private readonly files: ChannelFiles;
+  private readonly blocks: DmBlocks;
   private watchingNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = insertMessages;
@@ -157,6 +159,7 @@ export class ChannelDO extends DurableObject<Env> {
       pushWindowMs: cfg.PUSH_COALESCE_MS,
     });
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
+    this.blocks = new DmBlocks(ctx.storage.kv);
     // Clients heartbeat channel sockets too.
     answerPingsWhileHibernating(ctx);
   }
@@ -225,20 +228,33 @@ export class ChannelDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The member's account is erased: they leave, DM or not (a DM keeps its history for
+   * the other member). A repeat finds them gone and changes nothing.
+   */
+  async eraseMember(userId: string): Promise<void> {
+    hit("rpc.ChannelDO.eraseMember");
+    await this.remove(userId, userId, true);
+  }
+
   /** Leave (actorId === userId) or removal by the owner or an admin. */
   async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.removeMember");
+    return this.remove(actorId, userId, false);
+  }
+
+  /** A member goes; `erasing` skips the rules (an erased account leaves even a DM). */
+  private async remove(actorId: string, userId: string, erasing: boolean): Promise<Outcome<{ channel: Channel }>> {
     const ch = this.store.channel();
     // checkRemove refuses a non-member with this same answer before any other rule.
     if (!ch) return notMember();
     return this.ctx.blockConcurrencyWhile(async () => {
       const members = this.store.members();
       const target = members.get(userId);
-      const problem = checkRemove(
-        ch,
-        { id: actorId, role: members.get(actorId)?.role },
-        target && { userId, role: target.role },
-      );
+      const problem =
+        erasing && target
+          ? null
+          : checkRemove(ch, { id: actorId, role: members.get(actorId)?.role }, target && { userId, role: target.role });
       if (problem) return problem;
       const heir =
         target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
@@ -293,6 +309,14 @@ export class ChannelDO extends DurableObject<Env> {
       this.store.setRole(userId, role);
       return { ok: true as const, changed: true };
     });
+  }
+
+  /** A member of this DM blocked (or unblocked) the other (D1 has it already). Not for groups. */
+  async setBlock(blockerId: string, blocked: boolean): Promise<void> {
+    hit("rpc.ChannelDO.setBlock");
+    const ch = this.store.channel();
+    if (ch?.kind !== "dm" || !this.store.roleOf(blockerId)) return;
+    this.blocks.set(blockerId, blocked);
   }
 
   // ---- RPC: messages --------------------------------------------------------------------
@@ -664,9 +688,10 @@ export class ChannelDO extends DurableObject<Env> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
     // A re-send is answered with the original whatever it carries now: the client may
-    // have lost the ack of a message it has since edited locally.
+    // have lost the ack of a message it has since edited locally (or sent before a block).
     const original = this.store.log().findByClientMsgId(userId, clientMsgId);
     if (original) return { ok: true, message: original, created: false };
+    if (ch.kind === "dm" && this.blocks.any()) return fail("forbidden", "This conversation is blocked");
     const problem = checkTextWithFiles(text, attachments.length);
     if (problem) return fail(problem.code, problem.message);
     const files = this.store.files().attachable(userId, attachments);

@@ -1,8 +1,11 @@
 import type {
   AuthResponse,
+  BlockList,
   Channel,
   ChannelSummary,
   ChatFile,
+  Device,
+  DeviceList,
   Member,
   Message,
   MessagePage,
@@ -37,6 +40,36 @@ export class ChatApi {
   }
   logout(refreshToken: string) {
     return this.http.request<void>("POST", "/api/auth/logout", { body: { refreshToken } });
+  }
+  /** Every other device is signed out; this one stays signed in. A wrong current password is a 401. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const body = { currentPassword, newPassword };
+    return this.http.request<void>("POST", "/api/auth/password", { body, refreshOn401: false });
+  }
+
+  // Devices and the account.
+  async devices(): Promise<Device[]> {
+    return (await this.http.request<DeviceList>("GET", "/api/devices")).devices;
+  }
+  signOutDevice(deviceId: string): Promise<void> {
+    return this.http.request<void>("DELETE", `/api/devices/${enc(deviceId)}`);
+  }
+  /** Erases the account. Prefer `ChatClient.eraseAccount`, which also forgets the session. */
+  eraseMe(password: string): Promise<void> {
+    return this.http.request<void>("DELETE", "/api/users/me", { body: { password }, refreshOn401: false });
+  }
+  /** Everything the service stores about the caller (read whole: for very large accounts fetch it as a download). */
+  exportMe(): Promise<Record<string, unknown>> {
+    return this.http.request<Record<string, unknown>>("GET", "/api/users/me/export");
+  }
+  async blocks(): Promise<string[]> {
+    return (await this.http.request<BlockList>("GET", "/api/users/me/blocks")).userIds;
+  }
+  block(userId: string): Promise<void> {
+    return this.http.request<void>("PUT", `/api/users/me/blocks/${enc(userId)}`);
+  }
+  unblock(userId: string): Promise<void> {
+    return this.http.request<void>("DELETE", `/api/users/me/blocks/${enc(userId)}`);
   }
 
   // Users.

@@ -203,6 +203,15 @@ export class ChatClient {
     }
   }
 
+  /** Erases the account (the password is required), then forgets the session as a logout does. */
+  async eraseAccount(password: string): Promise<void> {
+    await this.api.eraseMe(password);
+    this.outbox.clear(new ChatApiError(0, "aborted", "The account was erased before the message was sent"));
+    this.tokens.set(null);
+    this.stopSockets();
+    this.me = null;
+  }
+
   // ---- sockets ----
 
   /** Opens the user socket (presence, inbox messages, read and channel events). */

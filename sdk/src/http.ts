@@ -11,6 +11,12 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** Send the access token and refresh it on a 401 [true]. */
   auth?: boolean;
+  /**
+   * On a 401, refresh the token and try once more [true]. Off for routes whose 401 means
+   * a wrong password: the token is fresh anyway (it is refreshed before it expires), and
+   * trying again would only count a second failed attempt.
+   */
+  refreshOn401?: boolean;
   signal?: AbortSignal;
 }
 
@@ -34,7 +40,7 @@ export class HttpClient {
     let token = auth ? await this.tokens.accessToken() : undefined;
     let res = await this.send(method, path, opts, token);
     // Once only: a second 401 with a fresh token means the session itself is gone.
-    if (res.status === 401 && token !== undefined) {
+    if (res.status === 401 && token !== undefined && opts.refreshOn401 !== false) {
       await drain(res);
       token = await this.tokens.refreshIfCurrent(token);
       res = await this.send(method, path, opts, token);

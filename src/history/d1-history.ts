@@ -107,3 +107,49 @@ export async function readMessages(
   if (range.from === "before") messages.reverse();
   return { messages, bytes, full };
 }
+
+/** Where the export of a sender's messages has got to: the last (channel, clientMsgId) it wrote. */
+export interface SentCursor {
+  channelId: string;
+  clientMsgId: string;
+}
+
+/**
+ * The next page of every message `senderId` sent, in (channel, clientMsgId) order after
+ * `cursor`: the order of the de-dup index, which leads with the sender, so no index of
+ * its own costs every message a write. At most `limit` rows whose texts fit
+ * `budgetBytes` together (always at least one), budgeted in SQL as in readMessages so a
+ * page of long texts never crosses the wire whole. Empty at the end.
+ */
+export async function readSentMessages(
+  d1: D1Database,
+  senderId: string,
+  cursor: SentCursor | null,
+  limit: number,
+  budgetBytes: number,
+): Promise<Message[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT channel_id, seq, sender_id, client_msg_id, ts, text
+       FROM (
+         SELECT *, length(CAST(text AS BLOB)) AS bytes,
+           sum(length(CAST(text AS BLOB))) OVER (ORDER BY channel_id, client_msg_id ROWS UNBOUNDED PRECEDING) AS total
+         FROM (
+           SELECT * FROM messages WHERE sender_id = ?1 AND (channel_id, client_msg_id) > (?2, ?3)
+           ORDER BY channel_id, client_msg_id LIMIT ?4
+         )
+       )
+       WHERE total - bytes < ?5
+       ORDER BY channel_id, client_msg_id`,
+    )
+    .bind(senderId, cursor?.channelId ?? "", cursor?.clientMsgId ?? "", limit, budgetBytes)
+    .all<{ channel_id: string; seq: number; sender_id: string; client_msg_id: string; ts: number; text: string }>();
+  return results.map((r) => ({
+    channelId: r.channel_id,
+    seq: r.seq,
+    senderId: r.sender_id,
+    clientMsgId: r.client_msg_id,
+    text: r.text,
+    ts: r.ts,
+  }));
+}

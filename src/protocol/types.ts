@@ -121,3 +121,20 @@ export const PushSubscriptionData = z.object({
   expirationTime: z.optional(z.nullable(z.number())),
 });
 export type PushSubscriptionData = z.infer<typeof PushSubscriptionData>;
+
+/** A signed-in device of the caller (GET /api/devices); `current` marks the one asking. */
+export const Device = z.object({
+  id: z.string(),
+  name: z.optional(z.string()),
+  createdAt: z.number(),
+  lastSeenAt: z.number(),
+  current: z.boolean(),
+});
+export type Device = z.infer<typeof Device>;
+
+export const DeviceList = z.object({ devices: z.array(Device) });
+export type DeviceList = z.infer<typeof DeviceList>;
+
+/** The users the caller blocked (GET /api/users/me/blocks). */
+export const BlockList = z.object({ userIds: z.array(z.string()) });
+export type BlockList = z.infer<typeof BlockList>;

@@ -24,6 +24,12 @@ interface World {
   gone: TestUser;
   reused: TestUser;
   stranger: TestUser;
+  /** blocker blocked blocked after their DM (`blockedDm`) was opened. */
+  blocker: TestUser;
+  blocked: TestUser;
+  blockedDm: string;
+  /** An account that was erased; its access token is still within its lifetime. */
+  erased: TestUser;
   expiredToken: string;
   /** A private group: owner, member, member2 (removed was removed, gone logged out, reused was revoked). */
   group: string;
@@ -88,6 +94,13 @@ beforeAll(async () => {
   // again; its first access token is still within its lifetime.
   expect(await reuseRotatedRefreshToken(reused!)).toBe(401);
 
+  const [blocker, blocked, erased] = await Promise.all(["blocker", "blocked", "erased"].map((p) => signup(`mx_${p}`)));
+  const blockedDm = (await api("POST", "/api/dms", { token: blocker!.accessToken, body: { userId: blocked!.id } })).body
+    .channel.id as string;
+  expect((await api("PUT", `/api/users/me/blocks/${blocked!.id}`, { token: blocker!.accessToken })).status).toBe(204);
+  const erase = { token: erased!.accessToken, body: { password: "correct horse battery" } };
+  expect((await api("DELETE", "/api/users/me", erase)).status).toBe(204);
+
   const now = Math.floor(Date.now() / 1000);
   const expiredToken = await sign(
     { sub: member!.id, did: member!.deviceId, iat: now - 3600, exp: now - 60 },
@@ -103,6 +116,10 @@ beforeAll(async () => {
     gone: gone!,
     reused: reused!,
     stranger: stranger!,
+    blocker: blocker!,
+    blocked: blocked!,
+    blockedDm,
+    erased: erased!,
     expiredToken,
     group,
     dm,
@@ -120,6 +137,8 @@ type CallerName =
   | "expired token"
   | "revoked device"
   | "device revoked for refresh-token reuse"
+  | "erased account"
+  | "blocked user"
   | "another user"
   | "non-member (private group)"
   | "non-member (DM)"
@@ -133,6 +152,8 @@ const callers: Record<CallerName, () => { token?: string; self: TestUser }> = {
   "expired token": () => ({ token: w.expiredToken, self: w.member }),
   "revoked device": () => ({ token: w.gone.accessToken, self: w.gone }),
   "device revoked for refresh-token reuse": () => ({ token: w.reused.accessToken, self: w.reused }),
+  "erased account": () => ({ token: w.erased.accessToken, self: w.erased }),
+  "blocked user": () => ({ token: w.blocked.accessToken, self: w.blocked }),
   "another user": () => ({ token: w.outsider.accessToken, self: w.outsider }),
   "non-member (private group)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
   "non-member (DM)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
@@ -177,6 +198,30 @@ const routes: Record<string, (self: TestUser) => Req> = {
   }),
   "GET /api/users/:id": () => ({ method: "GET", path: `/api/users/${w.owner.id}` }),
   "GET /api/users?q=": () => ({ method: "GET", path: "/api/users?q=mx_" }),
+  "GET /api/users/:id (erased)": () => ({ method: "GET", path: `/api/users/${w.erased.id}` }),
+  // Accounts and safety
+  "POST /api/auth/password": () => ({
+    method: "POST",
+    path: "/api/auth/password",
+    body: { currentPassword: "not the password", newPassword: "hijacked password" },
+  }),
+  "GET /api/devices": () => ({ method: "GET", path: "/api/devices" }),
+  "DELETE /api/devices/:id (another user's device)": () => ({
+    method: "DELETE",
+    path: `/api/devices/${w.owner.deviceId}`,
+  }),
+  "DELETE /api/users/me": () => ({ method: "DELETE", path: "/api/users/me", body: { password: "not the password" } }),
+  "GET /api/users/me/export": () => ({ method: "GET", path: "/api/users/me/export" }),
+  "GET /api/users/me/blocks": () => ({ method: "GET", path: "/api/users/me/blocks" }),
+  "PUT /api/users/me/blocks/:userId": () => ({ method: "PUT", path: `/api/users/me/blocks/${w.stranger.id}` }),
+  "DELETE /api/users/me/blocks/:userId": () => ({ method: "DELETE", path: `/api/users/me/blocks/${w.stranger.id}` }),
+  "POST /api/dms (with the blocker)": () => ({ method: "POST", path: "/api/dms", body: { userId: w.blocker.id } }),
+  "POST /api/dms (with an erased account)": () => ({ method: "POST", path: "/api/dms", body: { userId: w.erased.id } }),
+  "POST /api/channels/:id/messages (the blocked DM)": () => ({
+    method: "POST",
+    path: `/api/channels/${w.blockedDm}/messages`,
+    body: { clientMsgId: `blocked-${crypto.randomUUID()}`, text: "let me in" },
+  }),
   // DMs and channels
   "POST /api/dms": () => ({ method: "POST", path: "/api/dms", body: { userId: w.owner.id } }),
   "POST /api/channels": () => ({ method: "POST", path: "/api/channels", body: { name: "new" } }),
@@ -276,6 +321,7 @@ for (const caller of [
   "expired token",
   "revoked device",
   "device revoked for refresh-token reuse",
+  "erased account",
 ] as const) {
   for (const route of Object.keys(routes)) {
     if (route.includes("someone else")) continue;
@@ -304,6 +350,18 @@ for (const route of Object.keys(routes).filter((r) => r.includes("(no such "))) 
 matrix.push(
   ["POST /api/auth/logout (someone else's refresh token)", "another user", 401],
   ["PATCH /api/users/:id (someone else)", "another user", 404],
+  ["DELETE /api/devices/:id (another user's device)", "another user", 404],
+  ["POST /api/auth/password", "member acting as owner", 401],
+  ["DELETE /api/users/me", "member acting as owner", 401],
+);
+
+// Blocks and erased accounts: the blocked user cannot open the DM or send into it; an
+// erased account is gone (410) to everyone.
+matrix.push(
+  ["POST /api/dms (with the blocker)", "blocked user", 403],
+  ["POST /api/channels/:id/messages (the blocked DM)", "blocked user", 403],
+  ["GET /api/users/:id (erased)", "member (control)", 410],
+  ["POST /api/dms (with an erased account)", "member (control)", 410],
 );
 
 // A plain member acting as owner: removing others is 403; a DM's membership never changes.
@@ -333,7 +391,7 @@ matrix.push(
   ["GET /api/files/<a file of DM>", "member (control)", 200],
 );
 
-const CODE_OF: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found" };
+const CODE_OF: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 410: "gone" };
 
 async function call(req: Req, token: string | undefined) {
   const headers: Record<string, string> = {};

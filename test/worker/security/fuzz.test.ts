@@ -127,6 +127,37 @@ const writeRoutes: Record<string, WriteRoute> = {
     fields: [s("refreshToken")],
     good: () => ({ refreshToken: "not-a-real-refresh-token" }),
   },
+  "POST /api/auth/password": {
+    method: "POST",
+    path: () => "/api/auth/password",
+    fields: [s("currentPassword"), s("newPassword")],
+    // A wrong current password: a well-formed body changes nothing either.
+    good: () => ({ currentPassword: "not the password", newPassword: "a new password" }),
+  },
+  "DELETE /api/users/me": {
+    method: "DELETE",
+    path: () => "/api/users/me",
+    fields: [s("password")],
+    good: () => ({ password: "not the password" }),
+  },
+  "PUT /api/users/me/blocks/:userId": {
+    method: "PUT",
+    path: () => "/api/users/me/blocks/no-such-user",
+    fields: [],
+    good: () => ({}),
+  },
+  "DELETE /api/users/me/blocks/:userId": {
+    method: "DELETE",
+    path: () => "/api/users/me/blocks/no-such-user",
+    fields: [],
+    good: () => ({}),
+  },
+  "DELETE /api/devices/:id": {
+    method: "DELETE",
+    path: () => "/api/devices/no-such-device",
+    fields: [],
+    good: () => ({}),
+  },
   "PATCH /api/users/me": {
     method: "PATCH",
     path: () => "/api/users/me",
@@ -324,6 +355,8 @@ describe("HTTP write routes with malformed bodies", () => {
           `/api/users/${seg}`,
           `/api/files/${seg}`,
           `/api/channels/${seg}/files?name=x`,
+          `/api/users/me/blocks/${seg}`,
+          `/api/devices/${seg}`,
         ]) {
           const body =
             method === "GET" ? undefined : JSON.stringify({ seq: 1, userId: "x", text: "t", clientMsgId: "c" });
@@ -462,6 +495,9 @@ describe("GET routes with random query strings", () => {
     "/api/presence",
     "/api/push/vapid-public-key",
     `/api/files/${fileId}`,
+    "/api/devices",
+    "/api/users/me/blocks",
+    "/api/users/me/export",
   ];
 
   it("never a 500 and the error shape", async () => {

@@ -52,6 +52,7 @@ export function bindConversation(app: App): void {
   const settingsTopic = settings.elements.namedItem("topic") as HTMLInputElement;
   const groupTools = byId<HTMLDetailsElement>("group-tools");
   const channelIdText = byId<HTMLElement>("conv-channel-id");
+  const block = byId<HTMLButtonElement>("conv-block");
   const scroller = byId<HTMLDivElement>("messages");
   const list = byId<HTMLOListElement>("message-list");
   const older = byId<HTMLButtonElement>("older");
@@ -98,6 +99,19 @@ export function bindConversation(app: App): void {
     app
       .updateChannel(id, { name: settingsName.value, topic: settingsTopic.value })
       .catch((err) => (error.textContent = err instanceof Error ? err.message : "Could not save"));
+  });
+  // Block or unblock the other member of a DM, from their conversation.
+  block.addEventListener("click", () => {
+    const partner = store.activeId ? store.channels.get(store.activeId)?.partnerId : undefined;
+    if (!partner) return;
+    const blocking = !store.blocked.has(partner);
+    if (blocking && !confirm(`Block ${store.userName(partner)}? Neither of you can write here until you unblock.`))
+      return;
+    const error = byId<HTMLParagraphElement>("sidebar-error");
+    error.textContent = "";
+    app
+      .setBlocked(partner, blocking)
+      .catch((err) => (error.textContent = err instanceof Error ? err.message : "Could not change the block"));
   });
   older.addEventListener("click", () => void loadOlder());
   scroller.addEventListener("scroll", () => {
@@ -220,10 +234,17 @@ export function bindConversation(app: App): void {
     topic.hidden = !entry.summary.topic;
     const status = entry.partnerId ? (store.presence.get(entry.partnerId) ?? "offline") : null;
     const size = entry.summary.memberCount === 1 ? "1 member" : `${entry.summary.memberCount} members`;
-    presence.textContent =
-      status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`;
+    // A DM without a partner: they erased their account; what they wrote stays readable.
+    const partnerGone = entry.partnerErased === true;
+    presence.textContent = partnerGone
+      ? ""
+      : (status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`);
     presence.dataset.status = status ?? "group";
     groupTools.hidden = entry.summary.kind !== "group";
+    block.hidden = !entry.partnerId;
+    const blocked = entry.partnerId !== undefined && store.blocked.has(entry.partnerId);
+    block.textContent = blocked ? "Unblock" : "Block";
+    composer.hidden = blocked || partnerGone;
     channelIdText.textContent = id;
     const role = store.roles.get(id);
     const mayEdit = entry.summary.kind === "group" && (role === "owner" || role === "admin");
