@@ -1,17 +1,14 @@
-import { mkdirSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../e2e/support/dev-server";
-import { launchChromium, messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
+import { browserSession, SHOTS } from "./support/session";
 
 /** The web client's account panel (password, devices) and blocking from a DM. */
 
-const SHOTS = "test-results/screenshots";
 const run = Date.now().toString(36);
 const PASSWORD = "correct horse battery";
 
-let server: DevServer;
-let browser: Browser;
+const session = browserSession();
 
 async function logIn(page: Page, username: string, password = PASSWORD): Promise<void> {
   await page.fill("#auth-form [name=username]", username);
@@ -25,22 +22,12 @@ const signedOut = (tab: Tab) => tab.page.locator("#auth-form").waitFor({ state: 
 const unexpected = (...tabs: Tab[]) =>
   tabs.flatMap((t) => t.errors).filter((e) => !/WebSocket|status of (401|403|410)/.test(e));
 
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 describe("the account panel", () => {
   it("lists the devices, signs one out, and a password change signs out the others", async () => {
     const name = `acct_${run}`;
-    const phone = await openTab(browser, server.url);
-    const laptop = await openTab(browser, server.url);
-    const tablet = await openTab(browser, server.url);
+    const phone = await openTab(session.browser, session.server.url);
+    const laptop = await openTab(session.browser, session.server.url);
+    const tablet = await openTab(session.browser, session.server.url);
     await signUp(phone.page, name);
     await logIn(laptop.page, name);
     await logIn(tablet.page, name);
@@ -84,8 +71,8 @@ describe("the account panel", () => {
 
 describe("blocking from a DM", () => {
   it("Block stops the conversation both ways until Unblock", async () => {
-    const me = await openTab(browser, server.url);
-    const them = await openTab(browser, server.url);
+    const me = await openTab(session.browser, session.server.url);
+    const them = await openTab(session.browser, session.server.url);
     await signUp(me.page, `blk_me_${run}`);
     await signUp(them.page, `blk_them_${run}`);
     await startDm(them.page, `blk_me_${run}`);
@@ -116,8 +103,8 @@ describe("blocking from a DM", () => {
 
 describe("an erased account", () => {
   it("signs its pages out, and its DM partner sees its messages under 'Deleted account'", async () => {
-    const me = await openTab(browser, server.url);
-    const them = await openTab(browser, server.url);
+    const me = await openTab(session.browser, session.server.url);
+    const them = await openTab(session.browser, session.server.url);
     await signUp(me.page, `del_me_${run}`);
     await signUp(them.page, `del_them_${run}`);
     await startDm(them.page, `del_me_${run}`);
@@ -128,7 +115,7 @@ describe("an erased account", () => {
     const token = await them.page.evaluate(
       () => JSON.parse(localStorage.getItem("chat.session") ?? "null").accessToken as string,
     );
-    const res = await fetch(`${server.url}/api/users/me`, {
+    const res = await fetch(`${session.server.url}/api/users/me`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: JSON.stringify({ password: PASSWORD }),

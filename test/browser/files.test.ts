@@ -1,17 +1,13 @@
-import { mkdirSync } from "node:fs";
 import { crc32, deflateSync } from "node:zlib";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../e2e/support/dev-server";
-import { launchChromium, openTab, signUp, startDm, type Tab } from "./support/browser";
+import { describe, expect, it } from "vitest";
+import { openTab, signUp, startDm, type Tab } from "./support/browser";
+import { browserSession, SHOTS } from "./support/session";
 
 /** Files in the web client: attach and drop with progress, images inline at their size, other files as chips. */
 
-const SHOTS = "test-results/screenshots";
 const run = Date.now().toString(36);
 
-let server: DevServer;
-let browser: Browser;
+const session = browserSession();
 
 /** A real (decodable) PNG of one colour. */
 function png(width: number, height: number): Buffer {
@@ -37,20 +33,10 @@ function png(width: number, height: number): Buffer {
   ]);
 }
 
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 describe("files in the web client", () => {
   it("attaches with the button and by dropping, shows progress, and shows images inline at their size and other files as chips", async () => {
-    const alice: Tab = await openTab(browser, server.url);
-    const bob: Tab = await openTab(browser, server.url);
+    const alice: Tab = await openTab(session.browser, session.server.url);
+    const bob: Tab = await openTab(session.browser, session.server.url);
     await signUp(alice.page, `alice_${run}`);
     await signUp(bob.page, `bob_${run}`);
     await startDm(alice.page, `bob_${run}`);
@@ -89,7 +75,7 @@ describe("files in the web client", () => {
     const chips = await message.locator(".file-chip").allTextContents();
     expect(chips).toEqual([expect.stringMatching(/^plan\.pdf · \d+ B$/), "list.txt · 13 B"]);
     const chipUrl = await message.locator(".file-chip", { hasText: "list.txt" }).getAttribute("href");
-    const res = await fetch(new URL(chipUrl!, server.url));
+    const res = await fetch(new URL(chipUrl!, session.server.url));
     expect(await res.text()).toBe("shopping list");
     expect(res.headers.get("content-disposition")).toMatch(/^attachment;/);
     await bob.page.screenshot({ path: `${SHOTS}/files.png` });
