@@ -5,6 +5,7 @@ import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { FloorTarget, ServiceTarget, shape } from "./lib/clients.mjs";
 import { background, floorOps, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
+import { fileThroughput } from "./lib/files.mjs";
 import { drive, makeSink, percentiles } from "./lib/load.mjs";
 import { markdown, ratios, svg } from "./lib/report.mjs";
 import { pinSelf, startFloor, startService } from "./lib/servers.mjs";
@@ -26,6 +27,7 @@ const P = quick
       idleUsers: 20,
       historyN: 10,
       costN: 4,
+      fileRepeats: 1,
     }
   : {
       group: 100,
@@ -42,6 +44,7 @@ const P = quick
       // 30 s of messages: long enough that the first message after a quiet spell (which
       // goes to every inbox at once) weighs as it does in a running conversation.
       costN: 60,
+      fileRepeats: 5,
     };
 
 /**
@@ -346,6 +349,9 @@ async function main() {
     }
     results.history = await history(service);
     log("history", JSON.stringify(results.history));
+    await Promise.all([service.server.settle(), floor.server.settle()]);
+    results.files = await fileThroughput(service, floorServer, { bytes: 10_000_000, repeats: P.fileRepeats });
+    log("files", JSON.stringify(results.files));
     // Each case on users of its own (see cost()): the group cases one after another from P.group + 2.
     const cases = {
       dm: await cost(service, "dm", 2, shape(2), P.group),

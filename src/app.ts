@@ -8,7 +8,9 @@ import { hit } from "./metrics/counters";
 import { meteredEnv } from "./metrics/metered";
 import { authRoutes } from "./routes/auth";
 import { channelRoutes } from "./routes/channels";
+import { deviceRoutes } from "./routes/devices";
 import { dmRoutes } from "./routes/dms";
+import { fileRoutes } from "./routes/files";
 import { metricsRoutes } from "./routes/metrics";
 import { openApiRoutes } from "./routes/openapi";
 import { pushRoutes } from "./routes/push";
@@ -32,12 +34,14 @@ export function buildApp() {
   });
   app.route("/api/auth", authRoutes);
   app.route("/api/users", userRoutes);
+  app.route("/api/devices", deviceRoutes);
   app.route("/api/dms", dmRoutes);
   app.route("/api/channels", channelRoutes);
   app.route("/api/push", pushRoutes);
   app.route("/api/_test", testHookRoutes);
   app.route("/api/_metrics", metricsRoutes);
   app.route("/api", realtimeRoutes);
+  app.route("/api", fileRoutes);
   app.route("/", openApiRoutes(app));
   app.all("/api/*", () => {
     throw new ApiError("not_found", "No such route");

@@ -5,4 +5,5 @@ export interface FloorEnv {
   ROOM: DurableObjectNamespace<Room>;
   RELAY: DurableObjectNamespace<RelayRoom>;
   MEMBER: DurableObjectNamespace<Member>;
+  BLOBS: R2Bucket;
 }

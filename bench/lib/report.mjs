@@ -72,11 +72,35 @@ export function markdown(r) {
   }
   const kb = (b) => (b == null ? null : Math.round(b / 102.4) / 10);
   rows.push(
-    `| memory per idle connected user (${r.memory.users} users) | ${fmt(kb(r.memory.service.bytesPerUser), " KiB")} | ${fmt(kb(r.memory.floor.bytesPerUser), " KiB")} | ${fmt(q["memory.perUser"])} | – |`,
+    `| memory per idle connected user (${r.memory.users} users) | ${fmt(kb(r.memory.service.bytesPerUser), " KiB")} | ${fmt(kb(r.memory.floor.bytesPerUser), " KiB")} | ${fmt(q["memory.perUser"])} | ≤ 1 |`,
   );
   rows.push(
     `| history page of 50 vs static route, p50 / p99 | ${fmt(r.history.page50.p50)} / ${fmt(r.history.page50.p99)} ms | static ${fmt(r.history.static.p50)} / ${fmt(r.history.static.p99)} ms | ${fmt(q["history.page50VsStatic.p50"])} | – |`,
   );
+  if (r.files) {
+    const f = r.files.mbPerSec;
+    const mb = Math.round(r.files.bytes / 1e5) / 10;
+    const pairs = [
+      [`upload of a ${mb} MB file (Content-Length) vs R2 put`, f.upload, f.r2Put],
+      [`upload of a ${mb} MB file (chunked, no length) vs R2 put`, f.uploadChunked, f.r2Put],
+      [`download of a ${mb} MB file vs R2 get`, f.download, f.r2Get],
+    ];
+    for (const [label, service, floor] of pairs) {
+      rows.push(
+        `| ${label}, median of ${r.files.repeats} | ${fmt(service, " MB/s")} | ${fmt(floor, " MB/s")} | ${fmt(ratio(service, floor))} | – |`,
+      );
+    }
+    const mib = (b) => Math.round(b / 104857.6) / 10;
+    const g = r.files.peakRssGrowth;
+    for (const [label, service] of [
+      ["with Content-Length", g.upload],
+      ["chunked", g.uploadChunked],
+    ]) {
+      rows.push(
+        `| peak workerd memory growth during one ${mb} MB upload (${label}) vs one R2 put | ${mib(service)} MiB | ${mib(g.r2Put)} MiB | ${fmt(ratio(service, g.r2Put))} | – |`,
+      );
+    }
+  }
   for (const [key, c] of Object.entries(r.cost.cases)) {
     const target = TARGETS.cost[key] ? `≤ $${TARGETS.cost[key]}` : "–";
     rows.push(

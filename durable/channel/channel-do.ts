@@ -8,6 +8,7 @@ import {
   writeMemberCount,
 } from "../../src/channels/d1-membership";
 import { config } from "../../src/config";
+import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
 import { readMessages, readMessagesBySeq, upsertMessages } from "../../src/history/d1-history";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { loggableError } from "../../src/log";
@@ -16,7 +17,7 @@ import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
 import { ERROR_STATUS } from "../../src/protocol/errors";
 import { assertNever, ChannelClientFrame, type ChannelServerFrame, parseJsonFrame } from "../../src/protocol/frames";
 import {
-  checkText,
+  checkTextWithFiles,
   MAX_REACTION_EMOJI,
   MAX_SOCKETS_PER_DEVICE,
   TEXT_BUDGET_BYTES,
@@ -27,6 +28,7 @@ import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type {
   Channel,
   ChannelKind,
+  ChatFile,
   Member,
   Message,
   NotificationLevel,
@@ -41,8 +43,10 @@ import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
 import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
+import { ChannelFiles } from "./channel-files";
 import { ChannelStore } from "./channel-store";
 import { FLUSH_BATCH, flushToD1, type HistoryWriter } from "./d1-flush";
+import { DmBlocks } from "./dm-blocks";
 import { FanOut } from "./fan-out";
 import { type HistoryQuery, readHistory } from "./history-read";
 import {
@@ -57,8 +61,7 @@ import {
   successor,
   toChannel,
 } from "./membership";
-import { eraseNoFiles, type MessageFilesEraser } from "./message-files";
-import type { StoredMessage } from "./message-log";
+import { type StoredMessage, withPruned } from "./message-log";
 import { wantsPush } from "./notification-levels";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 import { deviceTag, SocketLifetime } from "./socket-lifetime";
@@ -101,6 +104,8 @@ export type SendResult = Outcome<{ message: Message; created: boolean }>;
 export interface SendExtras {
   /** The parent's seq: a message of this channel that is no reply itself. */
   replyTo?: number;
+  /** Ids of files the sender uploaded to this channel and has not attached yet. */
+  attachments?: readonly string[];
 }
 
 /** A rename or a new topic; `topic: null` clears it. Absent fields stay as they are. */
@@ -126,17 +131,25 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly buckets: TokenBuckets;
   private readonly typing = new TypingThrottle(TYPING_INTERVAL_MS);
   private readonly fanOut: FanOut;
+  private readonly urls: FileUrls;
+  private readonly files: ChannelFiles;
+  private readonly blocks: DmBlocks;
   private watchingNow: Map<string, string[]> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = upsertMessages;
-  /** Erases a deleted message's files (message-files.ts). */
-  eraseMessageFiles: MessageFilesEraser = eraseNoFiles;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
     const storage = meteredStorage(ctx.storage, env, "ChannelDO");
     // Only `create` brings a new object's storage into being (see ChannelStore).
-    this.store = new ChannelStore(storage, () => migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS));
+    this.urls = fileUrls(env.JWT_SECRET);
+    this.store = new ChannelStore(
+      storage,
+      () => migrate(storage, CHANNEL_MIGRATIONS, CHANNEL_LEGACY_VERSIONS),
+      storage.sql,
+      this.urls.presentAll,
+    );
+    this.files = new ChannelFiles(this.store, env.FILES, this.urls);
     this.sockets = new Sockets(ctx);
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
@@ -156,6 +169,7 @@ export class ChannelDO extends DurableObject<Env> {
       pushWindowMs: cfg.PUSH_COALESCE_MS,
     });
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
+    this.blocks = new DmBlocks(ctx.storage.kv);
     // Clients heartbeat channel sockets too.
     answerPingsWhileHibernating(ctx);
   }
@@ -224,20 +238,33 @@ export class ChannelDO extends DurableObject<Env> {
     });
   }
 
+  /**
+   * The member's account is erased: they leave, DM or not (a DM keeps its history for
+   * the other member). A repeat finds them gone and changes nothing.
+   */
+  async eraseMember(userId: string): Promise<void> {
+    hit("rpc.ChannelDO.eraseMember");
+    await this.remove(userId, userId, true);
+  }
+
   /** Leave (actorId === userId) or removal by the owner or an admin. */
   async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.removeMember");
+    return this.remove(actorId, userId, false);
+  }
+
+  /** A member goes; `erasing` skips the rules (an erased account leaves even a DM). */
+  private async remove(actorId: string, userId: string, erasing: boolean): Promise<Outcome<{ channel: Channel }>> {
     const ch = this.store.channel();
     // checkRemove refuses a non-member with this same answer before any other rule.
     if (!ch) return notMember();
     return this.ctx.blockConcurrencyWhile(async () => {
       const members = this.store.members();
       const target = members.get(userId);
-      const problem = checkRemove(
-        ch,
-        { id: actorId, role: members.get(actorId)?.role },
-        target && { userId, role: target.role },
-      );
+      const problem =
+        erasing && target
+          ? null
+          : checkRemove(ch, { id: actorId, role: members.get(actorId)?.role }, target && { userId, role: target.role });
       if (problem) return problem;
       const heir =
         target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
@@ -294,6 +321,14 @@ export class ChannelDO extends DurableObject<Env> {
     });
   }
 
+  /** A member of this DM blocked (or unblocked) the other (D1 has it already). Not for groups. */
+  async setBlock(blockerId: string, blocked: boolean): Promise<void> {
+    hit("rpc.ChannelDO.setBlock");
+    const ch = this.store.channel();
+    if (ch?.kind !== "dm" || !this.store.roleOf(blockerId)) return;
+    this.blocks.set(blockerId, blocked);
+  }
+
   // ---- RPC: messages --------------------------------------------------------------------
 
   /** HTTP send. A re-send returns the original message (its text may have to come from D1). */
@@ -308,6 +343,7 @@ export class ChannelDO extends DurableObject<Env> {
       this.store.channel()!.id,
       { afterSeq: outcome.message.seq - 1, beforeSeq: outcome.message.seq + 1, limit: 1, from: "after" },
       TEXT_BUDGET_BYTES,
+      this.urls.presentAll,
     );
     if (!original) return fail("unavailable", "The original message is temporarily unavailable");
     return { ok: true, message: this.store.log().current([original])[0]!, created: false };
@@ -353,7 +389,7 @@ export class ChannelDO extends DurableObject<Env> {
     if (!found.ok) return found;
     const { current } = found;
     if (current.senderId !== userId) return fail("forbidden", "Only the sender may edit a message");
-    const problem = checkText(text);
+    const problem = checkTextWithFiles(text, current.attachments?.length ?? 0);
     if (problem) return fail(problem.code, problem.message);
     if (current.text !== null && current.text === text)
       return { ok: true, message: { ...current, text: current.text } };
@@ -379,14 +415,14 @@ export class ChannelDO extends DurableObject<Env> {
     if (current.senderId !== userId && !moderates) {
       return fail("forbidden", "Only the sender, the owner or an admin may delete a message");
     }
-    const { message, parent } = this.store.log().erase(seq);
+    const { message, parent, released } = this.ctx.storage.transactionSync(() => ({
+      ...this.store.log().erase(seq),
+      released: this.store.files().release(seq),
+    }));
+    // The sweep deletes the released files' bytes: at once, and again after an eviction.
+    if (released > 0) this.clock.wakeBy(Date.now());
     this.changed(message);
     if (parent) this.broadcastChange(parent);
-    this.ctx.waitUntil(
-      this.eraseMessageFiles(channel.id, seq).catch((err) =>
-        console.error("erasing a deleted message's files failed", loggableError(err)),
-      ),
-    );
     return { ok: true, message };
   }
 
@@ -432,15 +468,15 @@ export class ChannelDO extends DurableObject<Env> {
     let fromD1 = new Map<number, Message>();
     if (pruned.length > 0) {
       try {
-        fromD1 = new Map((await readMessagesBySeq(this.env.DB, ch.id, pruned)).map((m) => [m.seq, m]));
+        const read = await readMessagesBySeq(this.env.DB, ch.id, pruned, this.urls.presentAll);
+        fromD1 = new Map(read.map((m) => [m.seq, m]));
       } catch (err) {
         console.error("changes read failed", loggableError(err));
         return fail("unavailable", "Changes are temporarily unavailable");
       }
       if (fromD1.size < pruned.length) return fail("unavailable", "Changes are temporarily unavailable");
     }
-    // Only the text comes from D1: the rest of a row here may be newer (a reply count).
-    const messages = page.map((m) => ({ ...m, text: m.text ?? fromD1.get(m.seq)!.text }));
+    const messages = page.map((m) => withPruned(m, fromD1.get(m.seq)!));
     return { ok: true, messages, rev, hasMore };
   }
 
@@ -459,17 +495,18 @@ export class ChannelDO extends DurableObject<Env> {
     const rows = log.replies(parentSeq, afterSeq, limit + 1);
     const page = rows.slice(0, limit);
     const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
-    let fromD1 = new Map<number, string>();
+    let fromD1 = new Map<number, Message>();
     if (pruned.length > 0) {
       try {
-        fromD1 = new Map((await readMessagesBySeq(this.env.DB, ch.id, pruned)).map((m) => [m.seq, m.text]));
+        const read = await readMessagesBySeq(this.env.DB, ch.id, pruned, this.urls.presentAll);
+        fromD1 = new Map(read.map((m) => [m.seq, m]));
       } catch (err) {
         console.error("replies read failed", loggableError(err));
         return fail("unavailable", "Replies are temporarily unavailable");
       }
       if (fromD1.size < pruned.length) return fail("unavailable", "Replies are temporarily unavailable");
     }
-    const messages = page.map((m) => ({ ...m, text: m.text ?? fromD1.get(m.seq)! }));
+    const messages = page.map((m) => withPruned(m, fromD1.get(m.seq)!));
     return { ok: true, messages, hasMore: rows.length > limit };
   }
 
@@ -520,6 +557,40 @@ export class ChannelDO extends DurableObject<Env> {
     if (!ch || !this.store.roleOf(userId)) return notMember();
     this.store.levels().set(userId, level);
     return { ok: true, level };
+  }
+
+  // ---- RPC: files (src/routes/files.ts streams the bytes; durable/channel/channel-files.ts) ----
+
+  async reserveFile(userId: string, name: string, contentType: string): Promise<Outcome<{ fileId: string }>> {
+    hit("rpc.ChannelDO.reserveFile");
+    const outcome = this.files.reserve(userId, name, contentType, Date.now());
+    if (outcome.ok) this.wakeForSweep();
+    return outcome;
+  }
+
+  async completeFile(
+    fileId: string,
+    size: number,
+    width?: number,
+    height?: number,
+  ): Promise<Outcome<{ file: ChatFile }>> {
+    hit("rpc.ChannelDO.completeFile");
+    return this.files.complete(fileId, size, width, height);
+  }
+
+  async discardFile(fileId: string): Promise<void> {
+    hit("rpc.ChannelDO.discardFile");
+    await this.files.discard(fileId);
+  }
+
+  async fileAccess(userId: string, fileId: string): Promise<Outcome<{ file: FileMeta }>> {
+    hit("rpc.ChannelDO.fileAccess");
+    return this.files.access(userId, fileId);
+  }
+
+  private wakeForSweep(): void {
+    const at = this.files.nextSweep();
+    if (at !== null) this.clock.wakeBy(at);
   }
 
   // ---- RPC: members' presence (durable/kit/relay.ts) ------------------------------------
@@ -639,12 +710,10 @@ export class ChannelDO extends DurableObject<Env> {
     const frame = parsed.data;
     switch (frame.type) {
       case "send": {
-        const outcome = this.sendMessage(
-          who.userId,
-          frame.clientMsgId,
-          frame.text,
-          frame.replyTo !== undefined ? { replyTo: frame.replyTo } : {},
-        );
+        const outcome = this.sendMessage(who.userId, frame.clientMsgId, frame.text, {
+          ...(frame.replyTo !== undefined ? { replyTo: frame.replyTo } : {}),
+          attachments: frame.attachments ?? [],
+        });
         return this.sockets.send(
           ws,
           outcome.ok
@@ -722,6 +791,10 @@ export class ChannelDO extends DurableObject<Env> {
     this.lifetime.closeExpired();
     this.socketsChanged();
     await this.flush();
+    if (this.store.channel()) {
+      const sweepAt = await this.files.sweep(Date.now());
+      if (sweepAt !== null) this.clock.wakeBy(sweepAt);
+    }
     const relaysIdleAt = this.fanOut.closeIdle(Date.now());
     if (relaysIdleAt !== null) this.clock.wakeBy(relaysIdleAt);
   }
@@ -742,25 +815,32 @@ export class ChannelDO extends DurableObject<Env> {
     userId: string,
     clientMsgId: string,
     text: unknown,
-    { replyTo }: SendExtras = {},
+    { replyTo, attachments = [] }: SendExtras = {},
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
     // A re-send is answered with the original whatever it carries now: the client may
-    // have lost the ack of a message it has since edited locally.
+    // have lost the ack of a message it has since edited locally (or sent before a block).
     const original = this.store.log().findByClientMsgId(userId, clientMsgId);
     if (original) return { ok: true, message: original, created: false };
-    const problem = checkText(text);
+    if (ch.kind === "dm" && this.blocks.any()) return fail("forbidden", "This conversation is blocked");
+    const problem = checkTextWithFiles(text, attachments.length);
     if (problem) return fail(problem.code, problem.message);
     if (replyTo !== undefined) {
       const parent = this.store.log().get(replyTo);
       if (!parent || parent.deleted) return fail("invalid_request", "replyTo is no message of this channel");
       if (parent.replyTo !== undefined) return fail("invalid_request", "replyTo is a reply: threads are one level");
     }
+    const files = this.store.files().attachable(userId, attachments);
+    if (!Array.isArray(files)) return fail("invalid_request", files.message);
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
 
-    const { message, parent } = this.store.log().append(userId, clientMsgId, text as string, Date.now(), replyTo);
+    const { message, parent } = this.ctx.storage.transactionSync(() => {
+      const appended = this.store.log().append(userId, clientMsgId, text as string, Date.now(), replyTo, files);
+      this.store.files().attach(attachments, appended.message.seq);
+      return appended;
+    });
     this.sockets.broadcast({ type: "message", message });
     if (parent) this.broadcastChange(parent);
     this.fanOut.message(message, Date.now());
@@ -781,9 +861,9 @@ export class ChannelDO extends DurableObject<Env> {
     }
     const channelId = this.store.channel()!.id;
     this.ctx.waitUntil(
-      readMessagesBySeq(this.env.DB, channelId, [message.seq])
+      readMessagesBySeq(this.env.DB, channelId, [message.seq], this.urls.presentAll)
         .then(([stored]) => {
-          if (stored) this.sockets.broadcast({ type: "update", message: { ...message, text: stored.text } });
+          if (stored) this.sockets.broadcast({ type: "update", message: withPruned(message, stored) });
         })
         .catch((err) => console.warn("an old message's update frame could not be sent", loggableError(err))),
     );
@@ -820,7 +900,7 @@ export class ChannelDO extends DurableObject<Env> {
    * change to D1 yet.
    */
   private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
-    const slice = await readMessages(this.env.DB, channelId, range, budgetBytes);
+    const slice = await readMessages(this.env.DB, channelId, range, budgetBytes, this.urls.presentAll);
     return { ...slice, messages: this.store.log().current(slice.messages) };
   }
 

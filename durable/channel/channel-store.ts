@@ -1,5 +1,7 @@
+import { type PresentFiles, unsignedFiles } from "../../src/files/file-urls";
 import type { ChannelKind, Member, Role, Visibility } from "../../src/protocol/types";
 import { hasTables } from "../kit/sql-migrations";
+import { FileStore } from "./file-store";
 import type { ChannelRecord } from "./membership";
 import { MessageLog } from "./message-log";
 import { NotificationLevels } from "./notification-levels";
@@ -35,6 +37,7 @@ export class ChannelStore {
   private record: ChannelRecord | null | undefined;
   private memberCache: Map<string, MemberInfo> | undefined;
   private messageLog: MessageLog | undefined;
+  private fileStore: FileStore | undefined;
   private onlineMembers: OnlineMembers | undefined;
   private notificationLevels: NotificationLevels | undefined;
   private progressRow: Progress | undefined;
@@ -45,6 +48,8 @@ export class ChannelStore {
     /** Brings the schema up to date (see durable/kit/sql-migrations.ts). */
     private readonly migrate: () => void,
     private readonly sql = storage.sql,
+    /** Signs the URLs of a message's files as it is read (src/files/file-urls.ts). */
+    private readonly presentFiles: PresentFiles = unsignedFiles,
   ) {
     if (hasTables(this.sql)) this.ensureSchema();
     else this.record = null;
@@ -86,8 +91,14 @@ export class ChannelStore {
   }
 
   log(): MessageLog {
-    this.messageLog ??= new MessageLog(this.sql, this.channel()?.id ?? "");
+    this.messageLog ??= new MessageLog(this.sql, this.channel()?.id ?? "", this.presentFiles);
     return this.messageLog;
+  }
+
+  /** The channel's uploaded files. Only once the channel exists. */
+  files(): FileStore {
+    this.fileStore ??= new FileStore(this.sql);
+    return this.fileStore;
   }
 
   /** Members online elsewhere, who get each message relayed. Only once the channel exists. */

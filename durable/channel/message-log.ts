@@ -1,8 +1,18 @@
+import { type FileMeta, type PresentFiles, unsignedFiles } from "../../src/files/file-urls";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { MAX_REACTION_EMOJI, REACTION_USERS_SHOWN } from "../../src/protocol/limits";
 import type { Message, Reaction } from "../../src/protocol/types";
 
 export type StoredMessage = Omit<Message, "text"> & { text: string | null };
+
+/**
+ * A message whose text (and files) were pruned here, completed from D1's copy: the rest
+ * of the row here may be newer (a reply count, reactions), so only what was pruned is taken.
+ */
+export function withPruned(local: StoredMessage, fromD1: Message): Message {
+  if (local.text !== null) return { ...local, text: local.text };
+  return { ...local, text: fromD1.text, ...(fromD1.attachments ? { attachments: fromD1.attachments } : {}) };
+}
 
 interface Row extends Record<string, SqlStorageValue> {
   seq: number;
@@ -17,6 +27,8 @@ interface Row extends Record<string, SqlStorageValue> {
   reply_count: number;
   last_reply_at: number | null;
   reactions: string | null;
+  /** JSON of FileMeta[]; NULL when the message has no files (and once pruned, like its text). */
+  attachments: string | null;
 }
 
 /** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
@@ -39,6 +51,7 @@ export class MessageLog {
   constructor(
     private readonly sql: SqlStorage,
     private readonly channelId: string,
+    private readonly presentFiles: PresentFiles = unsignedFiles,
   ) {}
 
   get lastSeq(): number {
@@ -84,7 +97,7 @@ export class MessageLog {
   erase(seq: number): { message: Message; parent?: StoredMessage } {
     const row = this.sql
       .exec<Row>(
-        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, rev = ? WHERE seq = ? RETURNING *",
+        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, attachments = NULL, rev = ? WHERE seq = ? RETURNING *",
         this.nextRev(),
         seq,
       )
@@ -238,7 +251,7 @@ export class MessageLog {
     for (const row of rows) here.set(row.seq, this.stored(row));
     return fromD1.map((m) => {
       const local = here.get(m.seq);
-      return local && local.rev > m.rev ? { ...local, text: local.text ?? m.text } : m;
+      return local && local.rev > m.rev ? withPruned(local, m) : m;
     });
   }
 
@@ -260,11 +273,12 @@ export class MessageLog {
     text: string,
     ts: number,
     replyTo?: number,
+    files: readonly FileMeta[] = [],
   ): { message: Message; parent?: StoredMessage } {
     const seq = this.lastSeq + 1;
     const rev = this.lastRev + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, reply_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, reply_to, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
@@ -272,6 +286,7 @@ export class MessageLog {
       ts,
       rev,
       replyTo ?? null,
+      files.length > 0 ? JSON.stringify(files) : null,
     );
     this.last = seq;
     this.lastRevision = rev;
@@ -285,6 +300,7 @@ export class MessageLog {
       rev,
       ...(replyTo !== undefined ? { replyTo } : {}),
     };
+    if (files.length > 0) message.attachments = this.presentFiles(files);
     if (replyTo === undefined) return { message };
     const parent = this.sql
       .exec<Row>(
@@ -353,7 +369,7 @@ export class MessageLog {
    */
   pruneTextThrough(seq: number, flushedRev: number): number {
     return this.sql.exec(
-      "UPDATE messages SET text = NULL WHERE seq <= ? AND rev <= ? AND text IS NOT NULL",
+      "UPDATE messages SET text = NULL, attachments = NULL WHERE seq <= ? AND rev <= ? AND text IS NOT NULL",
       seq,
       flushedRev,
     ).rowsWritten;
@@ -364,7 +380,7 @@ export class MessageLog {
   }
 
   private toMessage(r: Row): Message {
-    return {
+    const message: Message = {
       channelId: this.channelId,
       seq: r.seq,
       senderId: r.sender_id,
@@ -379,5 +395,7 @@ export class MessageLog {
       ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
       ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
     };
+    if (r.attachments) message.attachments = this.presentFiles(JSON.parse(r.attachments) as FileMeta[]);
+    return message;
   }
 }

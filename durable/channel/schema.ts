@@ -35,6 +35,20 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE notification_levels (user_id TEXT PRIMARY KEY, level TEXT NOT NULL);`,
   },
   {
+    id: "0004_files",
+    sql: `
+      -- The files of a message, as JSON (durable/channel/file-store.ts); NULL when it has none.
+      ALTER TABLE messages ADD COLUMN attachments TEXT;
+      -- Every file uploaded to the channel. ready: the bytes are in R2; seq: the message
+      -- that carries it (NULL until attached, and such rows are deleted after a while).
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY, uploader_id TEXT NOT NULL, name TEXT NOT NULL, content_type TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0, width INTEGER, height INTEGER, created_at INTEGER NOT NULL,
+        ready INTEGER NOT NULL DEFAULT 0, seq INTEGER);
+      CREATE INDEX files_unattached ON files (created_at) WHERE seq IS NULL;
+      CREATE INDEX files_by_message ON files (seq) WHERE seq IS NOT NULL;`,
+  },
+  {
     id: "0005_lifecycle",
     sql: `
       -- Every stored change (a new message, an edit, a delete) takes the next rev; a row

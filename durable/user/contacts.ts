@@ -17,6 +17,8 @@ export class Contacts {
     private readonly env: Env,
     /** Per channel, when it last had a message. */
     private readonly lastActivity: () => Map<string, number>,
+    /** Users this user blocked: they see the user as offline, so they are never told. */
+    private readonly blocked: () => ReadonlySet<string> = () => new Set(),
   ) {}
 
   /** Tells the most recent contacts; a contact with no open socket drops it. */
@@ -33,8 +35,10 @@ export class Contacts {
   private async recent(userId: string): Promise<string[]> {
     const partners = await listChannelPartners(db(this.env.DB), userId);
     const activity = this.lastActivity();
+    const blocked = this.blocked();
     const rank = new Map<string, number>();
     for (const { contact, channel } of partners) {
+      if (blocked.has(contact)) continue;
       rank.set(contact, Math.max(rank.get(contact) ?? 0, activity.get(channel) ?? 0));
     }
     return [...rank]

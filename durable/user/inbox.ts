@@ -54,6 +54,11 @@ export class Inbox {
     this.sql.exec("DELETE FROM inbox WHERE channel_id = ?", channelId);
   }
 
+  /** The account is erased: every channel's copy goes. */
+  clear(): void {
+    this.sql.exec("DELETE FROM inbox");
+  }
+
   /** Moves the read cursor forward; false when it was there already, or the channel is not in the inbox. */
   moveRead(channelId: string, seq: number): boolean {
     return (

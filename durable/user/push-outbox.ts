@@ -40,18 +40,23 @@ export class PushOutbox {
     private readonly env: Env,
     private readonly timers: TimerControl<typeof PUSH_TIMER>,
     private readonly newer: NewerMessage,
+    /** Whether the user blocked this sender: their messages cause no push. */
+    private readonly muted: (senderId: string) => boolean,
     /** A seam for tests: how a push goes out. */
     private readonly send: typeof sendPush = sendPush,
   ) {}
 
-  subscribe(sub: PushSubscription): void {
+  /** Adds or updates a subscription; it belongs to `deviceId`, the device that added it last. */
+  subscribe(sub: PushSubscription, deviceId: string | null): void {
     this.sql.exec(
-      `INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth`,
+      `INSERT INTO push_subscriptions (endpoint, p256dh, auth, created_at, device_id) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth,
+         device_id = excluded.device_id`,
       sub.endpoint,
       sub.keys.p256dh,
       sub.keys.auth,
       Date.now(),
+      deviceId,
     );
     this.sql.exec(
       `DELETE FROM push_subscriptions WHERE endpoint NOT IN
@@ -69,8 +74,42 @@ export class PushOutbox {
     this.sql.exec("DELETE FROM push_queue WHERE endpoint = ?", endpoint);
   }
 
-  /** A message for a user with no live socket: queue it, replacing an older one of the channel. */
+  /** The device signed out: the subscriptions it added go. True when there were any. */
+  unsubscribeDevice(deviceId: string): boolean {
+    const endpoints = this.sql
+      .exec<{ endpoint: string }>("SELECT endpoint FROM push_subscriptions WHERE device_id = ?", deviceId)
+      .toArray();
+    for (const { endpoint } of endpoints) this.unsubscribe(endpoint);
+    return endpoints.length > 0;
+  }
+
+  /** Every subscription, for the account's export (keys left out: they are secrets of the browser). */
+  list(): { endpoint: string; deviceId?: string; createdAt: number }[] {
+    return this.sql
+      .exec<{ endpoint: string; device_id: string | null; created_at: number }>(
+        "SELECT endpoint, device_id, created_at FROM push_subscriptions ORDER BY created_at",
+      )
+      .toArray()
+      .map((r) => ({
+        endpoint: r.endpoint,
+        createdAt: r.created_at,
+        ...(r.device_id ? { deviceId: r.device_id } : {}),
+      }));
+  }
+
+  /** The account is erased: every subscription and everything queued goes. */
+  eraseAll(): void {
+    for (const table of ["push_subscriptions", "push_queue", "push_sent", "push_followups"]) {
+      this.sql.exec(`DELETE FROM ${table}`);
+    }
+  }
+
+  /**
+   * A message for a user with no live socket: queue it, replacing an older one of the
+   * channel. Nothing for a message from someone the user blocked.
+   */
   enqueue(message: PushedMessage): void {
+    if (this.muted(message.senderId)) return;
     const subs = this.subscriptions();
     if (subs.length === 0) return;
     const now = Date.now();

@@ -45,6 +45,17 @@ export const USER_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE push_followups (
         channel_id TEXT PRIMARY KEY, after_seq INTEGER NOT NULL, due_at INTEGER NOT NULL);`,
   },
+  {
+    id: "0004_accounts",
+    sql: `
+      -- The device that added each subscription: signing it out removes them. NULL on
+      -- subscriptions stored before devices were recorded (no sign-out removes those).
+      ALTER TABLE push_subscriptions ADD COLUMN device_id TEXT;
+      CREATE INDEX push_subscriptions_device ON push_subscriptions (device_id);
+      -- Users this user blocked (D1's user_blocks is the truth; this copy is what push
+      -- and presence consult without asking D1: durable/user/blocked-users.ts).
+      CREATE TABLE blocked_users (user_id TEXT PRIMARY KEY);`,
+  },
 ];
 
 /** Objects migrated before migrations had ids counted 5 steps in `_schema`: they built what 0001_init builds. */

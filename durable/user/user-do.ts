@@ -28,6 +28,7 @@ import {
 import { migrate } from "../kit/sql-migrations";
 import { sqliteTimerStore, Timers } from "../kit/timers";
 import { channelStub } from "../stubs";
+import { BlockedUsers } from "./blocked-users";
 import { type AnnounceTimer, ChannelAnnouncer } from "./channel-announcer";
 import { Contacts } from "./contacts";
 import { DeviceSockets, type DeviceTimer } from "./device-sockets";
@@ -56,6 +57,7 @@ export class UserDO extends DurableObject<Env> {
   private readonly contacts: Contacts;
   private readonly signOuts: DeviceSignOuts;
   private readonly announcer: ChannelAnnouncer;
+  private readonly blocked: BlockedUsers;
   readonly push: PushOutbox;
   /** Instances constructed in this isolate: a test's proof that a ping did not wake the object. */
   static instances = 0;
@@ -70,9 +72,18 @@ export class UserDO extends DurableObject<Env> {
     this.devices = new DeviceSockets(ctx, this.timers, cfg.HEARTBEAT_TIMEOUT_MS);
     this.presenceState = new UserPresence(storage.sql, this.timers, cfg.PRESENCE_GRACE_MS, ctx.id.name);
     this.inbox = new Inbox(storage.sql);
-    this.contacts = new Contacts(this.env, () => this.inbox.lastActivity());
-    this.push = new PushOutbox(storage.sql, env, this.timers, (channelId, afterSeq) =>
-      channelStub(this.env, channelId).pushCandidate(this.knownUserId(), afterSeq),
+    this.blocked = new BlockedUsers(storage.sql);
+    this.contacts = new Contacts(
+      this.env,
+      () => this.inbox.lastActivity(),
+      () => this.blocked.ids(),
+    );
+    this.push = new PushOutbox(
+      storage.sql,
+      env,
+      this.timers,
+      (channelId, afterSeq) => channelStub(this.env, channelId).pushCandidate(this.knownUserId(), afterSeq),
+      (senderId) => this.blocked.has(senderId),
     );
     this.signOuts = new DeviceSignOuts({
       sql: storage.sql,
@@ -202,8 +213,36 @@ export class UserDO extends DurableObject<Env> {
     hit("rpc.UserDO.signOutDevice");
     this.signOuts.record(deviceId);
     this.devices.closeDevice(deviceId);
+    // Its push subscriptions go with it: a signed-out browser gets no more notifications.
+    if (this.push.unsubscribeDevice(deviceId)) await this.pushAbilityChanged();
     await this.signOuts.run();
     await this.refreshPresence();
+  }
+
+  // ---- RPC: blocks and erasure ------------------------------------------------------------
+
+  /** The user blocked or unblocked `userId` (D1 has it already): push and presence follow from now on. */
+  async setBlocked(userId: string, blocked: boolean): Promise<void> {
+    hit("rpc.UserDO.setBlocked");
+    this.blocked.set(userId, blocked);
+  }
+
+  /**
+   * The account is being erased (src/users/erasure.ts; its devices were signed out
+   * first): the inbox, subscriptions, queued pushes and blocks go. Repeating it is harmless.
+   */
+  async erase(): Promise<void> {
+    hit("rpc.UserDO.erase");
+    this.inbox.clear();
+    this.push.eraseAll();
+    this.blocked.clear();
+    await this.pushAbilityChanged();
+  }
+
+  /** What this object stores about the user beyond D1, for the account's export. */
+  async exportData(): Promise<{ pushSubscriptions: ReturnType<PushOutbox["list"]> }> {
+    hit("rpc.UserDO.exportData");
+    return { pushSubscriptions: this.push.list() };
   }
 
   // ---- RPC: the inbox -------------------------------------------------------------------
@@ -255,9 +294,9 @@ export class UserDO extends DurableObject<Env> {
 
   // ---- RPC: push subscriptions ------------------------------------------------------------
 
-  async addPushSubscription(sub: PushSubscription): Promise<void> {
+  async addPushSubscription(sub: PushSubscription, deviceId: string | null = null): Promise<void> {
     hit("rpc.UserDO.addPushSubscription");
-    this.push.subscribe(sub);
+    this.push.subscribe(sub, deviceId);
     await this.pushAbilityChanged();
   }
 

@@ -1,8 +1,12 @@
 import type {
   AuthResponse,
+  BlockList,
   ChangesPage,
   Channel,
   ChannelSummary,
+  ChatFile,
+  Device,
+  DeviceList,
   Member,
   Message,
   MessagePage,
@@ -14,6 +18,7 @@ import type {
   Visibility,
 } from "../../src/protocol";
 import type { HttpClient } from "./http";
+import type { UploadOptions } from "./upload";
 
 const enc = encodeURIComponent;
 
@@ -36,6 +41,36 @@ export class ChatApi {
   }
   logout(refreshToken: string) {
     return this.http.request<void>("POST", "/api/auth/logout", { body: { refreshToken } });
+  }
+  /** Every other device is signed out; this one stays signed in. A wrong current password is a 401. */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    const body = { currentPassword, newPassword };
+    return this.http.request<void>("POST", "/api/auth/password", { body, refreshOn401: false });
+  }
+
+  // Devices and the account.
+  async devices(): Promise<Device[]> {
+    return (await this.http.request<DeviceList>("GET", "/api/devices")).devices;
+  }
+  signOutDevice(deviceId: string): Promise<void> {
+    return this.http.request<void>("DELETE", `/api/devices/${enc(deviceId)}`);
+  }
+  /** Erases the account. Prefer `ChatClient.eraseAccount`, which also forgets the session. */
+  eraseMe(password: string): Promise<void> {
+    return this.http.request<void>("DELETE", "/api/users/me", { body: { password }, refreshOn401: false });
+  }
+  /** Everything the service stores about the caller (read whole: for very large accounts fetch it as a download). */
+  exportMe(): Promise<Record<string, unknown>> {
+    return this.http.request<Record<string, unknown>>("GET", "/api/users/me/export");
+  }
+  async blocks(): Promise<string[]> {
+    return (await this.http.request<BlockList>("GET", "/api/users/me/blocks")).userIds;
+  }
+  block(userId: string): Promise<void> {
+    return this.http.request<void>("PUT", `/api/users/me/blocks/${enc(userId)}`);
+  }
+  unblock(userId: string): Promise<void> {
+    return this.http.request<void>("DELETE", `/api/users/me/blocks/${enc(userId)}`);
   }
 
   // Users.
@@ -104,7 +139,7 @@ export class ChatApi {
   /** A raw send: no queue, no retry. Prefer `ChatClient.send`. */
   async postMessage(
     channelId: string,
-    body: { clientMsgId: string; text: string; replyTo?: number },
+    body: { clientMsgId: string; text: string; replyTo?: number; attachments?: string[] },
   ): Promise<Message> {
     const path = `/api/channels/${enc(channelId)}/messages`;
     return (await this.http.request<{ message: Message }>("POST", path, { body })).message;
@@ -139,6 +174,15 @@ export class ChatApi {
     return this.http.request<ChangesPage>("GET", `/api/channels/${enc(channelId)}/changes`, {
       query: { afterRev, limit },
     });
+  }
+  /**
+   * Uploads a file to a channel, to attach to a message (`ChatClient.send`'s
+   * `attachments`). Progress comes from XMLHttpRequest where there is one.
+   */
+  uploadFile(channelId: string, file: Blob, options: UploadOptions = {}): Promise<ChatFile> {
+    const name = options.name ?? (file as Blob & { name?: string }).name ?? "file";
+    const type = options.contentType ?? (file.type || "application/octet-stream");
+    return this.http.upload(`/api/channels/${enc(channelId)}/files`, file, name, type, options);
   }
   markRead(channelId: string, seq: number): Promise<void> {
     return this.http.request<void>("POST", `/api/channels/${enc(channelId)}/read`, { body: { seq } });

@@ -119,7 +119,11 @@ export class ChatClient {
         mode: (c) => (this.channelSockets.has(c) ? "socket" : "http"),
         socketSend: (c, frame) => this.channelSockets.get(c)?.send(frame) ?? false,
         httpSend: async (entry) => {
-          const m = await this.api.postMessage(entry.channelId, { clientMsgId: entry.clientMsgId, text: entry.text });
+          const m = await this.api.postMessage(entry.channelId, {
+            clientMsgId: entry.clientMsgId,
+            text: entry.text,
+            ...(entry.attachments ? { attachments: entry.attachments } : {}),
+          });
           this.receive([m], "http");
           return m;
         },
@@ -201,6 +205,15 @@ export class ChatClient {
     }
   }
 
+  /** Erases the account (the password is required), then forgets the session as a logout does. */
+  async eraseAccount(password: string): Promise<void> {
+    await this.api.eraseMe(password);
+    this.outbox.clear(new ChatApiError(0, "aborted", "The account was erased before the message was sent"));
+    this.tokens.set(null);
+    this.stopSockets();
+    this.me = null;
+  }
+
   // ---- sockets ----
 
   /** Opens the user socket (presence, inbox messages, read and channel events). */
@@ -269,12 +282,17 @@ export class ChatClient {
   // ---- messages ----
 
   /**
-   * Queues a message; resolves with it once the server acknowledged it. Survives
+   * Queues a message; resolves with it once the server acknowledged it. `attachments`:
+   * ids of files uploaded with `api.uploadFile` (then `text` may be empty). Survives
    * disconnects; rejects only on permanent errors (`message_too_long`, `invalid_request`,
    * `forbidden`, `not_found`) or sign-out.
    */
-  send(channelId: string, text: string, options: { clientMsgId?: string } = {}): Promise<Message> {
-    return this.outbox.enqueue(channelId, text, options.clientMsgId);
+  send(
+    channelId: string,
+    text: string,
+    options: { clientMsgId?: string; attachments?: readonly string[] } = {},
+  ): Promise<Message> {
+    return this.outbox.enqueue(channelId, text, options.clientMsgId, options.attachments);
   }
 
   /** Unsent messages, oldest first. */

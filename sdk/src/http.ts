@@ -1,5 +1,7 @@
+import type { ChatFile } from "../../src/protocol";
 import { ChatApiError } from "./errors";
 import type { TokenManager } from "./tokens";
+import { fileOf, postBytes, type UploadOptions } from "./upload";
 import { isRecord } from "./util";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -9,6 +11,12 @@ export interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   /** Send the access token and refresh it on a 401 [true]. */
   auth?: boolean;
+  /**
+   * On a 401, refresh the token and try once more [true]. Off for routes whose 401 means
+   * a wrong password: the token is fresh anyway (it is refreshed before it expires), and
+   * trying again would only count a second failed attempt.
+   */
+  refreshOn401?: boolean;
   signal?: AbortSignal;
 }
 
@@ -32,12 +40,24 @@ export class HttpClient {
     let token = auth ? await this.tokens.accessToken() : undefined;
     let res = await this.send(method, path, opts, token);
     // Once only: a second 401 with a fresh token means the session itself is gone.
-    if (res.status === 401 && token !== undefined) {
+    if (res.status === 401 && token !== undefined && opts.refreshOn401 !== false) {
       await drain(res);
       token = await this.tokens.refreshIfCurrent(token);
       res = await this.send(method, path, opts, token);
     }
     return (await readBody(res)) as T;
+  }
+
+  /** POSTs a file's bytes (not JSON), with the same one-time refresh on a 401. */
+  async upload(path: string, body: Blob, name: string, contentType: string, opts: UploadOptions): Promise<ChatFile> {
+    const url = this.url(path, { name });
+    let token = await this.tokens.accessToken();
+    let answer = await postBytes(url, token, body, contentType, opts, this.fetchFn);
+    if (answer.status === 401) {
+      token = await this.tokens.refreshIfCurrent(token);
+      answer = await postBytes(url, token, body, contentType, opts, this.fetchFn);
+    }
+    return fileOf(answer);
   }
 
   private async send(method: string, path: string, opts: RequestOptions, token?: string): Promise<Response> {

@@ -20,4 +20,5 @@ export { MemoryOutboxStore, Outbox, type OutboxEntry, type OutboxStore, type Out
 export { ManagedSocket, type SocketState, type WebSocketFactory, type WebSocketLike } from "./socket";
 export { decodeJwt, type JwtClaims, TokenManager } from "./tokens";
 export type { Session } from "./types";
+export type { UploadOptions, UploadProgress } from "./upload";
 export { randomId } from "./util";

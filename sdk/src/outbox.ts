@@ -1,4 +1,10 @@
-import { CLIENT_MSG_ID, type ClientFrame, MAX_TEXT_CODE_POINTS, type Message } from "../../src/protocol";
+import {
+  CLIENT_MSG_ID,
+  type ClientFrame,
+  MAX_ATTACHMENTS,
+  MAX_TEXT_CODE_POINTS,
+  type Message,
+} from "../../src/protocol";
 import { Backoff, type BackoffOptions } from "./backoff";
 import { ChatApiError, PERMANENT_SEND_ERRORS } from "./errors";
 import { codePointLength, randomId, type Timer } from "./util";
@@ -7,6 +13,8 @@ export interface OutboxEntry {
   channelId: string;
   clientMsgId: string;
   text: string;
+  /** Ids of uploaded files the message carries (absent when none). */
+  attachments?: string[];
   /** When the app called send (ms since the epoch). */
   createdAt: number;
 }
@@ -109,12 +117,20 @@ export class Outbox {
     return this.entries.map((e) => ({ ...e }));
   }
 
-  async enqueue(channelId: string, text: string, clientMsgId: string = randomId()): Promise<Message> {
+  async enqueue(
+    channelId: string,
+    text: string,
+    clientMsgId: string = randomId(),
+    attachments: readonly string[] = [],
+  ): Promise<Message> {
     const len = codePointLength(text);
     if (len > MAX_TEXT_CODE_POINTS) {
       throw ChatApiError.of("message_too_long", `text is ${len} characters; at most ${MAX_TEXT_CODE_POINTS}`);
     }
-    if (len === 0) throw ChatApiError.of("invalid_request", "text must not be empty");
+    if (len === 0 && attachments.length === 0) throw ChatApiError.of("invalid_request", "text must not be empty");
+    if (attachments.length > MAX_ATTACHMENTS) {
+      throw ChatApiError.of("invalid_request", `a message carries at most ${MAX_ATTACHMENTS} files`);
+    }
     if (!CLIENT_MSG_ID.test(clientMsgId)) {
       throw ChatApiError.of("invalid_request", "clientMsgId must be 1-64 of [A-Za-z0-9_-]");
     }
@@ -122,6 +138,7 @@ export class Outbox {
       throw ChatApiError.of("invalid_request", `clientMsgId ${clientMsgId} is already queued`);
     }
     const entry: OutboxEntry = { channelId, clientMsgId, text, createdAt: this.opts.now() };
+    if (attachments.length > 0) entry.attachments = [...attachments];
     const result = new Promise<Message>((resolve, reject) => this.waiters.set(clientMsgId, { resolve, reject }));
     // It may settle while we await the save below, before the caller has attached a handler.
     result.catch(() => {});
@@ -227,6 +244,7 @@ export class Outbox {
     if (!head || this.opts.transport.userId() === null) return;
     if (this.opts.transport.mode(channelId) === "socket") {
       const frame: ClientFrame = { type: "send", clientMsgId: head.clientMsgId, text: head.text };
+      if (head.attachments) frame.attachments = head.attachments;
       if (!this.opts.transport.socketSend(channelId, frame)) return;
       lane.inflight = { clientMsgId: head.clientMsgId, via: "socket" };
       lane.ackTimer = setTimeout(() => {
@@ -338,6 +356,8 @@ function isEntry(v: unknown): v is OutboxEntry {
     typeof e.clientMsgId === "string" &&
     CLIENT_MSG_ID.test(e.clientMsgId) &&
     typeof e.text === "string" &&
+    (e.attachments === undefined ||
+      (Array.isArray(e.attachments) && e.attachments.every((a) => typeof a === "string"))) &&
     typeof e.createdAt === "number"
   );
 }

@@ -54,14 +54,16 @@ export async function signup(
     // One batch is one transaction: no user without a device, no device without a token.
     await db.batch([
       db.insert(users).values(row),
-      db.insert(devices).values({ id: deviceId, userId: row.id, name: input.deviceName ?? null, createdAt: now }),
+      db
+        .insert(devices)
+        .values({ id: deviceId, userId: row.id, name: input.deviceName ?? null, createdAt: now, lastSeenAt: now }),
       db.insert(refreshTokens).values({ tokenHash: await hashRefreshToken(refreshToken), deviceId, createdAt: now }),
     ]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new ApiError("conflict", "Username is taken");
     throw err;
   }
-  const user = toUser({ ...row, avatarUrl: null, statusText: null });
+  const user = toUser({ ...row, avatarUrl: null, statusText: null, erasedAt: null });
   return { user, deviceId, refreshToken, accessToken: await issueAccessToken(secret, user.id, deviceId) };
 }
 
@@ -81,7 +83,9 @@ export async function login(
   limit: SignInLimit,
 ): Promise<AuthResponse> {
   const permit = await limit.attempt();
-  const row = await findUserRowByUsername(db, input.username);
+  const found = await findUserRowByUsername(db, input.username);
+  // An erased account is an unknown user, from the moment its erasure was recorded.
+  const row = found?.erasedAt === null ? found : undefined;
   const stored = row
     ? { hash: row.passwordHash, salt: row.passwordSalt, iterations: row.passwordIterations }
     : await decoyHash();
@@ -93,7 +97,9 @@ export async function login(
   const deviceId = crypto.randomUUID();
   const refreshToken = newRefreshToken();
   await db.batch([
-    db.insert(devices).values({ id: deviceId, userId: row.id, name: input.deviceName ?? null, createdAt: now }),
+    db
+      .insert(devices)
+      .values({ id: deviceId, userId: row.id, name: input.deviceName ?? null, createdAt: now, lastSeenAt: now }),
     db.insert(refreshTokens).values({ tokenHash: await hashRefreshToken(refreshToken), deviceId, createdAt: now }),
   ]);
   return { user: toUser(row), deviceId, refreshToken, accessToken: await issueAccessToken(secret, row.id, deviceId) };
@@ -179,11 +185,36 @@ export async function revokeDevice(db: Db, deviceId: string): Promise<void> {
     .where(and(eq(devices.id, deviceId), isNull(devices.revokedAt)));
 }
 
-export async function isDeviceActive(db: Db, userId: string, deviceId: string): Promise<boolean> {
-  const row = await db
-    .select({ revokedAt: devices.revokedAt })
-    .from(devices)
-    .where(and(eq(devices.id, deviceId), eq(devices.userId, userId)))
-    .get();
-  return row !== undefined && row.revokedAt === null;
+/**
+ * Checks the caller's password (for a password change and an erasure), counting a
+ * wrong one against the same per-username limit as a failed sign-in, so a stolen
+ * access token cannot be used to guess the password. 401 when it does not match.
+ */
+export async function confirmPassword(
+  db: Db,
+  userId: string,
+  password: string,
+  limitOf: (username: string) => SignInLimit,
+  /** An erasure is repeated with the password of the account it is erasing. */
+  opts: { erasing?: boolean } = {},
+): Promise<void> {
+  const row = await db.query.users.findFirst({ where: eq(users.id, userId) });
+  if (!row || (row.erasedAt !== null && !opts.erasing)) throw new ApiError("unauthorized", "Wrong password");
+  const permit = await limitOf(row.username).attempt();
+  const ok = await verifyPassword(password, {
+    hash: row.passwordHash,
+    salt: row.passwordSalt,
+    iterations: row.passwordIterations,
+  });
+  if (!ok) throw new ApiError("unauthorized", "Wrong password");
+  await permit.succeeded();
+}
+
+/** Stores a new hash of `password` (PBKDF2 with a fresh salt, as at sign-up). */
+export async function setPassword(db: Db, userId: string, password: string): Promise<void> {
+  const pw = await hashPassword(password);
+  await db
+    .update(users)
+    .set({ passwordHash: pw.hash, passwordSalt: pw.salt, passwordIterations: pw.iterations })
+    .where(eq(users.id, userId));
 }

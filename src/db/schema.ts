@@ -14,6 +14,12 @@ export const users = sqliteTable("users", {
   passwordSalt: text("password_salt").notNull(),
   passwordIterations: integer("password_iterations").notNull(),
   createdAt: integer("created_at").notNull(),
+  /**
+   * Set first when the account is erased (src/users/erasure.ts): from then on sign-in
+   * fails and the profile answers 410. The row stays, scrubbed, so the ids in others'
+   * history and memberships still name a user.
+   */
+  erasedAt: integer("erased_at"),
 });
 
 /** One row per login: the device is the refresh-token family, revoked as a whole. */
@@ -27,6 +33,8 @@ export const devices = sqliteTable(
     name: text("name"),
     createdAt: integer("created_at").notNull(),
     revokedAt: integer("revoked_at"),
+    /** When the device last made an authenticated request, to within an hour (src/auth/devices.ts). */
+    lastSeenAt: integer("last_seen_at"),
   },
   (t) => [index("devices_user_idx").on(t.userId)],
 );
@@ -87,7 +95,12 @@ export const channelMembers = sqliteTable(
   (t) => [primaryKey({ columns: [t.channelId, t.userId] }), index("channel_members_user_idx").on(t.userId)],
 );
 
-/** History kept forever. (channel_id, seq) is the order; the unique index makes re-sends harmless. */
+/**
+ * History kept forever. (channel_id, seq) is the order; the unique index makes re-sends
+ * harmless. That index leads with sender_id so that it also serves the export of what
+ * one user sent (GET /api/users/me/export): an index of its own would cost a third row
+ * written per message.
+ */
 export const messages = sqliteTable(
   "messages",
   {
@@ -108,9 +121,30 @@ export const messages = sqliteTable(
     lastReplyAt: integer("last_reply_at"),
     /** `message.reactions` as JSON (counts and the first 20 users), as the ChannelDO last wrote it. */
     reactions: text("reactions"),
+    /** The message's files as JSON (src/files/file-urls.ts FileMeta[], no URLs); NULL when it has none. */
+    attachments: text("attachments"),
   },
   (t) => [
     primaryKey({ columns: [t.channelId, t.seq] }),
-    uniqueIndex("messages_client_msg_idx").on(t.channelId, t.senderId, t.clientMsgId),
+    uniqueIndex("messages_client_msg_idx").on(t.senderId, t.channelId, t.clientMsgId),
   ],
+);
+
+/**
+ * Who blocked whom: the truth. Each DM's ChannelDO keeps a copy of the blocks between
+ * its two members so it can refuse a send without asking D1, and the blocker's UserDO
+ * keeps the ids it blocked for push and presence (src/users/blocks.ts).
+ */
+export const userBlocks = sqliteTable(
+  "user_blocks",
+  {
+    blockerId: text("blocker_id")
+      .notNull()
+      .references(() => users.id),
+    blockedId: text("blocked_id")
+      .notNull()
+      .references(() => users.id),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("user_blocks_blocked_idx").on(t.blockedId)],
 );

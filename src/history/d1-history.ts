@@ -1,7 +1,8 @@
 import { and, eq, getTableColumns, lt, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
-import type { Message, Reaction } from "../protocol/types";
+import { type FileMeta, type PresentFiles, unsignedFiles } from "../files/file-urls";
+import type { ChatFile, Message, Reaction } from "../protocol/types";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
@@ -43,6 +44,7 @@ export async function upsertMessages(
     );
   }
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     statements.push(
       orm
         .insert(messages)
@@ -57,6 +59,7 @@ export async function upsertMessages(
             replyCount: sql`excluded.reply_count`,
             lastReplyAt: sql`excluded.last_reply_at`,
             reactions: sql`excluded.reactions`,
+            attachments: sql`excluded.attachments`,
           },
           setWhere: sql`excluded.rev > ${messages.rev}`,
         }),
@@ -82,7 +85,14 @@ function toRow(m: Message): typeof messages.$inferInsert {
     replyCount: m.replyCount ?? 0,
     lastReplyAt: m.lastReplyAt ?? null,
     reactions: reactionsJson(m),
+    attachments: storedFiles(m.attachments),
   };
+}
+
+/** A message's files as D1 keeps them: without their URLs, which are signed when read. */
+function storedFiles(files: readonly ChatFile[] | undefined): string | null {
+  if (!files || files.length === 0) return null;
+  return JSON.stringify(files.map(({ url: _, ...meta }) => meta));
 }
 
 function reactionsJson(m: Message): string | null {
@@ -91,7 +101,7 @@ function reactionsJson(m: Message): string | null {
 
 /** What a read returns of a row, but its text. */
 const STORED_COLUMNS =
-  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at, reactions";
+  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at, reactions, attachments";
 
 interface StoredRow {
   channel_id: string;
@@ -107,10 +117,11 @@ interface StoredRow {
   reply_count: number;
   last_reply_at: number | null;
   reactions: string | null;
+  attachments: string | null;
 }
 
-function fromRow(r: StoredRow): Message {
-  return {
+function fromRow(r: StoredRow, presentFiles: PresentFiles): Message {
+  const message: Message = {
     channelId: r.channel_id,
     seq: r.seq,
     senderId: r.sender_id,
@@ -125,6 +136,8 @@ function fromRow(r: StoredRow): Message {
     ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
     ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
   };
+  if (r.attachments) message.attachments = presentFiles(JSON.parse(r.attachments) as FileMeta[]);
+  return message;
 }
 
 /** The messages of `seqs` (at most D1_MAX_PARAMETERS - 1) as D1 has them, in no particular order. */
@@ -132,6 +145,7 @@ export async function readMessagesBySeq(
   d1: D1Database,
   channelId: string,
   seqs: readonly number[],
+  presentFiles: PresentFiles = unsignedFiles,
 ): Promise<Message[]> {
   const found: Message[] = [];
   for (let i = 0; i < seqs.length; i += D1_MAX_PARAMETERS - 1) {
@@ -143,7 +157,7 @@ export async function readMessagesBySeq(
       )
       .bind(channelId, ...chunk)
       .all<StoredRow>();
-    found.push(...results.map(fromRow));
+    found.push(...results.map((r) => fromRow(r, presentFiles)));
   }
   return found;
 }
@@ -168,6 +182,7 @@ export async function readMessages(
   channelId: string,
   range: SeqRange,
   budgetBytes: number,
+  presentFiles: PresentFiles = unsignedFiles,
 ): Promise<MessageSlice> {
   const order = range.from === "after" ? "ASC" : "DESC";
   const { results } = await d1
@@ -194,8 +209,47 @@ export async function readMessages(
       continue;
     }
     bytes = r.total;
-    messages.push(fromRow({ ...r, text: r.text }));
+    messages.push(fromRow({ ...r, text: r.text }, presentFiles));
   }
   if (range.from === "before") messages.reverse();
   return { messages, bytes, full };
+}
+
+/** Where the export of a sender's messages has got to: the last (channel, clientMsgId) it wrote. */
+export interface SentCursor {
+  channelId: string;
+  clientMsgId: string;
+}
+
+/**
+ * The next page of every message `senderId` sent, in (channel, clientMsgId) order after
+ * `cursor`: the order of the de-dup index, which leads with the sender, so no index of
+ * its own costs every message a write. At most `limit` rows whose texts fit
+ * `budgetBytes` together (always at least one), budgeted in SQL as in readMessages so a
+ * page of long texts never crosses the wire whole. Empty at the end.
+ */
+export async function readSentMessages(
+  d1: D1Database,
+  senderId: string,
+  cursor: SentCursor | null,
+  limit: number,
+  budgetBytes: number,
+): Promise<Message[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT ${STORED_COLUMNS}, text
+       FROM (
+         SELECT *, length(CAST(text AS BLOB)) AS bytes,
+           sum(length(CAST(text AS BLOB))) OVER (ORDER BY channel_id, client_msg_id ROWS UNBOUNDED PRECEDING) AS total
+         FROM (
+           SELECT * FROM messages WHERE sender_id = ?1 AND (channel_id, client_msg_id) > (?2, ?3)
+           ORDER BY channel_id, client_msg_id LIMIT ?4
+         )
+       )
+       WHERE total - bytes < ?5
+       ORDER BY channel_id, client_msg_id`,
+    )
+    .bind(senderId, cursor?.channelId ?? "", cursor?.clientMsgId ?? "", limit, budgetBytes)
+    .all<StoredRow>();
+  return results.map((r) => fromRow(r, unsignedFiles));
 }

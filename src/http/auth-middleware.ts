@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { verifyAccessToken } from "../auth/access-token";
-import { isDeviceActive } from "../auth/sessions";
+import { activeDevice, markSeen, seenIsStale } from "../auth/devices";
 import { BEARER_AUTH, documented, errors } from "../openapi/describe";
 import { BEARER_PROTOCOL_PREFIX, WS_SUBPROTOCOL } from "../protocol/sockets";
 import type { AppEnv } from "./app-env";
@@ -33,16 +33,19 @@ export function offersChatProtocol(req: Request): boolean {
 /**
  * Authenticates every request it guards: a valid HS256 token whose device has not
  * logged out. The device check costs one D1 primary-key read and is what makes
- * logout take effect before the token's 15 minutes are up.
+ * logout take effect before the token's 15 minutes are up. The same read tells
+ * whether the device's last-seen time is due to move.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.raw);
   if (!token) throw new ApiError("unauthorized", "Missing access token");
   const claims = await verifyAccessToken(c.env.JWT_SECRET, token);
   if (!claims) throw new ApiError("unauthorized", "Invalid or expired access token");
-  if (!(await isDeviceActive(c.var.db, claims.userId, claims.deviceId))) {
-    throw new ApiError("unauthorized", "This device has logged out");
-  }
+  const device = await activeDevice(c.var.db, claims.userId, claims.deviceId);
+  if (!device) throw new ApiError("unauthorized", "This device has logged out");
+  // The device list's "last seen": written at most once an hour, off the answer's path.
+  const now = Date.now();
+  if (seenIsStale(device.lastSeenAt, now)) c.executionCtx.waitUntil(markSeen(c.var.db, claims.deviceId, now));
   c.set("auth", claims);
   await next();
 });

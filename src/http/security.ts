@@ -34,12 +34,25 @@ const docsPageHeaders = secureHeaders({
 });
 
 /**
+ * A downloaded file (GET /api/files/:id) is someone's bytes: never run (a sandboxed,
+ * script-less document even when opened directly), never sniffed as another type. An
+ * `<img>` of another site's app may show it: the signed URL is what grants access.
+ */
+const fileHeaders = secureHeaders({
+  contentSecurityPolicy: { sandbox: [], defaultSrc: ["'none'"] },
+  referrerPolicy: "no-referrer",
+  crossOriginResourcePolicy: "cross-origin",
+});
+const FILE_DOWNLOAD_PATH = /^\/api\/files\/[^/]+$/;
+
+/**
  * Security headers on every API response. A WebSocket upgrade is skipped: its 101
  * response comes from a Durable Object and its headers are not ours to change.
  */
 export const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.header("Upgrade")?.toLowerCase() === "websocket") return next();
   if (c.req.path === DOCS_PAGE_PATH) return docsPageHeaders(c, next);
+  if (FILE_DOWNLOAD_PATH.test(c.req.path)) return fileHeaders(c, next);
   return apiHeaders(c, next);
 });
 

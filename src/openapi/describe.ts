@@ -14,6 +14,8 @@ type Responses = NonNullable<DescribeRouteOptions["responses"]>;
 type Response = Responses[string];
 
 export const BEARER_AUTH = "bearerAuth";
+/** GET /api/files/:id also takes a signed URL instead of the bearer header. */
+export const FILE_URL_AUTH = "fileUrl";
 
 const MEANING: Record<ErrorCode, string> = {
   invalid_request: "a parameter, header or body field is missing or malformed; the message names it",

@@ -1,7 +1,7 @@
 import type { Env, Hono, Schema } from "hono";
 import { type GenerateSpecOptions, generateSpecs } from "hono-openapi";
 import { nameComponents } from "./components";
-import { BEARER_AUTH, VALIDATION_FAILED } from "./describe";
+import { BEARER_AUTH, FILE_URL_AUTH, VALIDATION_FAILED } from "./describe";
 
 export const DOCUMENT_PATH = "/api/openapi.json";
 
@@ -36,6 +36,13 @@ const options: Partial<GenerateSpecOptions> = {
           scheme: "bearer",
           bearerFormat: "JWT",
           description: "The `accessToken` of signup, login or refresh (15 minutes).",
+        },
+        [FILE_URL_AUTH]: {
+          type: "apiKey",
+          in: "query",
+          name: "sig",
+          description:
+            "A file's `url` carries `exp` and `sig`, which download that one file without the bearer header until `exp`.",
         },
       },
     },

@@ -22,6 +22,8 @@ export const SendFrame = z.object({
   text: z.string(),
   /** A reply: the parent's seq. */
   replyTo: z.optional(z.int().check(z.positive(), z.maximum(Number.MAX_SAFE_INTEGER))),
+  /** Ids of files the sender uploaded to this channel (docs/PROTOCOL.md "Files"). */
+  attachments: z.optional(z.array(z.string())),
 });
 export type SendFrame = z.infer<typeof SendFrame>;
 

@@ -47,9 +47,32 @@ export function defaultNotificationLevel(memberCount: number): "all" | "mentions
   return memberCount > LARGE_CHANNEL_MEMBERS ? "mentions" : "all";
 }
 
+/** A file's largest size in bytes (docs/PROTOCOL.md "Files": 25 MiB). */
+export const MAX_FILE_BYTES = 25 * 1024 * 1024;
+/** Files one message may carry. */
+export const MAX_ATTACHMENTS = 10;
+/** The types a file may have; images and PDF are also checked against their first bytes. */
+export const FILE_TYPES = [
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "application/pdf",
+  "text/plain",
+] as const;
+export type FileType = (typeof FILE_TYPES)[number];
+/** A file's name, after the server made it safe, is at most this many code points. */
+export const MAX_FILE_NAME_CODE_POINTS = 255;
+
 export const ClientMsgId = z.string().check(z.regex(CLIENT_MSG_ID, "clientMsgId must be 1–64 of A-Z a-z 0-9 _ -"));
 
 export type TextProblem = { code: "invalid_request" | "message_too_long"; message: string };
+
+/** Text rules for a message with files: its text may then be empty. */
+export function checkTextWithFiles(text: unknown, fileCount: number): TextProblem | null {
+  if (fileCount > 0 && text === "") return null;
+  return checkText(text);
+}
 
 /**
  * Message text rules shared by the HTTP route and the channel socket: 1 to 100,000

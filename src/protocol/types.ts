@@ -16,6 +16,22 @@ export const User = z.object({
 });
 export type User = z.infer<typeof User>;
 
+/**
+ * A file of a message (docs/PROTOCOL.md "Files"). `url` downloads it without an
+ * Authorization header for a bounded time (at least 10 minutes after it was handed
+ * out); it is relative to the service's origin. `width` and `height`: images only.
+ */
+export const ChatFile = z.object({
+  id: z.string(),
+  name: z.string(),
+  size: z.int(),
+  contentType: z.string(),
+  url: z.string(),
+  width: z.optional(z.int()),
+  height: z.optional(z.int()),
+});
+export type ChatFile = z.infer<typeof ChatFile>;
+
 /** One emoji's reactions to a message: how many, and the first 20 who reacted. */
 export const Reaction = z.object({ emoji: z.string(), count: z.int(), userIds: z.array(z.string()) });
 export type Reaction = z.infer<typeof Reaction>;
@@ -43,6 +59,8 @@ export const Message = z.object({
   lastReplyAt: z.optional(z.number()),
   /** In the order each emoji was first used. */
   reactions: z.optional(z.array(Reaction)),
+  /** Absent when the message has no files. */
+  attachments: z.optional(z.array(ChatFile)),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -127,3 +145,20 @@ export const PushSubscriptionData = z.object({
   expirationTime: z.optional(z.nullable(z.number())),
 });
 export type PushSubscriptionData = z.infer<typeof PushSubscriptionData>;
+
+/** A signed-in device of the caller (GET /api/devices); `current` marks the one asking. */
+export const Device = z.object({
+  id: z.string(),
+  name: z.optional(z.string()),
+  createdAt: z.number(),
+  lastSeenAt: z.number(),
+  current: z.boolean(),
+});
+export type Device = z.infer<typeof Device>;
+
+export const DeviceList = z.object({ devices: z.array(Device) });
+export type DeviceList = z.infer<typeof DeviceList>;
+
+/** The users the caller blocked (GET /api/users/me/blocks). */
+export const BlockList = z.object({ userIds: z.array(z.string()) });
+export type BlockList = z.infer<typeof BlockList>;

@@ -37,14 +37,27 @@ export interface PushedMessage {
   seq: number;
   senderId: string;
   text: string;
+  /** Only the types of the files count: a preview never shows their names or contents. */
+  attachments?: readonly { contentType: string }[];
+}
+
+/**
+ * What a message with files but no text says in a push: "sent a photo", "sent 3
+ * photos", "sent a file", "sent 2 files" (files when they are not all images).
+ */
+export function filesPreview(files: readonly { contentType: string }[]): string {
+  const photos = files.every((f) => f.contentType.startsWith("image/"));
+  const noun = photos ? "photo" : "file";
+  return files.length === 1 ? `sent a ${noun}` : `sent ${files.length} ${noun}s`;
 }
 
 export function buildPushPayload(message: PushedMessage): PushPayload {
+  const files = message.attachments ?? [];
   return {
     type: "message",
     channelId: message.channelId,
     seq: message.seq,
     senderId: message.senderId,
-    preview: truncatePreview(message.text),
+    preview: truncatePreview(message.text === "" && files.length > 0 ? filesPreview(files) : message.text),
   };
 }

@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
-import { login, logout, refresh, signup } from "../auth/sessions";
-import { signOutDevice } from "../auth/sign-out";
+import { confirmPassword, login, logout, refresh, setPassword, signup } from "../auth/sessions";
+import { signOutAllDevices, signOutDevice } from "../auth/sign-out";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { authRateLimit, signInLimit } from "../http/auth-rate-limit";
@@ -49,6 +49,17 @@ const docs = {
     summary: "Sign a device out",
     description: "Revokes the device of the refresh token, which must be one of the caller's (401 otherwise).",
     responses: { 204: noContent("Signed out; the device's sockets close with 4401") },
+  }),
+  password: describeRoute({
+    tags: ["accounts"],
+    operationId: "changePassword",
+    summary: "Change the caller's password",
+    description:
+      "Every other device of the caller is signed out (refresh tokens revoked, sockets closed with 4401, " +
+      "their push subscriptions removed); the calling device stays signed in. 401 for a wrong current " +
+      "password, which changes nothing and counts as a failed sign-in (429 past that limit). The new " +
+      "password may equal the old one.",
+    responses: { 204: noContent("Changed"), ...errors("unauthorized", "rate_limited") },
   }),
 };
 
@@ -105,4 +116,19 @@ export const authRoutes = new Hono<AppEnv>()
       signOutDevice(c.env, c.var.db, id),
     );
     return c.body(null, 204);
-  });
+  })
+  .post(
+    "/password",
+    docs.password,
+    requireAuth,
+    valid("json", z.strictObject({ currentPassword: z.string().max(1024), newPassword: Password })),
+    async (c) => {
+      const { userId, deviceId } = c.var.auth;
+      const { currentPassword, newPassword } = c.req.valid("json");
+      await confirmPassword(c.var.db, userId, currentPassword, (username) => signInLimit(c, username));
+      await setPassword(c.var.db, userId, newPassword);
+      // Whoever knew the old password may hold another device: those end now, sockets included.
+      await signOutAllDevices(c.env, c.var.db, userId, deviceId);
+      return c.body(null, 204);
+    },
+  );

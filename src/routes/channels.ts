@@ -19,7 +19,13 @@ import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
 import { errors, jsonAnswer, noContent, webSocketUpgrade } from "../openapi/describe";
-import { ClientMsgId, HISTORY_DEFAULT_LIMIT, HISTORY_MAX_LIMIT, MAX_TOPIC_CODE_POINTS } from "../protocol/limits";
+import {
+  ClientMsgId,
+  HISTORY_DEFAULT_LIMIT,
+  HISTORY_MAX_LIMIT,
+  MAX_ATTACHMENTS,
+  MAX_TOPIC_CODE_POINTS,
+} from "../protocol/limits";
 import {
   ChangesPage,
   Channel,
@@ -31,6 +37,7 @@ import {
 } from "../protocol/types";
 import { stripFormatCharacters } from "../users/format-characters";
 import { codePoints } from "../users/user";
+import { UploadQuery, uploadDocs, uploadFile } from "./files";
 
 const ChannelParam = z.object({ id: z.string().regex(CHANNEL_ID, "not a channel id") });
 /** Plain decimal digits only: coercion would also take "", "0x10" and "1e2". */
@@ -178,7 +185,7 @@ const docs = {
     tags: ["channels"],
     operationId: "sendMessage",
     summary: "Send a message",
-    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. \`replyTo\` makes it a reply: the parent must be a message of this channel, not deleted and no reply itself (400 otherwise); the parent's \`replyCount\` and \`lastReplyAt\` move. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
+    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. \`replyTo\` makes it a reply: the parent must be a message of this channel, not deleted and no reply itself (400 otherwise); the parent's \`replyCount\` and \`lastReplyAt\` move. \`attachments\`: ids of at most ${MAX_ATTACHMENTS} files the caller uploaded to this channel and attached to no message yet (400 otherwise); with files \`text\` may be empty. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
     responses: {
       200: jsonAnswer("A re-send: the original message", OneMessage),
       201: jsonAnswer("Stored and sequenced", OneMessage),
@@ -388,13 +395,20 @@ export const channelRoutes = new Hono<AppEnv>()
         clientMsgId: ClientMsgId,
         text: z.string({ error: "must be a string" }),
         replyTo: JsonSeq.optional(),
+        attachments: z
+          .array(z.string().max(128))
+          .max(MAX_ATTACHMENTS, `a message carries at most ${MAX_ATTACHMENTS} files`)
+          .optional(),
       }),
     ),
     async (c) => {
-      const { clientMsgId, text, replyTo } = c.req.valid("json");
+      const { clientMsgId, text, replyTo, attachments } = c.req.valid("json");
       const stub = channelStub(c.env, c.req.valid("param").id);
       const res = unwrap(
-        await stub.send(c.var.auth.userId, clientMsgId, text, replyTo !== undefined ? { replyTo } : {}),
+        await stub.send(c.var.auth.userId, clientMsgId, text, {
+          ...(replyTo !== undefined ? { replyTo } : {}),
+          ...(attachments ? { attachments } : {}),
+        }),
       );
       return c.json({ message: res.message }, res.created ? 201 : 200);
     },
@@ -450,6 +464,9 @@ export const channelRoutes = new Hono<AppEnv>()
       );
       return c.json({ messages: page.messages, rev: page.rev, hasMore: page.hasMore });
     },
+  )
+  .post("/:id/files", uploadDocs, valid("param", ChannelParam), valid("query", UploadQuery), async (c) =>
+    uploadFile(c, c.req.valid("param").id, c.req.valid("query").name),
   )
   .post("/:id/read", docs.read, valid("param", ChannelParam), valid("json", z.object({ seq: JsonSeq })), async (c) => {
     const { userId, deviceId } = c.var.auth;

@@ -6,10 +6,11 @@ import { dmId } from "../channels/ids";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { ApiError, unwrap } from "../http/errors";
+import { requireUser } from "../http/require-user";
 import { valid } from "../http/validate";
 import { errors, jsonAnswer } from "../openapi/describe";
 import { Channel } from "../protocol/types";
-import { findUserById } from "../users/repo";
+import { blocksBetween, syncDmBlocks } from "../users/blocks";
 
 const OneChannel = z.object({ channel: Channel });
 
@@ -18,11 +19,13 @@ const docs = describeRoute({
   tags: ["channels"],
   operationId: "openDm",
   summary: "Open the DM with another user",
-  description: "Get-or-create: the same channel every time for the same pair. 400 for a DM with yourself.",
+  description:
+    "Get-or-create: the same channel every time for the same pair. 400 for a DM with yourself; 403 when either " +
+    "of the two blocked the other; 410 for an erased account.",
   responses: {
     200: jsonAnswer("The existing DM", OneChannel),
     201: jsonAnswer("The DM, just created", OneChannel),
-    ...errors("not_found"),
+    ...errors("forbidden", "not_found", "gone"),
   },
 });
 
@@ -32,7 +35,10 @@ export const dmRoutes = new Hono<AppEnv>()
     const me = c.var.auth.userId;
     const { userId } = c.req.valid("json");
     if (userId === me) throw new ApiError("invalid_request", "A DM needs another user");
-    if (!(await findUserById(c.var.db, userId))) throw new ApiError("not_found", "No such user");
+    await requireUser(c.var.db, userId);
+    if ((await blocksBetween(c.var.db, me, userId)).length > 0) {
+      throw new ApiError("forbidden", "One of you blocked the other");
+    }
     const id = await dmId(c.env.CHANNEL_ID_SECRET, me, userId);
     const { channel, created } = unwrap(
       await channelStub(c.env, id).create({
@@ -44,5 +50,7 @@ export const dmRoutes = new Hono<AppEnv>()
         memberIds: [userId],
       }),
     );
+    // A block set while this DM was being created may have missed it: tell it now.
+    if (created) await syncDmBlocks(c.env, c.var.db, id, me, userId);
     return c.json({ channel }, created ? 201 : 200);
   });

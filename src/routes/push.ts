@@ -51,7 +51,7 @@ const docs = {
     tags: ["push"],
     operationId: "addPushSubscription",
     summary: "Add (or update) a browser's push subscription",
-    description: `A user keeps at most 20 subscriptions; the oldest is dropped. ${ENDPOINT_NOTE}`,
+    description: `The subscription belongs to the calling device: signing that device out removes it. A user keeps at most 20 subscriptions; the oldest is dropped. ${ENDPOINT_NOTE}`,
     requestBody: jsonBody(pushSubscriptionSchema(PRODUCTION_POLICY)),
     responses: {
       201: jsonAnswer("Subscribed", z.object({ endpoint: z.string() })),
@@ -72,7 +72,7 @@ export const pushRoutes = new Hono<AppEnv>()
   .get("/vapid-public-key", docs.vapidKey, (c) => c.json({ publicKey: c.env.VAPID_PUBLIC_KEY }))
   .post("/subscriptions", docs.subscribe, requireAuth, async (c) => {
     const sub = await body(c.req, pushSubscriptionSchema(pushEndpointPolicy(config(c.env))));
-    await userStub(c.env, c.var.auth.userId).addPushSubscription(sub);
+    await userStub(c.env, c.var.auth.userId).addPushSubscription(sub, c.var.auth.deviceId);
     return c.json({ endpoint: sub.endpoint }, 201);
   })
   .delete("/subscriptions", docs.unsubscribe, requireAuth, async (c) => {

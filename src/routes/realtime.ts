@@ -12,6 +12,7 @@ import { valid } from "../http/validate";
 import { jsonAnswer, webSocketUpgrade } from "../openapi/describe";
 import { SKIP_OPEN_CHANNELS } from "../protocol/sockets";
 import { Presence } from "../protocol/types";
+import { blockersOf } from "../users/blocks";
 
 const MAX_PRESENCE_IDS = 100;
 
@@ -30,7 +31,8 @@ const docs = {
     tags: ["realtime"],
     operationId: "getPresence",
     summary: "Presence of up to 100 users",
-    description: "`userIds` is a comma-separated list; an unknown id is reported offline.",
+    description:
+      "`userIds` is a comma-separated list; an unknown id, and a user who blocked the caller, are reported offline.",
     responses: { 200: jsonAnswer("One entry per distinct id", z.object({ presence: z.array(Presence) })) },
   }),
 };
@@ -72,9 +74,12 @@ export const realtimeRoutes = new Hono<AppEnv>()
     async (c) => {
       const ids = c.req.valid("query").userIds;
       // Only real users get their object asked: an unknown id must not create one.
-      const known = new Set(
-        (await c.var.db.select({ id: users.id }).from(users).where(inArray(users.id, ids))).map((r) => r.id),
-      );
+      const [rows, blockers] = await Promise.all([
+        c.var.db.select({ id: users.id }).from(users).where(inArray(users.id, ids)),
+        blockersOf(c.var.db, c.var.auth.userId),
+      ]);
+      // Someone who blocked the caller is offline to them, and their object is not asked.
+      const known = new Set(rows.map((r) => r.id).filter((id) => !blockers.has(id)));
       const presence: Presence[] = await Promise.all(
         ids.map(async (id) =>
           known.has(id)

@@ -1,4 +1,4 @@
-import { and, eq, gte, lt } from "drizzle-orm";
+import { and, eq, gte, isNull, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";
 import type { User } from "../protocol/types";
@@ -18,7 +18,14 @@ export function toUser(row: UserRow): User {
 
 export async function findUserById(db: Db, id: string): Promise<User | null> {
   const row = await db.query.users.findFirst({ where: eq(users.id, id) });
-  return row ? toUser(row) : null;
+  return row && row.erasedAt === null ? toUser(row) : null;
+}
+
+/** A user, "erased" for an account that was erased, or null for an id that never was a user. */
+export async function lookUpUser(db: Db, id: string): Promise<User | "erased" | null> {
+  const row = await db.query.users.findFirst({ where: eq(users.id, id) });
+  if (!row) return null;
+  return row.erasedAt === null ? toUser(row) : "erased";
 }
 
 export async function findUserRowByUsername(db: Db, username: string): Promise<UserRow | undefined> {
@@ -30,7 +37,7 @@ export async function searchUsers(db: Db, prefix: string, limit: number): Promis
   const rows = await db
     .select()
     .from(users)
-    .where(and(gte(users.username, prefix), lt(users.username, `${prefix}\u{10ffff}`)))
+    .where(and(gte(users.username, prefix), lt(users.username, `${prefix}\u{10ffff}`), isNull(users.erasedAt)))
     .orderBy(users.username)
     .limit(limit);
   return rows.map(toUser);

@@ -1,16 +1,14 @@
-import { copyFileSync, mkdirSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../e2e/support/dev-server";
-import { launchChromium, messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
+import { copyFileSync } from "node:fs";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
+import { browserSession, SHOTS } from "./support/session";
 
-const SHOTS = "test-results/screenshots";
 const run = Date.now().toString(36);
 const alice = `alice_${run}`;
 const bob = `bob_${run}`;
 
-let server: DevServer;
-let browser: Browser;
+const session = browserSession({ PRESENCE_GRACE_MS: "1500" });
 let a: Tab;
 let b: Tab;
 let dmId: string;
@@ -22,7 +20,7 @@ async function sessionOf(tab: Tab): Promise<{ accessToken: string }> {
 /** History as the server has it, not as the page shows it. */
 async function historyTexts(tab: Tab, channelId: string): Promise<string[]> {
   const { accessToken } = await sessionOf(tab);
-  const res = await fetch(`${server.url}/api/channels/${channelId}/messages?limit=200`, {
+  const res = await fetch(`${session.server.url}/api/channels/${channelId}/messages?limit=200`, {
     headers: { authorization: `Bearer ${accessToken}` },
   });
   expect(res.status).toBe(200);
@@ -33,7 +31,9 @@ async function historyTexts(tab: Tab, channelId: string): Promise<string[]> {
 /** The channel as the caller's channel list has it (the list trails an open channel by up to 15 s). */
 async function summaryOf(tab: Tab, channelId: string): Promise<{ lastMessage?: { text: string } } | undefined> {
   const { accessToken } = await sessionOf(tab);
-  const res = await fetch(`${server.url}/api/channels`, { headers: { authorization: `Bearer ${accessToken}` } });
+  const res = await fetch(`${session.server.url}/api/channels`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { channels: { id: string; lastMessage?: { text: string } }[] };
   return body.channels.find((c) => c.id === channelId);
@@ -43,20 +43,10 @@ function channelIdOf(tab: Tab): string {
   return decodeURIComponent(new URL(tab.page.url()).hash.replace(/^#c\//, ""));
 }
 
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [server, browser] = await Promise.all([startDevServer({ vars: { PRESENCE_GRACE_MS: "1500" } }), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 describe("the web client", () => {
   it("serves the page with a strict Content-Security-Policy", async () => {
     for (const path of ["/", "/some/deep/link"]) {
-      const res = await fetch(`${server.url}${path}`);
+      const res = await fetch(`${session.server.url}${path}`);
       expect(res.status).toBe(200);
       const csp = res.headers.get("content-security-policy") ?? "";
       expect(csp).toContain("default-src 'self'");
@@ -68,8 +58,8 @@ describe("the web client", () => {
   });
 
   it("lets two people sign up, find each other, chat, type and read", async () => {
-    a = await openTab(browser, server.url);
-    b = await openTab(browser, server.url);
+    a = await openTab(session.browser, session.server.url);
+    b = await openTab(session.browser, session.server.url);
     await a.page.locator("#auth-form").waitFor();
     await a.page.screenshot({ path: `${SHOTS}/login.png` });
     await signUp(a.page, alice);
@@ -196,7 +186,10 @@ describe("the web client", () => {
   });
 
   it("works at phone width", async () => {
-    const phone = await browser.newContext({ baseURL: server.url, viewport: { width: 360, height: 740 } });
+    const phone = await session.browser.newContext({
+      baseURL: session.server.url,
+      viewport: { width: 360, height: 740 },
+    });
     try {
       const page = await phone.newPage();
       await page.goto("/");

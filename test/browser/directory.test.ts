@@ -1,16 +1,12 @@
-import { mkdirSync } from "node:fs";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type DevServer, startDevServer } from "../e2e/support/dev-server";
-import { launchChromium, messageTexts, openTab, send, signUp, type Tab } from "./support/browser";
+import { describe, expect, it } from "vitest";
+import { messageTexts, openTab, send, signUp, type Tab } from "./support/browser";
+import { browserSession, SHOTS } from "./support/session";
 
 /** The channel directory of the web client: search, member counts, join, topic, settings. */
 
-const SHOTS = "test-results/screenshots";
 const run = Date.now().toString(36);
 
-let server: DevServer;
-let browser: Browser;
+const session = browserSession();
 let owner: Tab;
 let visitor: Tab;
 
@@ -19,7 +15,7 @@ async function accessToken(tab: Tab): Promise<string> {
 }
 
 async function createPublicGroup(tab: Tab, name: string): Promise<string> {
-  const res = await fetch(`${server.url}/api/channels`, {
+  const res = await fetch(`${session.server.url}/api/channels`, {
     method: "POST",
     headers: { authorization: `Bearer ${await accessToken(tab)}`, "content-type": "application/json" },
     body: JSON.stringify({ name, visibility: "public" }),
@@ -28,20 +24,10 @@ async function createPublicGroup(tab: Tab, name: string): Promise<string> {
   return ((await res.json()) as { channel: { id: string } }).channel.id;
 }
 
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  [server, browser] = await Promise.all([startDevServer(), launchChromium()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 describe("browsing channels", () => {
   it("finds public channels by name with their sizes, joins one and opens it; the owner edits name and topic", async () => {
-    owner = await openTab(browser, server.url);
-    visitor = await openTab(browser, server.url);
+    owner = await openTab(session.browser, session.server.url);
+    visitor = await openTab(session.browser, session.server.url);
     await signUp(owner.page, `owner_${run}`);
     await signUp(visitor.page, `visitor_${run}`);
 

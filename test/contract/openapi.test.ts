@@ -77,6 +77,10 @@ describe("the OpenAPI document", () => {
         const route = `${method.toUpperCase()} ${path}`;
         if (open.includes(route) || path.startsWith("/api/openapi") || path === "/api/docs") {
           expect(operation.security, route).toBeUndefined();
+        } else if (route === "GET /api/files/{id}") {
+          // The bearer header, or the file's own signed URL instead.
+          expect(operation.security, route).toEqual([{ bearerAuth: [] }, { fileUrl: [] }]);
+          expect(operation.responses["401"], route).toBeDefined();
         } else {
           expect(operation.security, route).toEqual([{ bearerAuth: [] }]);
           expect(operation.responses["401"], route).toBeDefined();

@@ -18,6 +18,35 @@ describe("push payload", () => {
   });
 });
 
+describe("push preview of a message with files", () => {
+  const file = (contentType: string) => ({
+    id: "g_x.y",
+    name: "secret-plans.pdf",
+    size: 9,
+    contentType,
+    url: "/api/files/g_x.y?exp=1&sig=s",
+  });
+  const base = { channelId: "c", seq: 1, senderId: "u", text: "" };
+
+  it("says what was sent, never a name, a URL or the contents", () => {
+    const cases: [string[], string][] = [
+      [["image/png"], "sent a photo"],
+      [["image/png", "image/jpeg", "image/webp"], "sent 3 photos"],
+      [["application/pdf"], "sent a file"],
+      [["image/png", "text/plain"], "sent 2 files"],
+    ];
+    for (const [types, preview] of cases) {
+      const payload = buildPushPayload({ ...base, attachments: types.map(file) });
+      expect(payload.preview).toBe(preview);
+      expect(JSON.stringify(payload)).not.toMatch(/secret|api\/files/);
+    }
+  });
+
+  it("keeps the text when there is one", () => {
+    expect(buildPushPayload({ ...base, text: "look", attachments: [file("image/png")] }).preview).toBe("look");
+  });
+});
+
 describe("preview truncation", () => {
   it("allows 200 code points", () => {
     expect(PREVIEW_MAX_CODE_POINTS).toBe(200);

@@ -1,5 +1,17 @@
-import type { Channel, ChannelSummary, ChatClient, Message, User } from "@edge-chat/sdk";
+import {
+  type Channel,
+  type ChannelSummary,
+  ChatApiError,
+  type ChatClient,
+  type ChatFile,
+  type Message,
+  type User,
+} from "@edge-chat/sdk";
+import { unsubscribeThisBrowser } from "./push.ts";
 import type { Store } from "./state.ts";
+
+/** How an erased account shows up: its messages stay, its profile answers 410. */
+export const DELETED_ACCOUNT = "Deleted account";
 
 const PAGE = 50;
 
@@ -56,7 +68,7 @@ export class App {
     this.store.me = await this.client.loadMe();
     this.store.users.set(this.store.me.id, this.store.me);
     this.client.connect();
-    await this.loadChannels();
+    await Promise.all([this.loadChannels(), this.loadBlocks()]);
   }
 
   async loadChannels(): Promise<void> {
@@ -70,12 +82,18 @@ export class App {
         // A group's name can change; a DM's title is its partner's name, found once.
         title: summary.kind === "group" ? (summary.name ?? "Group") : (old?.title ?? "Direct message"),
         ...(old?.partnerId ? { partnerId: old.partnerId } : {}),
+        ...(old?.partnerErased ? { partnerErased: true } : {}),
       });
     }
     for (const id of [...this.store.channels.keys()]) if (!seen.has(id)) this.forget(id);
     this.store.changed();
     await Promise.all(
-      list.filter((c) => c.kind === "dm" && !this.store.channels.get(c.id)?.partnerId).map((c) => this.resolveDm(c)),
+      list
+        .filter((c) => {
+          const entry = this.store.channels.get(c.id);
+          return c.kind === "dm" && !entry?.partnerId && !entry?.partnerErased;
+        })
+        .map((c) => this.resolveDm(c)),
     );
     await this.refreshPresence();
   }
@@ -84,7 +102,14 @@ export class App {
     const { members } = await this.client.api.getChannel(c.id);
     const partnerId = members.find((m) => m.userId !== this.meId)?.userId;
     const entry = this.store.channels.get(c.id);
-    if (!partnerId || !entry) return;
+    if (!entry) return;
+    if (!partnerId) {
+      // The partner erased their account and left: the conversation stays.
+      entry.title = DELETED_ACCOUNT;
+      entry.partnerErased = true;
+      this.store.changed();
+      return;
+    }
     const user = await this.user(partnerId);
     entry.partnerId = partnerId;
     entry.title = user.displayName || user.username;
@@ -94,7 +119,12 @@ export class App {
   async user(id: string): Promise<User> {
     const known = this.store.users.get(id);
     if (known) return known;
-    const user = await this.client.api.getUser(id);
+    const user = await this.client.api.getUser(id).catch((err: unknown) => {
+      if (err instanceof ChatApiError && err.code === "gone") {
+        return { id, username: "deleted", displayName: DELETED_ACCOUNT };
+      }
+      throw err;
+    });
     this.store.users.set(id, user);
     this.store.changed();
     return user;
@@ -172,10 +202,17 @@ export class App {
     this.client.markRead(channelId, last).catch(() => this.readSent.delete(channelId));
   }
 
-  send(channelId: string, text: string): void {
+  send(channelId: string, text: string, attachments: readonly string[] = []): void {
     // The outbox keeps it until acked; failures show up through the `sendFailed` event.
-    this.client.send(channelId, text).catch(() => {});
+    this.client.send(channelId, text, { attachments }).catch(() => {});
     this.store.changed();
+  }
+
+  /** Uploads a file to attach to the next message; `onProgress` gets the fraction sent. */
+  upload(channelId: string, file: File, onProgress: (fraction: number) => void): Promise<ChatFile> {
+    return this.client.api.uploadFile(channelId, file, {
+      onProgress: (p) => onProgress(p.total > 0 ? p.loaded / p.total : 1),
+    });
   }
 
   typing(channelId: string): void {
@@ -270,7 +307,42 @@ export class App {
   }
 
   async logout(): Promise<void> {
+    // While still signed in: the server must forget this browser's subscription too.
+    await unsubscribeThisBrowser(this.client).catch(() => {});
     await this.client.logout().catch(() => {});
     this.store.reset();
+  }
+
+  // ---- The account: password, devices, blocks ----
+
+  /** Every other device is signed out; this one carries on. */
+  async changePassword(current: string, next: string): Promise<void> {
+    await this.client.api.changePassword(current, next);
+    await this.loadDevices();
+  }
+
+  async loadDevices(): Promise<void> {
+    this.store.devices = await this.client.api.devices();
+    this.store.changed();
+  }
+
+  async signOutDevice(deviceId: string): Promise<void> {
+    await this.client.api.signOutDevice(deviceId);
+    await this.loadDevices();
+  }
+
+  async loadBlocks(): Promise<void> {
+    const ids = await this.client.api.blocks();
+    this.store.blocked.clear();
+    for (const id of ids) this.store.blocked.add(id);
+    this.store.changed();
+  }
+
+  async setBlocked(userId: string, blocked: boolean): Promise<void> {
+    if (blocked) await this.client.api.block(userId);
+    else await this.client.api.unblock(userId);
+    if (blocked) this.store.blocked.add(userId);
+    else this.store.blocked.delete(userId);
+    this.store.changed();
   }
 }

@@ -5,6 +5,7 @@ import { enableNotifications, pushSupported, registerServiceWorker, shareChannel
 import { currentChannel, go, onRoute } from "./route.ts";
 import { Store } from "./state.ts";
 import { loadSession, localOutboxStore, onSessionElsewhere, saveSession } from "./storage.ts";
+import { bindAccount } from "./views/account.ts";
 import { bindAuth } from "./views/auth.ts";
 import { bindConversation } from "./views/conversation.ts";
 import { bindDirectory } from "./views/directory.ts";
@@ -58,6 +59,7 @@ bindStatus(
 );
 bindSidebar(app);
 bindDirectory(app);
+bindAccount(app);
 bindConversation(app);
 shareChannelTitles(store);
 onRoute((id) => void app.select(id));

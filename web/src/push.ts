@@ -35,6 +35,20 @@ export async function enableNotifications(client: ChatClient): Promise<"enabled"
   return "enabled";
 }
 
+/**
+ * On logout: the browser's subscription is removed from the server (while the session
+ * still works) and from the browser, so the next person to sign in here does not get
+ * this user's notifications. The server also drops it when the device signs out.
+ */
+export async function unsubscribeThisBrowser(client: ChatClient): Promise<void> {
+  if (!pushSupported()) return;
+  const reg = await navigator.serviceWorker.getRegistration();
+  const sub = await reg?.pushManager.getSubscription();
+  if (!sub) return;
+  await client.api.unsubscribePush(sub.endpoint).catch(() => {});
+  await sub.unsubscribe();
+}
+
 /** Mirrors channel titles into Cache Storage whenever they change. */
 export function shareChannelTitles(store: Store): void {
   if (!("caches" in window)) return;

@@ -1,4 +1,4 @@
-import type { ChannelSummary, Message, PresenceStatus, Role, User } from "@edge-chat/sdk";
+import type { ChannelSummary, Device, Message, PresenceStatus, Role, User } from "@edge-chat/sdk";
 
 /** "paused": another tab of this browser took the connection over (the server keeps a few per device). */
 export type ConnectionState = "online" | "reconnecting" | "offline" | "paused";
@@ -8,6 +8,8 @@ export interface ChannelEntry {
   /** The group name, or the partner's display name for a DM once it is known. */
   title: string;
   partnerId?: string;
+  /** A DM whose partner erased their account and left it. */
+  partnerErased?: boolean;
 }
 
 /**
@@ -19,6 +21,10 @@ export class Store {
   readonly channels = new Map<string, ChannelEntry>();
   readonly users = new Map<string, User>();
   readonly presence = new Map<string, PresenceStatus>();
+  /** Users I blocked. */
+  readonly blocked = new Set<string>();
+  /** My signed-in devices, as the account panel last loaded them. */
+  devices: Device[] = [];
   /** My role in each group I have opened: whether I may change its name and topic. */
   readonly roles = new Map<string, Role>();
   readonly messages = new Map<string, Map<number, Message>>();
@@ -86,6 +92,8 @@ export class Store {
     this.typing.clear();
     this.presence.clear();
     this.roles.clear();
+    this.blocked.clear();
+    this.devices = [];
     this.activeId = null;
     this.changed();
   }

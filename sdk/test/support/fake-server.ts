@@ -5,6 +5,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import {
   BEARER_PROTOCOL_PREFIX,
   type Channel,
+  type ChatFile,
   CLOSE_REMOVED,
   CLOSE_REPLACED,
   CLOSE_TOKEN_EXPIRED,
@@ -51,6 +52,8 @@ export interface ChannelConnect {
 
 export class FakeServer {
   url = "";
+  /** Uploaded files by id, with their bytes. */
+  readonly files = new Map<string, ChatFile & { bytes: Buffer }>();
   heartbeatMs = 25_000;
   /** Catch-up sends at most this many messages, preceded by a gap frame when more are missing. */
   catchUpLimit = 500;
@@ -298,6 +301,7 @@ export class FakeServer {
     clientMsgId: string,
     text: string,
     broadcast = true,
+    attachments: unknown = undefined,
   ): { message: Message; created: boolean } {
     const ch = this.channels.get(channelId);
     if (!ch) throw new Error(`no channel ${channelId}`);
@@ -306,6 +310,12 @@ export class FakeServer {
     if (existing) return { message: existing, created: false };
     const seq = ch.messages.length + 1;
     const message: Message = { channelId, seq, senderId, clientMsgId, text, ts: Date.now(), rev: ++ch.rev };
+    if (Array.isArray(attachments) && attachments.length > 0) {
+      message.attachments = attachments.map((id) => {
+        const { bytes: _, ...file } = this.files.get(String(id))!;
+        return file;
+      });
+    }
     ch.messages.push(message);
     ch.byClientId.set(key, message);
     if (broadcast) {
@@ -339,8 +349,25 @@ export class FakeServer {
     this.httpLog.push(`${method} ${path}${url.search}`);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString("utf8");
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString("utf8");
     let body: Record<string, unknown> = {};
+    const upload = method === "POST" ? /^\/api\/channels\/([^/]+)\/files$/.exec(path) : null;
+    if (upload) {
+      const who = this.auth(req);
+      if (!who) return this.error(res, "unauthorized");
+      if (!this.channels.get(upload[1] ?? "")?.members.has(who.userId)) return this.error(res, "forbidden");
+      const id = `${upload[1]}.f${++this.ids}`;
+      const file = {
+        id,
+        name: url.searchParams.get("name") ?? "",
+        size: bytes.length,
+        contentType: req.headers["content-type"] ?? "",
+        url: `/api/files/${id}?sig=x`,
+      };
+      this.files.set(id, { ...file, bytes });
+      return this.reply(res, 201, { file });
+    }
     if (raw) {
       try {
         body = JSON.parse(raw) as Record<string, unknown>;
@@ -428,7 +455,14 @@ export class FakeServer {
         const rejection = this.sendRejections.shift();
         if (rejection === "rate_limited") return this.error(res, rejection, { "Retry-After": "0" });
         if (rejection) return this.error(res, rejection);
-        const { message, created } = this.store(ch.channel.id, who.userId, clientMsgId, String(body.text));
+        const { message, created } = this.store(
+          ch.channel.id,
+          who.userId,
+          clientMsgId,
+          String(body.text),
+          true,
+          body.attachments,
+        );
         return this.reply(res, created ? 201 : 200, { message });
       }
     }
@@ -540,7 +574,7 @@ export class FakeServer {
         this.store(channelId, conn.userId, clientMsgId, String(frame.text));
         return;
       }
-      const { message } = this.store(channelId, conn.userId, clientMsgId, String(frame.text));
+      const { message } = this.store(channelId, conn.userId, clientMsgId, String(frame.text), true, frame.attachments);
       if (this.acksToSuppress > 0) {
         this.acksToSuppress--;
         return;

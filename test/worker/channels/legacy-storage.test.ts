@@ -37,7 +37,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           progress: [counters],
           ...kept
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
-        // Those versions had no topic column (0002_topic adds it), and no revs (0005_lifecycle).
+        // Those versions had no topic column (0002_topic adds it), no attachments (0004_files) and no revs (0005_lifecycle).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
         const messages = kept.messages!.map(
           ({
@@ -48,6 +48,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
             reply_count: _c,
             last_reply_at: _l,
             reactions: _x,
+            attachments: _a,
             ...row
           }) => row,
         );
@@ -77,6 +78,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
         tables: [
           "_migrations",
           "channel",
+          "files",
           "member_presence",
           "members",
           "messages",
@@ -85,7 +87,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "reactions",
           "reads",
         ],
-        migrations: ["0001_init", "0002_topic", "0003_online_members", "0005_lifecycle"],
+        migrations: ["0001_init", "0002_topic", "0003_online_members", "0004_files", "0005_lifecycle"],
         progress: [progress],
       });
       expect(await fullHistory(member, g.id)).toEqual(history);

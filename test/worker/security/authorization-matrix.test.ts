@@ -3,6 +3,7 @@ import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { png, storedKeys, upload } from "../support/files";
 import { type Device, logout, reuseRotatedRefreshToken, shortLivedToken } from "../support/sessions";
 import { openChannelSocket, openUserSocket, TestSocket } from "../support/socket";
 
@@ -23,6 +24,12 @@ interface World {
   gone: TestUser;
   reused: TestUser;
   stranger: TestUser;
+  /** blocker blocked blocked after their DM (`blockedDm`) was opened. */
+  blocker: TestUser;
+  blocked: TestUser;
+  blockedDm: string;
+  /** An account that was erased; its access token is still within its lifetime. */
+  erased: TestUser;
   expiredToken: string;
   /** A private group: owner, member, member2 (removed was removed, gone logged out, reused was revoked). */
   group: string;
@@ -33,6 +40,8 @@ interface World {
   missingDm: string;
   /** Text that must never show up in an answer to someone who may not read it. */
   secrets: string[];
+  /** A file attached to a message in each channel. */
+  files: Record<string, string>;
 }
 
 let w: World;
@@ -58,6 +67,19 @@ beforeAll(async () => {
   const dm = dmRes.body.channel.id as string;
   expect((await sendHttp(owner!, group, SECRET_GROUP, "sg1")).status).toBe(201);
   expect((await sendHttp(member!, dm, SECRET_DM, "sd1")).status).toBe(201);
+  const files: Record<string, string> = {};
+  for (const [ch, user] of [
+    [group, owner!],
+    [dm, member!],
+  ] as const) {
+    const file = (await upload(user, ch, png(4, 4), { name: "SECRET-file.png" })).body.file;
+    const sent = await api("POST", `/api/channels/${ch}/messages`, {
+      token: user.accessToken,
+      body: { clientMsgId: "file", text: "", attachments: [file.id] },
+    });
+    expect(sent.status).toBe(201);
+    files[ch] = file.id;
+  }
 
   // removed: removed by the owner.
   const rm = await api("DELETE", `/api/channels/${group}/members/${removed!.id}`, { token: owner!.accessToken });
@@ -71,6 +93,13 @@ beforeAll(async () => {
   // reused: a member whose device was revoked because its rotated refresh token was presented
   // again; its first access token is still within its lifetime.
   expect(await reuseRotatedRefreshToken(reused!)).toBe(401);
+
+  const [blocker, blocked, erased] = await Promise.all(["blocker", "blocked", "erased"].map((p) => signup(`mx_${p}`)));
+  const blockedDm = (await api("POST", "/api/dms", { token: blocker!.accessToken, body: { userId: blocked!.id } })).body
+    .channel.id as string;
+  expect((await api("PUT", `/api/users/me/blocks/${blocked!.id}`, { token: blocker!.accessToken })).status).toBe(204);
+  const erase = { token: erased!.accessToken, body: { password: "correct horse battery" } };
+  expect((await api("DELETE", "/api/users/me", erase)).status).toBe(204);
 
   const now = Math.floor(Date.now() / 1000);
   const expiredToken = await sign(
@@ -87,12 +116,17 @@ beforeAll(async () => {
     gone: gone!,
     reused: reused!,
     stranger: stranger!,
+    blocker: blocker!,
+    blocked: blocked!,
+    blockedDm,
+    erased: erased!,
     expiredToken,
     group,
     dm,
     missingGroup: missingLike(group),
     missingDm: missingLike(dm),
-    secrets: [SECRET_GROUP, SECRET_DM, "secret-club"],
+    secrets: [SECRET_GROUP, SECRET_DM, "secret-club", "SECRET-file"],
+    files,
   };
 });
 
@@ -103,6 +137,8 @@ type CallerName =
   | "expired token"
   | "revoked device"
   | "device revoked for refresh-token reuse"
+  | "erased account"
+  | "blocked user"
   | "another user"
   | "non-member (private group)"
   | "non-member (DM)"
@@ -116,6 +152,8 @@ const callers: Record<CallerName, () => { token?: string; self: TestUser }> = {
   "expired token": () => ({ token: w.expiredToken, self: w.member }),
   "revoked device": () => ({ token: w.gone.accessToken, self: w.gone }),
   "device revoked for refresh-token reuse": () => ({ token: w.reused.accessToken, self: w.reused }),
+  "erased account": () => ({ token: w.erased.accessToken, self: w.erased }),
+  "blocked user": () => ({ token: w.blocked.accessToken, self: w.blocked }),
   "another user": () => ({ token: w.outsider.accessToken, self: w.outsider }),
   "non-member (private group)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
   "non-member (DM)": () => ({ token: w.outsider.accessToken, self: w.outsider }),
@@ -132,7 +170,12 @@ interface Req {
   body?: unknown;
   /** A WebSocket upgrade rather than a JSON call. */
   ws?: boolean;
+  /** A file's bytes rather than JSON. */
+  file?: Uint8Array;
 }
+
+/** The file attached in `ch`, or a well-formed file id of a channel no one has. */
+const fileOf = (ch: string) => w.files[ch] ?? `${ch}.${"A".repeat(22)}`;
 
 const routes: Record<string, (self: TestUser) => Req> = {
   // Accounts and users
@@ -155,6 +198,30 @@ const routes: Record<string, (self: TestUser) => Req> = {
   }),
   "GET /api/users/:id": () => ({ method: "GET", path: `/api/users/${w.owner.id}` }),
   "GET /api/users?q=": () => ({ method: "GET", path: "/api/users?q=mx_" }),
+  "GET /api/users/:id (erased)": () => ({ method: "GET", path: `/api/users/${w.erased.id}` }),
+  // Accounts and safety
+  "POST /api/auth/password": () => ({
+    method: "POST",
+    path: "/api/auth/password",
+    body: { currentPassword: "not the password", newPassword: "hijacked password" },
+  }),
+  "GET /api/devices": () => ({ method: "GET", path: "/api/devices" }),
+  "DELETE /api/devices/:id (another user's device)": () => ({
+    method: "DELETE",
+    path: `/api/devices/${w.owner.deviceId}`,
+  }),
+  "DELETE /api/users/me": () => ({ method: "DELETE", path: "/api/users/me", body: { password: "not the password" } }),
+  "GET /api/users/me/export": () => ({ method: "GET", path: "/api/users/me/export" }),
+  "GET /api/users/me/blocks": () => ({ method: "GET", path: "/api/users/me/blocks" }),
+  "PUT /api/users/me/blocks/:userId": () => ({ method: "PUT", path: `/api/users/me/blocks/${w.stranger.id}` }),
+  "DELETE /api/users/me/blocks/:userId": () => ({ method: "DELETE", path: `/api/users/me/blocks/${w.stranger.id}` }),
+  "POST /api/dms (with the blocker)": () => ({ method: "POST", path: "/api/dms", body: { userId: w.blocker.id } }),
+  "POST /api/dms (with an erased account)": () => ({ method: "POST", path: "/api/dms", body: { userId: w.erased.id } }),
+  "POST /api/channels/:id/messages (the blocked DM)": () => ({
+    method: "POST",
+    path: `/api/channels/${w.blockedDm}/messages`,
+    body: { clientMsgId: `blocked-${crypto.randomUUID()}`, text: "let me in" },
+  }),
   // DMs and channels
   "POST /api/dms": () => ({ method: "POST", path: "/api/dms", body: { userId: w.owner.id } }),
   "POST /api/channels": () => ({ method: "POST", path: "/api/channels", body: { name: "new" } }),
@@ -253,6 +320,12 @@ const channelRoutes: Record<string, (ch: string, self: TestUser) => Req> = {
   }),
   "POST /api/channels/:id/read": (ch) => ({ method: "POST", path: `/api/channels/${ch}/read`, body: { seq: 1 } }),
   "GET /api/channels/:id/ws": (ch) => ({ method: "GET", path: `/api/channels/${ch}/ws?after=0`, ws: true }),
+  "POST /api/channels/:id/files": (ch) => ({
+    method: "POST",
+    path: `/api/channels/${ch}/files?name=x.png`,
+    file: png(1, 1),
+  }),
+  "GET /api/files/<a file of :id>": (ch) => ({ method: "GET", path: `/api/files/${fileOf(ch)}` }),
 };
 for (const [name, build] of Object.entries(channelRoutes)) {
   routes[name.replace(":id", "G")] = (self) => build(w.group, self);
@@ -272,6 +345,7 @@ for (const caller of [
   "expired token",
   "revoked device",
   "device revoked for refresh-token reuse",
+  "erased account",
 ] as const) {
   for (const route of Object.keys(routes)) {
     if (route.includes("someone else")) continue;
@@ -279,8 +353,8 @@ for (const caller of [
   }
 }
 
-const gRoutes = Object.keys(routes).filter((r) => r.includes("/channels/G"));
-const dmRoutes = Object.keys(routes).filter((r) => r.includes("/channels/DM"));
+const gRoutes = Object.keys(routes).filter((r) => r.includes("/channels/G") || r.includes("of G>"));
+const dmRoutes = Object.keys(routes).filter((r) => r.includes("/channels/DM") || r.includes("of DM>"));
 
 // Non-members of a private group and removed members: 403 on everything of the channel.
 for (const route of gRoutes) {
@@ -300,6 +374,18 @@ for (const route of Object.keys(routes).filter((r) => r.includes("(no such "))) 
 matrix.push(
   ["POST /api/auth/logout (someone else's refresh token)", "another user", 401],
   ["PATCH /api/users/:id (someone else)", "another user", 404],
+  ["DELETE /api/devices/:id (another user's device)", "another user", 404],
+  ["POST /api/auth/password", "member acting as owner", 401],
+  ["DELETE /api/users/me", "member acting as owner", 401],
+);
+
+// Blocks and erased accounts: the blocked user cannot open the DM or send into it; an
+// erased account is gone (410) to everyone.
+matrix.push(
+  ["POST /api/dms (with the blocker)", "blocked user", 403],
+  ["POST /api/channels/:id/messages (the blocked DM)", "blocked user", 403],
+  ["GET /api/users/:id (erased)", "member (control)", 410],
+  ["POST /api/dms (with an erased account)", "member (control)", 410],
 );
 
 // A plain member acting as owner: removing others is 403; a DM's membership never changes.
@@ -332,9 +418,11 @@ matrix.push(
   ["GET /api/channels/G/ws", "member (control)", 101],
   ["GET /api/channels/DM/ws", "member (control)", 101],
   ["GET /api/ws", "member (control)", 101],
+  ["GET /api/files/<a file of G>", "member (control)", 200],
+  ["GET /api/files/<a file of DM>", "member (control)", 200],
 );
 
-const CODE_OF: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found" };
+const CODE_OF: Record<number, string> = { 401: "unauthorized", 403: "forbidden", 404: "not_found", 410: "gone" };
 
 async function call(req: Req, token: string | undefined) {
   const headers: Record<string, string> = {};
@@ -345,7 +433,12 @@ async function call(req: Req, token: string | undefined) {
     body = JSON.stringify(req.body);
     headers["Content-Type"] = "application/json";
   }
-  const res = await exports.default.fetch(`https://chat.test${req.path}`, { method: req.method, headers, body });
+  if (req.file) headers["Content-Type"] = "image/png";
+  const res = await exports.default.fetch(`https://chat.test${req.path}`, {
+    method: req.method,
+    headers,
+    body: req.file ?? body,
+  });
   return res;
 }
 
@@ -389,9 +482,16 @@ describe("authorization matrix", () => {
 describe("after the matrix", () => {
   it("no refused send, edit or delete was stored and membership is unchanged", async () => {
     const g = await fullHistory(w.owner, w.group);
-    expect(g.map((m) => [m.text, m.rev, m.deleted])).toEqual([[SECRET_GROUP, 1, undefined]]);
+    // The second message of each is the one that carries its file.
+    expect(g.map((m) => [m.text, m.rev, m.deleted])).toEqual([
+      [SECRET_GROUP, 1, undefined],
+      ["", 2, undefined],
+    ]);
     const d = await fullHistory(w.owner, w.dm);
-    expect(d.map((m) => [m.text, m.rev, m.deleted])).toEqual([[SECRET_DM, 1, undefined]]);
+    expect(d.map((m) => [m.text, m.rev, m.deleted])).toEqual([
+      [SECRET_DM, 1, undefined],
+      ["", 2, undefined],
+    ]);
     const info = await api("GET", `/api/channels/${w.group}`, { token: w.owner.accessToken });
     expect(info.status).toBe(200);
     const members = info.body.members.map((m: { userId: string }) => m.userId).sort();
@@ -403,6 +503,9 @@ describe("after the matrix", () => {
     expect(info.body.members.filter((m: { role: string }) => m.role !== "member")).toEqual([
       { userId: w.owner.id, role: "owner" },
     ]);
+    // No refused upload left a file behind.
+    expect(await storedKeys(w.group)).toEqual([`files/${w.files[w.group]}`]);
+    expect(await storedKeys(w.dm)).toEqual([`files/${w.files[w.dm]}`]);
     const dmInfo = await api("GET", `/api/channels/${w.dm}`, { token: w.owner.accessToken });
     expect(dmInfo.body.members.map((m: { userId: string }) => m.userId).sort()).toEqual(
       [w.owner.id, w.member.id].sort(),

@@ -1,8 +1,10 @@
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { FILE_TYPES } from "../../../src/protocol/limits";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, sendHttp } from "../support/channels";
+import { png, upload } from "../support/files";
 import { openChannelSocket, type TestSocket } from "../support/socket";
 
 /**
@@ -29,6 +31,8 @@ let owner: TestUser;
 let other: TestUser;
 let group: string;
 let dm: string;
+/** A file attached to a message of the group. */
+let fileId: string;
 
 /** The last seq of each channel before fuzzing; malformed input must never move it. */
 const baseline = new Map<string, number>();
@@ -50,6 +54,12 @@ beforeAll(async () => {
   dm = d.body.channel.id;
   expect((await sendHttp(owner, group, "seed message", "seed")).status).toBe(201);
   expect((await sendHttp(owner, dm, "seed dm", "seed")).status).toBe(201);
+  fileId = (await upload(owner, group, png(2, 2))).body.file.id;
+  const withFile = await api("POST", `/api/channels/${group}/messages`, {
+    token: owner.accessToken,
+    body: { clientMsgId: "seed-file", text: "", attachments: [fileId] },
+  });
+  expect(withFile.status).toBe(201);
   baseline.set(group, await lastSeq(group));
   baseline.set(dm, await lastSeq(dm));
 });
@@ -118,6 +128,37 @@ const writeRoutes: Record<string, WriteRoute> = {
     fields: [s("refreshToken")],
     good: () => ({ refreshToken: "not-a-real-refresh-token" }),
   },
+  "POST /api/auth/password": {
+    method: "POST",
+    path: () => "/api/auth/password",
+    fields: [s("currentPassword"), s("newPassword")],
+    // A wrong current password: a well-formed body changes nothing either.
+    good: () => ({ currentPassword: "not the password", newPassword: "a new password" }),
+  },
+  "DELETE /api/users/me": {
+    method: "DELETE",
+    path: () => "/api/users/me",
+    fields: [s("password")],
+    good: () => ({ password: "not the password" }),
+  },
+  "PUT /api/users/me/blocks/:userId": {
+    method: "PUT",
+    path: () => "/api/users/me/blocks/no-such-user",
+    fields: [],
+    good: () => ({}),
+  },
+  "DELETE /api/users/me/blocks/:userId": {
+    method: "DELETE",
+    path: () => "/api/users/me/blocks/no-such-user",
+    fields: [],
+    good: () => ({}),
+  },
+  "DELETE /api/devices/:id": {
+    method: "DELETE",
+    path: () => "/api/devices/no-such-device",
+    fields: [],
+    good: () => ({}),
+  },
   "PATCH /api/users/me": {
     method: "PATCH",
     path: () => "/api/users/me",
@@ -151,14 +192,14 @@ const writeRoutes: Record<string, WriteRoute> = {
   "POST /api/channels/:id/messages (group)": {
     method: "POST",
     path: () => `/api/channels/${group}/messages`,
-    fields: [s("clientMsgId"), s("text"), { name: "replyTo", kind: "number" }],
+    fields: [s("clientMsgId"), s("text"), { name: "replyTo", kind: "number" }, { name: "attachments", kind: "array" }],
     good: () => ({ clientMsgId: `fz-${crypto.randomUUID()}`, text: "well formed" }),
     sends: true,
   },
   "POST /api/channels/:id/messages (dm)": {
     method: "POST",
     path: () => `/api/channels/${dm}/messages`,
-    fields: [s("clientMsgId"), s("text")],
+    fields: [s("clientMsgId"), s("text"), { name: "attachments", kind: "array" }],
     good: () => ({ clientMsgId: `fz-${crypto.randomUUID()}`, text: "well formed" }),
     sends: true,
   },
@@ -329,6 +370,10 @@ describe("HTTP write routes with malformed bodies", () => {
           `/api/channels/${group}/messages/1/reactions/${seg}`,
           `/api/channels/${group}/members/${seg}`,
           `/api/users/${seg}`,
+          `/api/files/${seg}`,
+          `/api/channels/${seg}/files?name=x`,
+          `/api/users/me/blocks/${seg}`,
+          `/api/devices/${seg}`,
         ]) {
           const body =
             method === "GET" ? undefined : JSON.stringify({ seq: 1, userId: "x", text: "t", clientMsgId: "c" });
@@ -339,6 +384,54 @@ describe("HTTP write routes with malformed bodies", () => {
       }),
       40,
     );
+  });
+});
+
+describe("file uploads with random bytes, types and names", () => {
+  it("never a 500, the error shape, and a 201 only for an allowed type whose bytes match it", async () => {
+    const type = fc.oneof(
+      fc.constantFrom(...FILE_TYPES, "text/html", "IMAGE/PNG; x=y", "", "application/json"),
+      fc.string({ maxLength: 30 }),
+    );
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.uint8Array({ maxLength: 300 }).map((tail) => {
+        const head = png(5, 5);
+        const all = new Uint8Array(head.length + tail.length);
+        all.set(head);
+        all.set(tail, head.length);
+        return all;
+      }),
+      fc.uint8Array({ maxLength: 40 }).map((tail) => Uint8Array.from([0xff, 0xd8, 0xff, ...tail])),
+      fc
+        .uint8Array({ maxLength: 40 })
+        .map((tail) => Uint8Array.from([...new TextEncoder().encode("RIFF\0\0\0\0WEBPVP8"), ...tail])),
+    );
+    const name = fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "binary", maxLength: 50 }));
+    await check(
+      "uploads",
+      fc.asyncProperty(bytes, type, name, async (body, contentType, n) => {
+        const res = await exports.default.fetch(
+          `https://chat.test/api/channels/${group}/files?name=${encodeURIComponent(n)}`,
+          {
+            method: "POST",
+            headers: { Authorization: `Bearer ${owner.accessToken}`, "Content-Type": contentType },
+            body,
+          },
+        );
+        const answer = { status: res.status, text: await res.text() };
+        const what = `upload of ${body.length} bytes as ${JSON.stringify(contentType)} named ${JSON.stringify(n)}`;
+        expectSafeAnswer(what, answer);
+        if (answer.status === 201) {
+          const { file } = JSON.parse(answer.text);
+          expect(file.size, what).toBe(body.length);
+          // biome-ignore lint/suspicious/noControlCharactersInRegex: a stored name must have none
+          expect(file.name, what).not.toMatch(/[\u0000-\u001f\u007f-\u009f/\\]/);
+        }
+      }),
+      60,
+    );
+    await expectNothingStored();
   });
 });
 
@@ -371,7 +464,7 @@ describe("deeply nested JSON in every body", () => {
 });
 
 describe("GET routes with random query strings", () => {
-  const keys = ["after", "before", "limit", "q", "userIds", "cursor", "x", "", "after[]", "limit"];
+  const keys = ["after", "before", "limit", "q", "userIds", "cursor", "x", "", "after[]", "limit", "exp", "sig"];
   const value = fc.oneof(
     fc.string({ maxLength: 40 }).map(encodeURIComponent),
     fc.integer().map(String),
@@ -408,6 +501,10 @@ describe("GET routes with random query strings", () => {
     `/api/channels/${group}/changes`,
     "/api/presence",
     "/api/push/vapid-public-key",
+    `/api/files/${fileId}`,
+    "/api/devices",
+    "/api/users/me/blocks",
+    "/api/users/me/export",
   ];
 
   it("never a 500 and the error shape", async () => {

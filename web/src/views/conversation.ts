@@ -1,7 +1,8 @@
-import type { Message, OutboxEntry } from "@edge-chat/sdk";
+import type { ChatFile, Message, OutboxEntry } from "@edge-chat/sdk";
 import type { App } from "../app.ts";
 import { byId, formatTime, h } from "../dom.ts";
 import { go } from "../route.ts";
+import { attachmentList } from "./attachments.ts";
 import { bindUserSearch } from "./sidebar.ts";
 
 /** Typing frames are throttled: the others keep showing the indicator for 6 s anyway. */
@@ -14,17 +15,30 @@ function messageItem(app: App, m: Message): HTMLLIElement {
     "li",
     { class: mine ? "message mine" : "message", "data-seq": m.seq },
     h("span", { class: "meta" }, `${app.store.userName(m.senderId)} · ${formatTime(m.ts)}`),
-    h("p", { class: "text" }, m.text),
+    m.text !== "" && h("p", { class: "text" }, m.text),
+    m.attachments && m.attachments.length > 0 && attachmentList(m.attachments),
   );
 }
 
 function pendingItem(e: OutboxEntry): HTMLLIElement {
+  const files = e.attachments?.length ?? 0;
   return h(
     "li",
     { class: "message mine pending", "data-client-msg-id": e.clientMsgId },
-    h("span", { class: "meta" }, "Sending…"),
-    h("p", { class: "text" }, e.text),
+    h("span", { class: "meta" }, files > 0 ? `Sending ${files === 1 ? "a file" : `${files} files`}…` : "Sending…"),
+    e.text !== "" && h("p", { class: "text" }, e.text),
   );
+}
+
+/** A file on its way to the next message: uploading, uploaded, or refused. */
+interface Upload {
+  channelId: string;
+  name: string;
+  fraction: number;
+  /** Settles when the upload is over, either way. */
+  done: Promise<void>;
+  file?: ChatFile;
+  error?: string;
 }
 
 export function bindConversation(app: App): void {
@@ -38,12 +52,16 @@ export function bindConversation(app: App): void {
   const settingsTopic = settings.elements.namedItem("topic") as HTMLInputElement;
   const groupTools = byId<HTMLDetailsElement>("group-tools");
   const channelIdText = byId<HTMLElement>("conv-channel-id");
+  const block = byId<HTMLButtonElement>("conv-block");
   const scroller = byId<HTMLDivElement>("messages");
   const list = byId<HTMLOListElement>("message-list");
   const older = byId<HTMLButtonElement>("older");
   const typing = byId<HTMLParagraphElement>("typing");
   const composer = byId<HTMLFormElement>("composer");
   const input = byId<HTMLTextAreaElement>("composer-text");
+  const fileInput = byId<HTMLInputElement>("composer-file");
+  const uploadList = byId<HTMLUListElement>("uploads");
+  let uploads: Upload[] = [];
   let lastTypingSent = 0;
   let loadingOlder = false;
   let renderedId: string | null = null;
@@ -82,6 +100,19 @@ export function bindConversation(app: App): void {
       .updateChannel(id, { name: settingsName.value, topic: settingsTopic.value })
       .catch((err) => (error.textContent = err instanceof Error ? err.message : "Could not save"));
   });
+  // Block or unblock the other member of a DM, from their conversation.
+  block.addEventListener("click", () => {
+    const partner = store.activeId ? store.channels.get(store.activeId)?.partnerId : undefined;
+    if (!partner) return;
+    const blocking = !store.blocked.has(partner);
+    if (blocking && !confirm(`Block ${store.userName(partner)}? Neither of you can write here until you unblock.`))
+      return;
+    const error = byId<HTMLParagraphElement>("sidebar-error");
+    error.textContent = "";
+    app
+      .setBlocked(partner, blocking)
+      .catch((err) => (error.textContent = err instanceof Error ? err.message : "Could not change the block"));
+  });
   older.addEventListener("click", () => void loadOlder());
   scroller.addEventListener("scroll", () => {
     if (scroller.scrollTop < NEAR_EDGE_PX) void loadOlder();
@@ -89,24 +120,94 @@ export function bindConversation(app: App): void {
   });
   document.addEventListener("visibilitychange", maybeSeen);
 
-  const submit = () => {
+  const renderUploads = () => {
+    const id = store.activeId;
+    const shown = uploads.filter((u) => u.channelId === id);
+    uploadList.hidden = shown.length === 0;
+    uploadList.replaceChildren(
+      ...shown.map((u) =>
+        h(
+          "li",
+          { class: u.error ? "upload failed" : u.file ? "upload done" : "upload" },
+          h("span", {}, u.name),
+          u.error
+            ? h("span", {}, ` — ${u.error}`)
+            : h("progress", { max: 1, value: u.fraction, "aria-label": `Uploading ${u.name}` }),
+          h("button", { type: "button", class: "link", "aria-label": `Remove ${u.name}`, onclick: () => drop(u) }, "×"),
+        ),
+      ),
+    );
+  };
+  const drop = (u: Upload) => {
+    uploads = uploads.filter((x) => x !== u);
+    renderUploads();
+  };
+  const attach = (files: Iterable<File>) => {
+    const id = store.activeId;
+    if (!id) return;
+    for (const f of files) {
+      const u: Upload = { channelId: id, name: f.name, fraction: 0, done: Promise.resolve() };
+      uploads.push(u);
+      u.done = app
+        .upload(id, f, (fraction) => {
+          u.fraction = fraction;
+          renderUploads();
+        })
+        .then(
+          (file) => {
+            u.file = file;
+            u.fraction = 1;
+          },
+          (err) => (u.error = err instanceof Error ? err.message : "upload failed"),
+        )
+        .finally(renderUploads)
+        .then(() => undefined);
+    }
+    renderUploads();
+  };
+  fileInput.addEventListener("change", () => {
+    attach(fileInput.files ?? []);
+    fileInput.value = "";
+  });
+  section.addEventListener("dragover", (e) => {
+    if (!e.dataTransfer?.types.includes("Files")) return;
+    e.preventDefault();
+    section.classList.add("dropping");
+  });
+  section.addEventListener("dragleave", () => section.classList.remove("dropping"));
+  section.addEventListener("drop", (e) => {
+    section.classList.remove("dropping");
+    if (!e.dataTransfer?.files.length) return;
+    e.preventDefault();
+    attach(e.dataTransfer.files);
+  });
+
+  const submit = async () => {
     const id = store.activeId;
     const text = input.value;
-    if (!id || text.trim() === "") return;
-    app.send(id, text);
+    if (!id) return;
+    const mine = uploads.filter((u) => u.channelId === id);
+    if (text.trim() === "" && mine.length === 0) return;
     input.value = "";
+    // The message goes once its files are up; refused ones stay listed until removed.
+    await Promise.all(mine.map((u) => u.done));
+    const ready = mine.filter((u) => u.file).map((u) => u.file!.id);
+    uploads = uploads.filter((u) => !mine.includes(u) || u.error);
+    renderUploads();
+    if (text.trim() === "" && ready.length === 0) return;
+    app.send(id, ready.length > 0 ? text.trim() : text, ready);
     lastTypingSent = 0;
     // Your own message always scrolls into view.
     queueMicrotask(() => queueMicrotask(() => scroller.scrollTo({ top: scroller.scrollHeight })));
   };
   composer.addEventListener("submit", (e) => {
     e.preventDefault();
-    submit();
+    void submit();
   });
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      submit();
+      void submit();
     }
   });
   input.addEventListener("input", () => {
@@ -133,10 +234,17 @@ export function bindConversation(app: App): void {
     topic.hidden = !entry.summary.topic;
     const status = entry.partnerId ? (store.presence.get(entry.partnerId) ?? "offline") : null;
     const size = entry.summary.memberCount === 1 ? "1 member" : `${entry.summary.memberCount} members`;
-    presence.textContent =
-      status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`;
+    // A DM without a partner: they erased their account; what they wrote stays readable.
+    const partnerGone = entry.partnerErased === true;
+    presence.textContent = partnerGone
+      ? ""
+      : (status ?? `${entry.summary.visibility === "public" ? "public group" : "private group"} · ${size}`);
     presence.dataset.status = status ?? "group";
     groupTools.hidden = entry.summary.kind !== "group";
+    block.hidden = !entry.partnerId;
+    const blocked = entry.partnerId !== undefined && store.blocked.has(entry.partnerId);
+    block.textContent = blocked ? "Unblock" : "Block";
+    composer.hidden = blocked || partnerGone;
     channelIdText.textContent = id;
     const role = store.roles.get(id);
     const mayEdit = entry.summary.kind === "group" && (role === "owner" || role === "admin");
@@ -157,6 +265,7 @@ export function bindConversation(app: App): void {
     const have = new Set(messages.filter((m) => m.senderId === app.meId).map((m) => m.clientMsgId));
     const pending = loaded ? app.client.pendingSends.filter((e) => e.channelId === id && !have.has(e.clientMsgId)) : [];
     list.replaceChildren(...messages.map((m) => messageItem(app, m)), ...pending.map(pendingItem));
+    renderUploads();
     older.hidden = store.hasOlder.get(id) !== true;
     // New messages keep a reader at the bottom there; prepended history must not move what they look at.
     scroller.scrollTop = wasAtBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
