@@ -419,10 +419,16 @@ export class ChannelDO extends DurableObject<Env> {
       ...this.store.log().erase(seq),
       released: this.store.files().release(seq),
     }));
-    // The sweep deletes the released files' bytes: at once, and again after an eviction.
-    if (released > 0) this.clock.wakeBy(Date.now());
     this.changed(message);
     if (parent) this.broadcastChange(parent);
+    if (released > 0) {
+      // The sweep deletes the released files' bytes now, so their signed URLs answer 404
+      // when this returns; should R2 fail, or the object be evicted first, the alarm does.
+      this.clock.wakeBy(Date.now());
+      await this.files
+        .sweep(Date.now())
+        .catch((err) => console.warn("deleting a deleted message's files failed", loggableError(err)));
+    }
     return { ok: true, message };
   }
 

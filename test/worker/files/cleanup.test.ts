@@ -58,8 +58,8 @@ describe("files never attached", () => {
 });
 
 describe("deleting a message", () => {
-  it("deletes its files: 404 at once through the id and the URL, bytes gone with the alarm, even after an eviction", async () => {
-    const owner = await signup("delfiles");
+  async function messageWithFiles(prefix: string) {
+    const owner = await signup(prefix);
     const g = (await createGroup(owner)).id;
     const files = [(await upload(owner, g, png(1, 1))).body.file, (await upload(owner, g, png(2, 1))).body.file];
     const other = (await upload(owner, g, png(3, 1))).body.file;
@@ -71,20 +71,32 @@ describe("deleting a message", () => {
       token: owner.accessToken,
       body: { clientMsgId: "n", text: "", attachments: [other.id] },
     });
-    const seq = sent.body.message.seq as number;
-    const del = await api("DELETE", `/api/channels/${g}/messages/${seq}`, { token: owner.accessToken });
-    expect(del.status).toBe(204);
+    return { owner, g, files, other, seq: sent.body.message.seq as number };
+  }
+
+  it("deletes its files: 404 when it returns, through the id and the URL; the other message's file stays", async () => {
+    const { owner, g, files, other, seq } = await messageWithFiles("delfiles");
+    expect((await api("DELETE", `/api/channels/${g}/messages/${seq}`, { token: owner.accessToken })).status).toBe(204);
     for (const f of files) {
       expect((await download(`/api/files/${f.id}`, owner.accessToken)).status).toBe(404);
       expect((await download(f.url)).status).toBe(404);
     }
-    // Evicted before the sweep ran: the files were released in the tombstone's write.
-    await evict(channelStubOf(g));
-    expect(await runDurableObjectAlarm(channelStubOf(g))).toBe(true);
     expect(await storedKeys(g)).toEqual([`files/${other.id}`]);
     expect((await download(`/api/files/${other.id}`, owner.accessToken)).status).toBe(200);
-    // Deleting it again changes nothing.
-    expect((await api("DELETE", `/api/channels/${g}/messages/${seq}`, { token: owner.accessToken })).status).toBe(404);
+  });
+
+  it("R2 failing when it is deleted: the files are gone at once for members, and the alarm deletes the bytes after an eviction", async () => {
+    const { owner, g, files, other, seq } = await messageWithFiles("delfilesr2");
+    await runInDurableObject(channelStubOf(g), (instance: ChannelDO) => {
+      const files = (instance as any).files;
+      files.bucket = { delete: () => Promise.reject(new Error("R2 is down")) };
+    });
+    expect((await api("DELETE", `/api/channels/${g}/messages/${seq}`, { token: owner.accessToken })).status).toBe(204);
+    for (const f of files) expect((await download(`/api/files/${f.id}`, owner.accessToken)).status).toBe(404);
+    expect((await storedKeys(g)).length).toBe(3);
+    // The release was stored with the tombstone: a new instance (with R2 back) finishes it.
+    await evict(channelStubOf(g));
+    expect(await runDurableObjectAlarm(channelStubOf(g))).toBe(true);
     expect(await storedKeys(g)).toEqual([`files/${other.id}`]);
   });
 });
