@@ -470,19 +470,8 @@ export class ChannelDO extends DurableObject<Env> {
     const slice = log.changesAfter(afterRev, limit + 1, TEXT_BUDGET_BYTES);
     const page = slice.messages.slice(0, limit);
     const hasMore = slice.full || slice.messages.length > limit;
-    const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
-    let fromD1 = new Map<number, Message>();
-    if (pruned.length > 0) {
-      try {
-        const read = await readMessagesBySeq(this.env.DB, ch.id, pruned, this.urls.presentAll);
-        fromD1 = new Map(read.map((m) => [m.seq, m]));
-      } catch (err) {
-        console.error("changes read failed", loggableError(err));
-        return fail("unavailable", "Changes are temporarily unavailable");
-      }
-      if (fromD1.size < pruned.length) return fail("unavailable", "Changes are temporarily unavailable");
-    }
-    const messages = page.map((m) => withPruned(m, fromD1.get(m.seq)!));
+    const messages = await this.completePruned(ch.id, page);
+    if (!messages) return fail("unavailable", "Changes are temporarily unavailable");
     return { ok: true, messages, rev, hasMore };
   }
 
@@ -500,19 +489,8 @@ export class ChannelDO extends DurableObject<Env> {
     if (!log.get(parentSeq)) return fail("not_found", "No such message");
     const rows = log.replies(parentSeq, afterSeq, limit + 1);
     const page = rows.slice(0, limit);
-    const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
-    let fromD1 = new Map<number, Message>();
-    if (pruned.length > 0) {
-      try {
-        const read = await readMessagesBySeq(this.env.DB, ch.id, pruned, this.urls.presentAll);
-        fromD1 = new Map(read.map((m) => [m.seq, m]));
-      } catch (err) {
-        console.error("replies read failed", loggableError(err));
-        return fail("unavailable", "Replies are temporarily unavailable");
-      }
-      if (fromD1.size < pruned.length) return fail("unavailable", "Replies are temporarily unavailable");
-    }
-    const messages = page.map((m) => withPruned(m, fromD1.get(m.seq)!));
+    const messages = await this.completePruned(ch.id, page);
+    if (!messages) return fail("unavailable", "Replies are temporarily unavailable");
     return { ok: true, messages, hasMore: rows.length > limit };
   }
 
@@ -898,6 +876,26 @@ export class ChannelDO extends DurableObject<Env> {
   private flushSoon(): void {
     const waiting = this.store.log().lastRev - this.store.progress().flushedRev;
     this.clock.wakeBy(Date.now() + (waiting >= FLUSH_SOON_AFTER ? 0 : FLUSH_DELAY_MS));
+  }
+
+  /**
+   * Messages of this object as they are now, those whose text (and files) were pruned
+   * completed from D1; null when D1 cannot answer for all of them.
+   */
+  private async completePruned(channelId: string, page: readonly StoredMessage[]): Promise<Message[] | null> {
+    const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
+    let fromD1 = new Map<number, Message>();
+    if (pruned.length > 0) {
+      try {
+        const read = await readMessagesBySeq(this.env.DB, channelId, pruned, this.urls.presentAll);
+        fromD1 = new Map(read.map((m) => [m.seq, m]));
+      } catch (err) {
+        console.error("reading pruned messages from D1 failed", loggableError(err));
+        return null;
+      }
+      if (fromD1.size < pruned.length) return null;
+    }
+    return page.map((m) => withPruned(m, fromD1.get(m.seq)!));
   }
 
   /**
