@@ -1,4 +1,5 @@
 import { type FileMeta, type PresentFiles, unsignedFiles } from "../../src/files/file-urls";
+import { type MessageRow, messageFromRow } from "../../src/history/message-row";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { MAX_REACTION_EMOJI, REACTION_USERS_SHOWN } from "../../src/protocol/limits";
 import type { Message, Reaction } from "../../src/protocol/types";
@@ -14,22 +15,7 @@ export function withPruned(local: StoredMessage, fromD1: Message): Message {
   return { ...local, text: fromD1.text, ...(fromD1.attachments ? { attachments: fromD1.attachments } : {}) };
 }
 
-interface Row extends Record<string, SqlStorageValue> {
-  seq: number;
-  sender_id: string;
-  client_msg_id: string;
-  text: string | null;
-  ts: number;
-  rev: number;
-  edited_at: number | null;
-  deleted: number;
-  reply_to: number | null;
-  reply_count: number;
-  last_reply_at: number | null;
-  reactions: string | null;
-  /** JSON of FileMeta[]; NULL when the message has no files (and once pruned, like its text). */
-  attachments: string | null;
-}
+interface Row extends MessageRow, Record<string, SqlStorageValue> {}
 
 /** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
 export interface ChangeSlice {
@@ -380,22 +366,6 @@ export class MessageLog {
   }
 
   private toMessage(r: Row): Message {
-    const message: Message = {
-      channelId: this.channelId,
-      seq: r.seq,
-      senderId: r.sender_id,
-      clientMsgId: r.client_msg_id,
-      text: r.text ?? "",
-      ts: r.ts,
-      rev: r.rev,
-      ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
-      ...(r.deleted ? { deleted: true as const } : {}),
-      ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
-      ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
-      ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
-      ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
-    };
-    if (r.attachments) message.attachments = this.presentFiles(JSON.parse(r.attachments) as FileMeta[]);
-    return message;
+    return messageFromRow(r, this.channelId, this.presentFiles);
   }
 }

@@ -1,8 +1,9 @@
 import { and, eq, getTableColumns, lt, sql } from "drizzle-orm";
 import { db } from "../db/client";
 import { messages } from "../db/schema";
-import { type FileMeta, type PresentFiles, unsignedFiles } from "../files/file-urls";
-import type { ChatFile, Message, Reaction } from "../protocol/types";
+import { type PresentFiles, unsignedFiles } from "../files/file-urls";
+import type { ChatFile, Message } from "../protocol/types";
+import { type MessageRow, messageFromRow } from "./message-row";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
@@ -103,41 +104,13 @@ function reactionsJson(m: Message): string | null {
 const STORED_COLUMNS =
   "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at, reactions, attachments";
 
-interface StoredRow {
+interface StoredRow extends MessageRow {
   channel_id: string;
-  seq: number;
-  sender_id: string;
-  client_msg_id: string;
-  ts: number;
   text: string;
-  rev: number;
-  edited_at: number | null;
-  deleted: number;
-  reply_to: number | null;
-  reply_count: number;
-  last_reply_at: number | null;
-  reactions: string | null;
-  attachments: string | null;
 }
 
 function fromRow(r: StoredRow, presentFiles: PresentFiles): Message {
-  const message: Message = {
-    channelId: r.channel_id,
-    seq: r.seq,
-    senderId: r.sender_id,
-    clientMsgId: r.client_msg_id,
-    text: r.text,
-    ts: r.ts,
-    rev: r.rev,
-    ...(r.edited_at !== null ? { editedAt: r.edited_at } : {}),
-    ...(r.deleted ? { deleted: true as const } : {}),
-    ...(r.reply_to !== null ? { replyTo: r.reply_to } : {}),
-    ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
-    ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
-    ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
-  };
-  if (r.attachments) message.attachments = presentFiles(JSON.parse(r.attachments) as FileMeta[]);
-  return message;
+  return messageFromRow(r, r.channel_id, presentFiles);
 }
 
 /** The messages of `seqs` (at most D1_MAX_PARAMETERS - 1) as D1 has them, in no particular order. */
