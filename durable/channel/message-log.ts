@@ -17,6 +17,12 @@ export function withPruned(local: StoredMessage, fromD1: Message): Message {
 
 interface Row extends MessageRow, Record<string, SqlStorageValue> {}
 
+/**
+ * Rows changed since they were sent, through the partial index that holds only them
+ * (schema 0006): INDEXED BY makes a query that could not use it an error, not a scan.
+ */
+const CHANGED = "messages INDEXED BY messages_changed WHERE rev > created_rev";
+
 /** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
 export interface ChangeSlice {
   /** A null text was pruned: D1 has this message as it is (its rev is flushed). */
@@ -45,9 +51,15 @@ export class MessageLog {
     return this.last;
   }
 
-  /** The channel's change counter: every change writes its rev into the row it changes, so it is the highest. */
+  /**
+   * The channel's change counter: every change writes its rev into the row it changes,
+   * so it is the highest rev, either a changed row's or the newest message's.
+   */
   get lastRev(): number {
-    this.lastRevision ??= this.sql.exec<{ r: number | null }>("SELECT MAX(rev) AS r FROM messages").one().r ?? 0;
+    this.lastRevision ??= Math.max(
+      this.sql.exec<{ r: number | null }>(`SELECT MAX(rev) AS r FROM ${CHANGED}`).one().r ?? 0,
+      this.sql.exec<{ r: number }>("SELECT rev AS r FROM messages ORDER BY seq DESC LIMIT 1").toArray()[0]?.r ?? 0,
+    );
     return this.lastRevision;
   }
 
@@ -189,19 +201,40 @@ export class MessageLog {
    * Messages with a rev above `afterRev` (and a seq of at most `maxSeq`), ascending by
    * rev, at most `limit`, for as long as their texts fit `budgetBytes` (the first one
    * always comes). A cursor left at the first row that does not fit, as in `read`.
+   *
+   * They are the changed rows after `afterRev` (the partial index) merged with the
+   * unchanged ones sent after it, a seq range whose revs ascend with seq.
    */
   changesAfter(afterRev: number, limit: number, budgetBytes: number, maxSeq = Number.MAX_SAFE_INTEGER): ChangeSlice {
-    const cursor = this.sql.exec<Row & { bytes: number | null }>(
-      `SELECT *, length(CAST(text AS BLOB)) AS bytes FROM messages
-       WHERE rev > ? AND seq <= ? ORDER BY rev LIMIT ?`,
-      afterRev,
-      maxSeq,
-      limit,
-    );
+    type Key = { seq: number; rev: number };
+    const changed = this.sql
+      .exec<Key>(
+        `SELECT seq, rev FROM ${CHANGED} AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?`,
+        afterRev,
+        maxSeq,
+        limit,
+      )
+      .toArray();
+    const unchanged = this.sql
+      .exec<Key>(
+        "SELECT seq, rev FROM messages WHERE seq >= ? AND seq <= ? AND rev = created_rev ORDER BY seq LIMIT ?",
+        this.firstSentAfter(afterRev),
+        maxSeq,
+        limit,
+      )
+      .toArray();
     const messages: StoredMessage[] = [];
     let bytes = 0;
     let full = false;
-    for (const row of cursor) {
+    for (let c = 0, u = 0; messages.length < limit && (c < changed.length || u < unchanged.length); ) {
+      const next = u >= unchanged.length || (c < changed.length && changed[c]!.rev < unchanged[u]!.rev);
+      const key = next ? changed[c++]! : unchanged[u++]!;
+      const row = this.sql
+        .exec<Row & { bytes: number | null }>(
+          "SELECT *, length(CAST(text AS BLOB)) AS bytes FROM messages WHERE seq = ?",
+          key.seq,
+        )
+        .one();
       if (messages.length > 0 && bytes + (row.bytes ?? 0) > budgetBytes) {
         full = true;
         break;
@@ -214,10 +247,38 @@ export class MessageLog {
 
   /** The lowest seq changed after `rev`, or one past the last message when nothing was. */
   oldestChangedAfter(rev: number): number {
-    return (
-      this.sql.exec<{ s: number | null }>("SELECT MIN(seq) AS s FROM messages WHERE rev > ?", rev).one().s ??
-      this.lastSeq + 1
-    );
+    const changed = this.sql
+      .exec<{ s: number | null }>(`SELECT MIN(seq) AS s FROM ${CHANGED} AND rev > ?`, rev)
+      .one().s;
+    return Math.min(changed ?? Number.MAX_SAFE_INTEGER, this.firstSentAfter(rev));
+  }
+
+  /**
+   * The first seq sent with a rev above `rev` (one past the last message when none):
+   * created_rev ascends with seq, so a search by primary key finds it, galloping back
+   * from the newest first because callers ask about recent revs.
+   */
+  private firstSentAfter(rev: number): number {
+    const sentAfter = (seq: number) =>
+      (this.sql
+        .exec<{ r: number }>("SELECT created_rev AS r FROM messages WHERE seq >= ? ORDER BY seq LIMIT 1", seq)
+        .toArray()[0]?.r ?? Number.MAX_SAFE_INTEGER) > rev;
+    // Invariant: every seq from `hi` on was sent after `rev`; `lo` was not (0: none known).
+    let hi = this.lastSeq + 1;
+    let lo = 0;
+    for (let step = 1; hi - step >= 1; step *= 2) {
+      if (!sentAfter(hi - step)) {
+        lo = hi - step;
+        break;
+      }
+      hi -= step;
+    }
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (sentAfter(mid)) hi = mid;
+      else lo = mid;
+    }
+    return hi;
   }
 
   /**
@@ -264,12 +325,13 @@ export class MessageLog {
     const seq = this.lastSeq + 1;
     const rev = this.lastRev + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, reply_to, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev, reply_to, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
       text,
       ts,
+      rev,
       rev,
       replyTo ?? null,
       files.length > 0 ? JSON.stringify(files) : null,

@@ -37,7 +37,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           progress: [counters],
           ...kept
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
-        // Those versions had no topic column (0002_topic adds it), no attachments (0004_files) and no revs (0005_lifecycle).
+        // Those versions had no topic column (0002_topic adds it), no attachments (0004_files) and no revs (0005_lifecycle, 0006_changed_rows).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
         const messages = kept.messages!.map(
           ({
@@ -49,6 +49,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
             last_reply_at: _l,
             reactions: _x,
             attachments: _a,
+            created_rev: _v,
             ...row
           }) => row,
         );
@@ -87,7 +88,14 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "reactions",
           "reads",
         ],
-        migrations: ["0001_init", "0002_topic", "0003_online_members", "0004_files", "0005_lifecycle"],
+        migrations: [
+          "0001_init",
+          "0002_topic",
+          "0003_online_members",
+          "0004_files",
+          "0005_lifecycle",
+          "0006_changed_rows",
+        ],
         progress: [progress],
       });
       expect(await fullHistory(member, g.id)).toEqual(history);
@@ -96,6 +104,21 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
       const next = await sendHttp(member, g.id, "after");
       expect(next.status).toBe(201);
       expect(next.body.message.seq).toBe(4);
+      // Messages from before created_rev count as changed: the change log still orders old and new by rev.
+      const edited = await api("PATCH", `/api/channels/${g.id}/messages/2`, {
+        token: owner.accessToken,
+        body: { text: "before 2, edited" },
+      });
+      expect(edited.status).toBe(200);
+      const changed = async (afterRev: number) =>
+        (await api("GET", `/api/channels/${g.id}/changes?afterRev=${afterRev}`, { token: member.accessToken })).body;
+      expect((await changed(0)).messages.map((m: { seq: number; rev: number }) => [m.seq, m.rev])).toEqual([
+        [1, 1],
+        [3, 3],
+        [4, 4],
+        [2, 5],
+      ]);
+      expect((await changed(3)).messages.map((m: { seq: number }) => m.seq)).toEqual([4, 2]);
     });
   }
 });

@@ -258,11 +258,12 @@ describe("update frames", () => {
       const sql = state.storage.sql;
       for (let seq = 2; seq <= 600; seq++) {
         sql.exec(
-          "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev) VALUES (?, ?, ?, ?, ?, ?)",
+          "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev) VALUES (?, ?, ?, ?, ?, ?, ?)",
           seq,
           alice.id,
           `bulk-${seq}`,
           `bulk ${seq}`,
+          seq,
           seq,
           seq,
         );
@@ -581,12 +582,13 @@ describe("old messages whose text only D1 still has", () => {
       const sql = state.storage.sql;
       for (const m of rows.slice(1)) {
         sql.exec(
-          "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev) VALUES (?, ?, ?, ?, ?, ?)",
+          "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev) VALUES (?, ?, ?, ?, ?, ?, ?)",
           m.seq,
           m.senderId,
           m.clientMsgId,
           m.text,
           m.ts,
+          m.rev,
           m.rev,
         );
       }

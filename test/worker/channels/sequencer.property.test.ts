@@ -12,7 +12,7 @@ import { channelStubOf, evict } from "../support/evict";
  * must equal the model's: seq contiguous from 1, one row per (sender, clientMsgId),
  * every change taking the next rev, members' sends and their own edits accepted,
  * others' refused, re-sends answered with the message as it is now. At the end,
- * history, /changes and D1 all show the model's final state.
+ * history, /changes (whole, and paged from several revs) and D1 all show the model's final state.
  */
 type Op =
   | { kind: "send"; user: number; id: number; text: string }
@@ -332,7 +332,21 @@ it("keeps the log equal to a simple model under random operations", async () => 
           token: users[reader]!.accessToken,
         });
         expect(changes.body.rev).toBe(rev);
-        expect(changes.body.messages.map(shape)).toEqual([...model].sort((a, b) => a.rev - b.rev));
+        const byRev = [...model].sort((a, b) => a.rev - b.rev);
+        expect(changes.body.messages.map(shape)).toEqual(byRev);
+        // Paged from anywhere, in small pages: changed rows and untouched ones interleave by rev.
+        for (const from of new Set([0, Math.floor(rev / 2), Math.max(0, rev - 1)])) {
+          const paged: unknown[] = [];
+          for (let after = from, more = true; more; ) {
+            const page = await api("GET", `/api/channels/${g.id}/changes?afterRev=${after}&limit=3`, {
+              token: users[reader]!.accessToken,
+            });
+            paged.push(...page.body.messages.map(shape));
+            more = page.body.hasMore;
+            after = page.body.messages.at(-1)?.rev ?? after;
+          }
+          expect(paged).toEqual(byRev.filter((m) => m.rev > from));
+        }
       }
       // And so does D1, once the flush has run.
       for (let i = 0; i < 20 && (await stub.testFlushState()).flushedRev < rev; i++) await runDurableObjectAlarm(stub);
