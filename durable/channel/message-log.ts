@@ -15,6 +15,8 @@ export function withPruned(local: StoredMessage, fromD1: Message): Message {
   return { ...local, text: fromD1.text, ...(fromD1.attachments ? { attachments: fromD1.attachments } : {}) };
 }
 
+const mentionsJson = (userIds: readonly string[]) => (userIds.length > 0 ? JSON.stringify(userIds) : null);
+
 interface Row extends MessageRow, Record<string, SqlStorageValue> {}
 
 /** Messages changed after a rev, ascending by rev, within a budget of text bytes. */
@@ -62,13 +64,14 @@ export class MessageLog {
     return row && this.stored(row);
   }
 
-  /** A new text for a message; takes the next rev. */
-  edit(seq: number, text: string, at: number): Message {
+  /** A new text for a message, and who it mentions now; takes the next rev. */
+  edit(seq: number, text: string, at: number, mentions: readonly string[] = []): Message {
     const row = this.sql
       .exec<Row>(
-        "UPDATE messages SET text = ?, edited_at = ?, rev = ? WHERE seq = ? RETURNING *",
+        "UPDATE messages SET text = ?, edited_at = ?, mentions = ?, rev = ? WHERE seq = ? RETURNING *",
         text,
         at,
+        mentionsJson(mentions),
         this.nextRev(),
         seq,
       )
@@ -83,7 +86,7 @@ export class MessageLog {
   erase(seq: number): { message: Message; parent?: StoredMessage } {
     const row = this.sql
       .exec<Row>(
-        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, attachments = NULL, rev = ? WHERE seq = ? RETURNING *",
+        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, attachments = NULL, mentions = NULL, rev = ? WHERE seq = ? RETURNING *",
         this.nextRev(),
         seq,
       )
@@ -260,11 +263,12 @@ export class MessageLog {
     ts: number,
     replyTo?: number,
     files: readonly FileMeta[] = [],
+    mentions: readonly string[] = [],
   ): { message: Message; parent?: StoredMessage } {
     const seq = this.lastSeq + 1;
     const rev = this.lastRev + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, reply_to, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, reply_to, attachments, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
@@ -273,6 +277,7 @@ export class MessageLog {
       rev,
       replyTo ?? null,
       files.length > 0 ? JSON.stringify(files) : null,
+      mentionsJson(mentions),
     );
     this.last = seq;
     this.lastRevision = rev;
@@ -285,6 +290,7 @@ export class MessageLog {
       ts,
       rev,
       ...(replyTo !== undefined ? { replyTo } : {}),
+      ...(mentions.length > 0 ? { mentions: [...mentions] } : {}),
     };
     if (files.length > 0) message.attachments = this.presentFiles(files);
     if (replyTo === undefined) return { message };
