@@ -12,8 +12,9 @@
 
 /** "@" not after a letter, digit, mark or username character; then the run of name characters. */
 const MENTION = /(?<![\p{L}\p{N}\p{M}_.@-])@([A-Za-z0-9_.-]+)/gu;
-const TRAILING_PUNCTUATION = /[.-]$/;
+const TRAILING_PUNCTUATION = ".-";
 const MIN_USERNAME = 3;
+const MAX_USERNAME = 32;
 
 /**
  * The userIds `text` mentions, each once, in order of first mention. `userIdOf` maps a
@@ -30,12 +31,17 @@ export function mentionedUserIds(text: string, userIdOf: (username: string) => s
   return [...found];
 }
 
-/** The run as a member's name, or with its trailing "." and "-" dropped one by one until it is one. */
+/**
+ * The run as a member's name, or with some of its trailing "." and "-" dropped, the
+ * longest that is one. Only lengths a username can have are tried, so a run of
+ * 100,000 dots costs one pass, not one copy per dot.
+ */
 function resolve(run: string, userIdOf: (username: string) => string | undefined): string | undefined {
-  for (let name = run; name.length >= MIN_USERNAME; name = name.slice(0, -1)) {
-    const userId = userIdOf(name);
+  let end = run.length;
+  while (end > 0 && TRAILING_PUNCTUATION.includes(run[end - 1]!)) end--;
+  for (let length = Math.min(run.length, MAX_USERNAME); length >= Math.max(end, MIN_USERNAME); length--) {
+    const userId = userIdOf(run.slice(0, length));
     if (userId !== undefined) return userId;
-    if (!TRAILING_PUNCTUATION.test(name)) return undefined;
   }
   return undefined;
 }

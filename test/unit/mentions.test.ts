@@ -60,6 +60,17 @@ describe("mentionedUserIds", () => {
     expect(mentions("see @example.com")).toEqual(["u-example"]);
   });
 
+  it("looks up at most one name per username length, however long the run after '@'", () => {
+    const looked: string[] = [];
+    const lookUp = (name: string) => {
+      looked.push(name);
+      return members.get(name);
+    };
+    expect(mentionedUserIds(`@alice${".".repeat(99_990)}`, lookUp)).toEqual(["u-alice"]);
+    expect(mentionedUserIds(`@${"a".repeat(99_999)}`, lookUp)).toEqual([]);
+    expect(looked.length).toBeLessThanOrEqual(32);
+  });
+
   it("text without a member's name mentions nobody, whatever it holds", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme" }), (text) => {
