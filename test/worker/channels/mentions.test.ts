@@ -162,6 +162,52 @@ describe("message.mentions", () => {
     chan.close();
   });
 
+  it("replies mention like any message, and /replies shows them", async () => {
+    const { owner, alice, g } = await quartet();
+    await sent(owner, g, "parent");
+    const reply = await api("POST", `/api/channels/${g}/messages`, {
+      token: owner.accessToken,
+      body: { clientMsgId: "r1", text: `@${alice.username} see above`, replyTo: 1 },
+    });
+    expect(reply.status).toBe(201);
+    expect(reply.body.message.mentions).toEqual([alice.id]);
+    const thread = await api("GET", `/api/channels/${g}/messages/1/replies`, { token: alice.accessToken });
+    expect(mentionsBySeq(thread.body.messages)).toEqual([[2, [alice.id]]]);
+    expect((await summary(alice, g)).mentions).toBe(1);
+  });
+
+  it("a message whose text was pruned to D1 keeps its mentions: history, /changes, the count, and an edit", async () => {
+    const { owner, alice, bob, g } = await quartet();
+    await sent(owner, g, `@${alice.username} old`);
+    await sent(owner, g, `@${bob.username} old too`);
+    await flushAll(g);
+    const stub = channelStubOf(g);
+    await runInDurableObject(stub, (inst: ChannelDO) => {
+      const store = (inst as any).store;
+      expect(store.log().pruneTextThrough(2, store.progress().flushedRev)).toBe(2);
+      store.saveProgress({ prunedSeq: 2 });
+    });
+    await evict(stub);
+    const stored = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec("SELECT seq, text, mentions FROM messages ORDER BY seq").toArray(),
+    );
+    expect(stored.map((r) => r.text)).toEqual([null, null]);
+    expect(mentionsBySeq(await fullHistory(alice, g))).toEqual([
+      [1, [alice.id]],
+      [2, [bob.id]],
+    ]);
+    const changes = await api("GET", `/api/channels/${g}/changes`, { token: alice.accessToken });
+    expect(mentionsBySeq(changes.body.messages)).toEqual([
+      [1, [alice.id]],
+      [2, [bob.id]],
+    ]);
+    expect((await summary(alice, g)).mentions).toBe(1);
+    const edited = await edit(owner, g, 1, `now @${bob.username}`);
+    expect(edited.body.message.mentions).toEqual([bob.id]);
+    expect((await summary(alice, g)).mentions).toBe(0);
+    expect((await summary(bob, g)).mentions).toBe(2);
+  });
+
   it("a member is mentionable as soon as they join, and no longer once they leave", async () => {
     const { owner, alice, outsider, g } = await quartet();
     const before = await sent(owner, g, `@${outsider.username} are you there?`);
