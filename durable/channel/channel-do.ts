@@ -44,6 +44,7 @@ import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } fr
 import { migrate } from "../kit/sql-migrations";
 import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
+import { waitAtMost } from "../kit/wait-at-most";
 import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
 import { ChannelFiles } from "./channel-files";
@@ -91,6 +92,12 @@ const FLUSH_DELAY_MS = 2_000;
  * instead of one in 50, which is what the 99th percentile sees.
  */
 const FLUSH_SOON_AFTER = FLUSH_BATCH;
+/**
+ * How long a waking object with members whose usernames it does not know waits for D1
+ * before taking requests. blockConcurrencyWhile resets an object that waits 30 s, so a
+ * D1 that hangs must not hold it: the names then arrive in the background.
+ */
+const LEARN_NAMES_ON_WAKE_MS = 2_000;
 
 export interface CreateChannel {
   id: string;
@@ -161,7 +168,7 @@ export class ChannelDO extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async () => {
       this.clock.adopt(await storage.getAlarm());
       // Members from before names were kept here: learned before anything is sent.
-      if (this.store.channel()) await this.learnUsernames();
+      if (this.store.channel()) await waitAtMost(this.learnUsernames(), LEARN_NAMES_ON_WAKE_MS);
     });
     this.lifetime = new SocketLifetime(this.sockets, (at) => this.clock.wakeBy(at));
     const cfg = config(env);
