@@ -346,6 +346,11 @@ describe("channelSummary.mentions", () => {
     expect((await read(bob, g, 2)).status).toBe(204);
     const afterRead = await userStubOf(bob.id).listChannels();
     expect(afterRead.find((c) => c.id === g)).toMatchObject({ unread: 0, mentions: 0 });
+    // A pull that counted before that read, arriving after it, changes nothing.
+    const { unread: _, notifications: __, ...stale } = await summary(bob, g);
+    await userStubOf(bob.id).remember([{ ...stale, readSeq: 0, mentions: 2 }]);
+    const afterStale = await userStubOf(bob.id).listChannels();
+    expect(afterStale.find((c) => c.id === g)).toMatchObject({ readSeq: 2, unread: 0, mentions: 0 });
   });
 });
 
