@@ -7,7 +7,9 @@ import {
   writeMember,
   writeMemberCount,
 } from "../../src/channels/d1-membership";
+import { mentionedUserIds } from "../../src/channels/mentions";
 import { config } from "../../src/config";
+import { db } from "../../src/db/client";
 import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
 import { readMessages, readMessagesBySeq, upsertMessages } from "../../src/history/d1-history";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
@@ -35,12 +37,14 @@ import type {
   Role,
   Visibility,
 } from "../../src/protocol/types";
+import { usernamesOf } from "../../src/users/repo";
 import { type MemberPresence, RELAY_PATH } from "../kit/relay";
 import { replaceOldestBeyondCap } from "../kit/socket-cap";
 import { answerClose, answerPingsWhileHibernating, Sockets, upgradeResponse } from "../kit/sockets";
 import { migrate } from "../kit/sql-migrations";
 import { AlarmClock } from "../kit/timers";
 import { TokenBuckets } from "../kit/token-bucket";
+import { waitAtMost } from "../kit/wait-at-most";
 import { userStub } from "../stubs";
 import { catchUpFrames } from "./catch-up";
 import { ChannelFiles } from "./channel-files";
@@ -88,6 +92,12 @@ const FLUSH_DELAY_MS = 2_000;
  * instead of one in 50, which is what the 99th percentile sees.
  */
 const FLUSH_SOON_AFTER = FLUSH_BATCH;
+/**
+ * How long a waking object with members whose usernames it does not know waits for D1
+ * before taking requests. blockConcurrencyWhile resets an object that waits 30 s, so a
+ * D1 that hangs must not hold it: the names then arrive in the background.
+ */
+const LEARN_NAMES_ON_WAKE_MS = 2_000;
 
 export interface CreateChannel {
   id: string;
@@ -135,6 +145,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly files: ChannelFiles;
   private readonly blocks: DmBlocks;
   private watchingNow: Map<string, string[]> | undefined;
+  private learningNames: Promise<void> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = upsertMessages;
 
@@ -154,7 +165,11 @@ export class ChannelDO extends DurableObject<Env> {
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
     // that a previous instance of this object set (a flush, an earlier expiry).
-    void ctx.blockConcurrencyWhile(async () => this.clock.adopt(await storage.getAlarm()));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.clock.adopt(await storage.getAlarm());
+      // Members from before names were kept here: learned before anything is sent.
+      if (this.store.channel()) await waitAtMost(this.learnUsernames(), LEARN_NAMES_ON_WAKE_MS);
+    });
     this.lifetime = new SocketLifetime(this.sockets, (at) => this.clock.wakeBy(at));
     const cfg = config(env);
     this.fanOut = new FanOut({
@@ -195,8 +210,9 @@ export class ChannelDO extends DurableObject<Env> {
         role: (init.kind === "group" && userId === init.createdBy ? "owner" : "member") as Role,
         joinedAt: record.createdAt,
       }));
-      await writeChannel(this.env.DB, record, members);
+      const [, names] = await Promise.all([writeChannel(this.env.DB, record, members), this.readUsernames(memberIds)]);
       this.store.createChannel(record, members);
+      this.store.names().learn(names);
       const channel = toChannel(record);
       const told = await this.tellInboxes(memberIds, (inbox) => inbox.channelEvent("added", channel));
       for (const [userId, presence] of told) this.fanOut.presence(userId, presence);
@@ -225,8 +241,12 @@ export class ChannelDO extends DurableObject<Env> {
       const problem = checkAdd(ch, actor, userId, members.size, memberLimit(ch.visibility, config(this.env)));
       if (problem) return problem;
       const member = { userId, role: "member" as const, joinedAt: Date.now() };
-      await writeMember(this.env.DB, ch.id, member, members.size + 1);
+      const [, names] = await Promise.all([
+        writeMember(this.env.DB, ch.id, member, members.size + 1),
+        this.readUsernames([userId]),
+      ]);
       this.store.insertMember(member.userId, member.role, member.joinedAt);
+      this.store.names().learn(names);
       this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
       const channel = toChannel(this.store.channel()!);
       const lastSeq = this.store.log().lastSeq;
@@ -395,7 +415,11 @@ export class ChannelDO extends DurableObject<Env> {
       return { ok: true, message: { ...current, text: current.text } };
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Editing too fast", wait);
-    const message = this.store.log().edit(seq, text as string, Date.now());
+    const mentions = this.mentionsIn(text as string);
+    const message = this.ctx.storage.transactionSync(() => {
+      this.store.mentions().replace(seq, current.mentions ?? [], mentions);
+      return this.store.log().edit(seq, text as string, Date.now(), mentions);
+    });
     this.changed(message);
     return { ok: true, message };
   }
@@ -415,10 +439,10 @@ export class ChannelDO extends DurableObject<Env> {
     if (current.senderId !== userId && !moderates) {
       return fail("forbidden", "Only the sender, the owner or an admin may delete a message");
     }
-    const { message, parent, released } = this.ctx.storage.transactionSync(() => ({
-      ...this.store.log().erase(seq),
-      released: this.store.files().release(seq),
-    }));
+    const { message, parent, released } = this.ctx.storage.transactionSync(() => {
+      this.store.mentions().replace(seq, current.mentions ?? [], []);
+      return { ...this.store.log().erase(seq), released: this.store.files().release(seq) };
+    });
     this.changed(message);
     if (parent) this.broadcastChange(parent);
     if (released > 0) {
@@ -495,14 +519,16 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /**
-   * The caller's summary of the channel: lastSeq, their read cursor, the last message
-   * and their notification level. How an inbox learns its counters (it pulls them).
+   * The caller's summary of the channel: lastSeq, their read cursor, their unread
+   * mentions, the last message and their notification level. How an inbox learns its
+   * counters (it pulls them), so they are exact whatever the inbox missed.
    */
   async summary(userId: string): Promise<
     Outcome<{
       channel: Channel;
       lastSeq: number;
       readSeq: number;
+      mentions: number;
       lastMessage?: Message;
       notifications: NotificationLevel;
     }>
@@ -511,13 +537,16 @@ export class ChannelDO extends DurableObject<Env> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
     const log = this.store.log();
+    // Nobody has unread mail they wrote themselves: their own messages count as read.
+    const readSeq = log.lastSentAfter(userId, this.store.readSeqOf(userId));
     return {
       ok: true,
       channel: toChannel(ch),
       lastSeq: log.lastSeq,
       ...this.lastMessage(),
-      // Nobody has unread mail they wrote themselves: their own messages count as read.
-      readSeq: log.lastSentAfter(userId, this.store.readSeqOf(userId)),
+      readSeq,
+      // Messages as they are now: an edit that adds or removes a mention counts at once.
+      mentions: this.store.mentions().countAfter(userId, readSeq),
       notifications: this.store.levels().levelOf(userId, this.store.members().size),
     };
   }
@@ -530,8 +559,14 @@ export class ChannelDO extends DurableObject<Env> {
     hit("rpc.ChannelDO.pushCandidate");
     const members = this.store.members();
     if (!this.store.channel() || !members.has(userId)) return null;
-    if (!wantsPush(this.store.levels().levelOf(userId, members.size), false)) return null;
-    return this.store.log().newestFromOthers(userId, afterSeq);
+    const level = this.store.levels().levelOf(userId, members.size);
+    if (wantsPush(level, false)) return this.store.log().newestFromOthers(userId, afterSeq);
+    if (!wantsPush(level, true)) return null;
+    const seq = this.store.mentions().newestFromOthers(userId, afterSeq);
+    const mentioning = seq === null ? undefined : this.store.log().get(seq);
+    // As newestFromOthers: a text pruned to D1 is too old to be news.
+    if (!mentioning || mentioning.text === null) return null;
+    return { ...mentioning, text: mentioning.text };
   }
 
   /** The caller's notification level for this channel (PUT /api/channels/:id/notifications). */
@@ -640,6 +675,7 @@ export class ChannelDO extends DurableObject<Env> {
       for (const m of members) this.store.insertMember(m.userId, m.role, m.joinedAt);
     });
     await writeMemberCount(this.env.DB, ch.id, this.store.members().size);
+    await this.learnUsernames();
     return { ok: true, added: members.length };
   }
 
@@ -820,9 +856,12 @@ export class ChannelDO extends DurableObject<Env> {
     const wait = this.buckets.take(userId);
     if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
 
+    const mentions = this.mentionsIn(text as string);
     const { message, parent } = this.ctx.storage.transactionSync(() => {
-      const appended = this.store.log().append(userId, clientMsgId, text as string, Date.now(), replyTo, files);
+      const log = this.store.log();
+      const appended = log.append(userId, clientMsgId, text as string, Date.now(), replyTo, files, mentions);
       this.store.files().attach(attachments, appended.message.seq);
+      this.store.mentions().replace(appended.message.seq, [], mentions);
       return appended;
     });
     this.sockets.broadcast({ type: "message", message });
@@ -851,6 +890,38 @@ export class ChannelDO extends DurableObject<Env> {
         })
         .catch((err) => console.warn("an old message's update frame could not be sent", loggableError(err))),
     );
+  }
+
+  /**
+   * The members `text` mentions. A member whose name this object has not learned yet
+   * cannot be mentioned; learning it starts now, for the next message.
+   */
+  private mentionsIn(text: string): string[] {
+    if (!text.includes("@")) return [];
+    const names = this.store.names();
+    if (names.missing().length > 0) this.ctx.waitUntil(this.learnUsernames());
+    return mentionedUserIds(text, (name) => names.userIdOf(name));
+  }
+
+  /** Reads from D1 the usernames of members not known here yet; one read at a time. */
+  private learnUsernames(): Promise<void> {
+    this.learningNames ??= (async () => {
+      const missing = this.store.names().missing();
+      if (missing.length > 0) this.store.names().learn(await this.readUsernames(missing));
+    })().finally(() => {
+      this.learningNames = undefined;
+    });
+    return this.learningNames;
+  }
+
+  /** Usernames from D1; none when D1 cannot answer (those members stay unknown until learned). */
+  private async readUsernames(userIds: readonly string[]): Promise<Map<string, string>> {
+    try {
+      return await usernamesOf(db(this.env.DB), userIds);
+    } catch (err) {
+      console.warn("reading members' usernames failed", loggableError(err));
+      return new Map();
+    }
   }
 
   /** A message of this channel the caller may try to change: 403 for non-members, 404 when unknown or deleted. */

@@ -2,7 +2,9 @@ import { type PresentFiles, unsignedFiles } from "../../src/files/file-urls";
 import type { ChannelKind, Member, Role, Visibility } from "../../src/protocol/types";
 import { hasTables } from "../kit/sql-migrations";
 import { FileStore } from "./file-store";
+import { MemberNames } from "./member-names";
 import type { ChannelRecord } from "./membership";
+import { MentionIndex } from "./mention-index";
 import { MessageLog } from "./message-log";
 import { NotificationLevels } from "./notification-levels";
 import { OnlineMembers } from "./online-members";
@@ -40,6 +42,8 @@ export class ChannelStore {
   private fileStore: FileStore | undefined;
   private onlineMembers: OnlineMembers | undefined;
   private notificationLevels: NotificationLevels | undefined;
+  private memberNames: MemberNames | undefined;
+  private mentionIndex: MentionIndex | undefined;
   private progressRow: Progress | undefined;
   private migrated = false;
 
@@ -113,6 +117,18 @@ export class ChannelStore {
     return this.notificationLevels;
   }
 
+  /** Members' usernames, to resolve mentions. Only once the channel exists. */
+  names(): MemberNames {
+    this.memberNames ??= new MemberNames(this.sql);
+    return this.memberNames;
+  }
+
+  /** Who each message mentions, by member. Only once the channel exists. */
+  mentions(): MentionIndex {
+    this.mentionIndex ??= new MentionIndex(this.sql);
+    return this.mentionIndex;
+  }
+
   /** Stores a new channel and its first members in one transaction. */
   createChannel(record: ChannelRecord, members: readonly (MemberInfo & { userId: string })[]): void {
     this.ensureSchema();
@@ -172,11 +188,13 @@ export class ChannelStore {
   insertMember(userId: string, role: Role, joinedAt: number): void {
     this.sql.exec("INSERT OR REPLACE INTO members (user_id, role, joined_at) VALUES (?, ?, ?)", userId, role, joinedAt);
     this.members().set(userId, { role, joinedAt });
+    // REPLACE wrote the row without a name: whatever name the cache had is not stored.
+    this.memberNames?.left(userId);
     this.recount();
   }
 
   /**
-   * Removes a member with their read cursor, presence and notification level; `heir`
+   * Removes a member with their read cursor, presence, notification level and mentions; `heir`
    * becomes owner in the same transaction.
    */
   deleteMember(userId: string, heir?: string): void {
@@ -185,12 +203,14 @@ export class ChannelStore {
       this.sql.exec("DELETE FROM reads WHERE user_id = ?", userId);
       this.online().forget(userId);
       this.levels().forget(userId);
+      this.mentions().forget(userId);
       if (heir) this.sql.exec("UPDATE members SET role = 'owner' WHERE user_id = ?", heir);
     });
     // Patched rather than dropped: reloading a 10,000-member cache after every leave
     // would read every row again.
     const members = this.members();
     members.delete(userId);
+    this.memberNames?.left(userId);
     const heirInfo = heir ? members.get(heir) : undefined;
     if (heirInfo) heirInfo.role = "owner";
     this.recount();

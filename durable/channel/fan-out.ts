@@ -81,22 +81,24 @@ export class FanOut {
 
   /**
    * Offline members whose level asks for a push of `message`. A large channel looks
-   * only at members who chose `all` (its default is `mentions`), so the work is never
-   * proportional to all of its members.
+   * only at members who chose `all` (its default is `mentions`) and those the message
+   * mentions, so the work is never proportional to all of its members.
    */
   private offerPushes(message: Message, now: number): void {
     const { store } = this.deps;
     const members = store.members();
     const levels = store.levels();
     const online = store.online();
-    const candidates = members.size > LARGE_CHANNEL_MEMBERS ? levels.choosing("all") : members.keys();
+    const mentioned = new Set(message.mentions);
+    const candidates =
+      members.size > LARGE_CHANNEL_MEMBERS ? new Set([...levels.choosing("all"), ...mentioned]) : members.keys();
     const targets = [...candidates].filter(
       (id) =>
         id !== message.senderId &&
         members.has(id) &&
         !online.has(id) &&
         online.mayPush(id) &&
-        wantsPush(levels.levelOf(id, members.size), false),
+        wantsPush(levels.levelOf(id, members.size), mentioned.has(id)),
     );
     for (const id of this.pushGate.offer(targets, now)) void this.notify(id, message);
   }

@@ -15,6 +15,8 @@ export function withPruned(local: StoredMessage, fromD1: Message): Message {
   return { ...local, text: fromD1.text, ...(fromD1.attachments ? { attachments: fromD1.attachments } : {}) };
 }
 
+const mentionsJson = (userIds: readonly string[]) => (userIds.length > 0 ? JSON.stringify(userIds) : null);
+
 interface Row extends MessageRow, Record<string, SqlStorageValue> {}
 
 /**
@@ -74,13 +76,14 @@ export class MessageLog {
     return row && this.stored(row);
   }
 
-  /** A new text for a message; takes the next rev. */
-  edit(seq: number, text: string, at: number): Message {
+  /** A new text for a message, and who it mentions now; takes the next rev. */
+  edit(seq: number, text: string, at: number, mentions: readonly string[] = []): Message {
     const row = this.sql
       .exec<Row>(
-        "UPDATE messages SET text = ?, edited_at = ?, rev = ? WHERE seq = ? RETURNING *",
+        "UPDATE messages SET text = ?, edited_at = ?, mentions = ?, rev = ? WHERE seq = ? RETURNING *",
         text,
         at,
+        mentionsJson(mentions),
         this.nextRev(),
         seq,
       )
@@ -95,7 +98,7 @@ export class MessageLog {
   erase(seq: number): { message: Message; parent?: StoredMessage } {
     const row = this.sql
       .exec<Row>(
-        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, attachments = NULL, rev = ? WHERE seq = ? RETURNING *",
+        "UPDATE messages SET text = '', edited_at = NULL, deleted = 1, reactions = NULL, attachments = NULL, mentions = NULL, rev = ? WHERE seq = ? RETURNING *",
         this.nextRev(),
         seq,
       )
@@ -321,11 +324,12 @@ export class MessageLog {
     ts: number,
     replyTo?: number,
     files: readonly FileMeta[] = [],
+    mentions: readonly string[] = [],
   ): { message: Message; parent?: StoredMessage } {
     const seq = this.lastSeq + 1;
     const rev = this.lastRev + 1;
     this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev, reply_to, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev, reply_to, attachments, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       seq,
       senderId,
       clientMsgId,
@@ -335,6 +339,7 @@ export class MessageLog {
       rev,
       replyTo ?? null,
       files.length > 0 ? JSON.stringify(files) : null,
+      mentionsJson(mentions),
     );
     this.last = seq;
     this.lastRevision = rev;
@@ -347,6 +352,7 @@ export class MessageLog {
       ts,
       rev,
       ...(replyTo !== undefined ? { replyTo } : {}),
+      ...(mentions.length > 0 ? { mentions: [...mentions] } : {}),
     };
     if (files.length > 0) message.attachments = this.presentFiles(files);
     if (replyTo === undefined) return { message };

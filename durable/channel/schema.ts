@@ -93,6 +93,21 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       DROP INDEX messages_rev;
       CREATE INDEX messages_changed ON messages (rev) WHERE rev > created_rev;`,
   },
+  {
+    id: "0007_mentions",
+    sql: `
+      -- Members' usernames, lower-cased as D1 keeps them, so a send resolves @mentions
+      -- without reading D1. NULL until learned from D1: members from before this column,
+      -- or added while D1 could not tell (durable/channel/member-names.ts).
+      ALTER TABLE members ADD COLUMN username TEXT;
+      CREATE INDEX members_unnamed ON members (user_id) WHERE username IS NULL;
+      -- message.mentions as JSON (the userIds its text mentions); NULL when none. Kept
+      -- when the text is pruned: it is what the message is, not what it says.
+      ALTER TABLE messages ADD COLUMN mentions TEXT;
+      -- The same, one row per mentioned member, for their unread count and push
+      -- follow-ups: one index range per member (durable/channel/mention-index.ts).
+      CREATE TABLE mentions (user_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, seq)) WITHOUT ROWID;`,
+  },
 ];
 
 /**

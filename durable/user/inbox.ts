@@ -5,6 +5,7 @@ interface InboxRow extends Record<string, SqlStorageValue> {
   channel: string;
   last_seq: number;
   read_seq: number;
+  mentions: number;
   last_message: string | null;
 }
 
@@ -12,6 +13,8 @@ interface InboxRow extends Record<string, SqlStorageValue> {
 export interface InboxCounters {
   lastSeq: number;
   readSeq: number;
+  /** Unread mentions, as the channel counted them; absent: the count stays as it was. */
+  mentions?: number;
   lastMessage?: Message;
 }
 
@@ -30,12 +33,15 @@ export class Inbox {
    * repair. Counters only move forward, whatever order the news arrives in; the last
    * message is the one of the higher seq, so the preview never trails lastSeq, and of
    * two copies of it the one of the higher rev, so an edit or delete replaces the text.
+   * Unread mentions are not monotonic (an edit can remove one): the latest count stands,
+   * unless it was counted from a read cursor behind the one kept here.
    */
   record(channel: Channel, counters: InboxCounters): void {
     this.sql.exec(
-      `INSERT INTO inbox (channel_id, channel, last_seq, read_seq, last_message) VALUES (?, ?, ?, ?, ?)
+      `INSERT INTO inbox (channel_id, channel, last_seq, read_seq, mentions, last_message) VALUES (?, ?, ?, ?, ifnull(?, 0), ?)
        ON CONFLICT (channel_id) DO UPDATE SET channel = excluded.channel,
          last_seq = MAX(inbox.last_seq, excluded.last_seq), read_seq = MAX(inbox.read_seq, excluded.read_seq),
+         mentions = CASE WHEN ?5 IS NULL OR excluded.read_seq < inbox.read_seq THEN inbox.mentions ELSE ?5 END,
          last_message = CASE WHEN excluded.last_seq > inbox.last_seq
            THEN COALESCE(excluded.last_message, inbox.last_message)
            WHEN excluded.last_seq = inbox.last_seq AND ifnull(json_extract(excluded.last_message, '$.rev'), 0)
@@ -46,6 +52,7 @@ export class Inbox {
       JSON.stringify(channel),
       counters.lastSeq,
       counters.readSeq,
+      counters.mentions ?? null,
       counters.lastMessage ? JSON.stringify(counters.lastMessage) : null,
     );
   }
@@ -59,11 +66,19 @@ export class Inbox {
     this.sql.exec("DELETE FROM inbox");
   }
 
-  /** Moves the read cursor forward; false when it was there already, or the channel is not in the inbox. */
+  /**
+   * Moves the read cursor forward; false when it was there already, or the channel is
+   * not in the inbox. Read to the end, no mention is unread; short of it, the channel's
+   * next count corrects this one.
+   */
   moveRead(channelId: string, seq: number): boolean {
     return (
-      this.sql.exec("UPDATE inbox SET read_seq = ? WHERE channel_id = ? AND read_seq < ?", seq, channelId, seq)
-        .rowsWritten > 0
+      this.sql.exec(
+        `UPDATE inbox SET read_seq = ?1, mentions = CASE WHEN ?1 >= last_seq THEN 0 ELSE mentions END
+         WHERE channel_id = ?2 AND read_seq < ?1`,
+        seq,
+        channelId,
+      ).rowsWritten > 0
     );
   }
 
@@ -71,11 +86,16 @@ export class Inbox {
     return this.sql
       .exec<InboxRow>("SELECT * FROM inbox")
       .toArray()
-      .map((r) => ({
-        ...(JSON.parse(r.channel) as Channel),
-        ...readCounters(r.last_seq, r.read_seq),
-        ...(r.last_message ? { lastMessage: JSON.parse(r.last_message) as Message } : {}),
-      }));
+      .map((r) => {
+        const counters = readCounters(r.last_seq, r.read_seq);
+        return {
+          ...(JSON.parse(r.channel) as Channel),
+          ...counters,
+          // Never more than are unread, whatever order the news came in.
+          mentions: Math.min(r.mentions, counters.unread),
+          ...(r.last_message ? { lastMessage: JSON.parse(r.last_message) as Message } : {}),
+        };
+      });
   }
 
   /** Per channel, when its last message was sent (0 before the first): how contacts are ranked. */

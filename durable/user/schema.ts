@@ -56,6 +56,13 @@ export const USER_MIGRATIONS: readonly Migration[] = [
       -- and presence consult without asking D1: durable/user/blocked-users.ts).
       CREATE TABLE blocked_users (user_id TEXT PRIMARY KEY);`,
   },
+  {
+    id: "0005_inbox_mentions",
+    sql: `
+      -- The unread mentions a channel last reported (GET /api/channels pulls them), shown
+      -- when that channel cannot answer, like the other counters.
+      ALTER TABLE inbox ADD COLUMN mentions INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 /** Objects migrated before migrations had ids counted 5 steps in `_schema`: they built what 0001_init builds. */

@@ -276,8 +276,8 @@ export class UserDO extends DurableObject<Env> {
   /** Summaries GET /api/channels pulled from the channels: kept, so contacts are ranked by recent activity. */
   async remember(summaries: readonly (Channel & InboxCounters)[]): Promise<void> {
     hit("rpc.UserDO.remember");
-    for (const { lastSeq, readSeq, lastMessage, ...channel } of summaries) {
-      this.inbox.record(channel, { lastSeq, readSeq, ...(lastMessage ? { lastMessage } : {}) });
+    for (const { lastSeq, readSeq, mentions, lastMessage, ...channel } of summaries) {
+      this.inbox.record(channel, { lastSeq, readSeq, mentions, ...(lastMessage ? { lastMessage } : {}) });
     }
   }
 

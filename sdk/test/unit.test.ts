@@ -74,6 +74,7 @@ describe("parseServerFrame", () => {
       },
       { type: "gap", from: 1, to: 9 },
       { type: "update", message: { ...msg, text: "edited", rev: 4, editedAt: 6 } },
+      { type: "update", message: { ...msg, text: "hi @ada", rev: 5, editedAt: 7, mentions: ["u2"] } },
       { type: "resync" },
       { type: "synced", lastSeq: 9, rev: 9 },
       { type: "ack", clientMsgId: "m", seq: 1, ts: 2 },
@@ -100,11 +101,18 @@ describe("parseServerFrame", () => {
   });
 
   it("drops fields it does not know instead of refusing the frame", () => {
-    const later = { type: "message", message: { ...msg, pinned: 7, mentions: ["u2"] }, rev: 3 };
+    const later = { type: "message", message: { ...msg, pinned: 7 }, rev: 3 };
     expect(parseServerFrame(JSON.stringify(later))).toStrictEqual({
       ok: true,
       frame: { type: "message", message: msg },
     });
+  });
+
+  it("keeps a message's mentions, and refuses mentions that are no list of ids", () => {
+    const mentioning = { type: "message", message: { ...msg, text: "@ada @bo", mentions: ["u2", "u3"] } };
+    expect(parseServerFrame(JSON.stringify(mentioning))).toStrictEqual({ ok: true, frame: mentioning });
+    const bad = { type: "message", message: { ...msg, mentions: "u2" } };
+    expect(parseServerFrame(JSON.stringify(bad))).toMatchObject({ ok: false, reason: "malformed" });
   });
 });
 

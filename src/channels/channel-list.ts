@@ -26,6 +26,7 @@ export async function channelList(env: Env, orm: Db, userId: string): Promise<Ch
         return {
           ...s.channel,
           ...readCounters(s.lastSeq, s.readSeq),
+          mentions: s.mentions,
           ...(s.lastMessage ? { lastMessage: s.lastMessage } : {}),
           notifications: s.notifications,
         };
@@ -51,6 +52,7 @@ function isNewer(s: ChannelSummary, stored: Stored | undefined): boolean {
     !stored ||
     s.lastSeq !== stored.lastSeq ||
     s.readSeq !== stored.readSeq ||
+    s.mentions !== stored.mentions ||
     s.name !== stored.name ||
     // An edit or delete of the last message: the copy must not keep erased text.
     s.lastMessage?.rev !== stored.lastMessage?.rev

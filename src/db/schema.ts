@@ -123,6 +123,8 @@ export const messages = sqliteTable(
     reactions: text("reactions"),
     /** The message's files as JSON (src/files/file-urls.ts FileMeta[], no URLs); NULL when it has none. */
     attachments: text("attachments"),
+    /** `message.mentions` as JSON (userIds); NULL when it mentions nobody. */
+    mentions: text("mentions"),
   },
   (t) => [
     primaryKey({ columns: [t.channelId, t.seq] }),

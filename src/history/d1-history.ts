@@ -40,6 +40,7 @@ export async function upsertMessages(
           replyCount: m.replyCount ?? 0,
           lastReplyAt: m.lastReplyAt ?? null,
           reactions: reactionsJson(m),
+          mentions: mentionsJson(m),
         })
         .where(and(eq(messages.channelId, m.channelId), eq(messages.seq, m.seq), lt(messages.rev, m.rev))),
     );
@@ -49,7 +50,7 @@ export async function upsertMessages(
     statements.push(
       orm
         .insert(messages)
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT).map(toRow))
+        .values(chunk.map(toRow))
         .onConflictDoUpdate({
           target: [messages.channelId, messages.seq],
           set: {
@@ -61,6 +62,7 @@ export async function upsertMessages(
             lastReplyAt: sql`excluded.last_reply_at`,
             reactions: sql`excluded.reactions`,
             attachments: sql`excluded.attachments`,
+            mentions: sql`excluded.mentions`,
           },
           setWhere: sql`excluded.rev > ${messages.rev}`,
         }),
@@ -87,6 +89,7 @@ function toRow(m: Message): typeof messages.$inferInsert {
     lastReplyAt: m.lastReplyAt ?? null,
     reactions: reactionsJson(m),
     attachments: storedFiles(m.attachments),
+    mentions: mentionsJson(m),
   };
 }
 
@@ -100,9 +103,13 @@ function reactionsJson(m: Message): string | null {
   return m.reactions && m.reactions.length > 0 ? JSON.stringify(m.reactions) : null;
 }
 
+function mentionsJson(m: Message): string | null {
+  return m.mentions && m.mentions.length > 0 ? JSON.stringify(m.mentions) : null;
+}
+
 /** What a read returns of a row, but its text. */
 const STORED_COLUMNS =
-  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at, reactions, attachments";
+  "channel_id, seq, sender_id, client_msg_id, ts, rev, edited_at, deleted, reply_to, reply_count, last_reply_at, reactions, attachments, mentions";
 
 interface StoredRow extends MessageRow {
   channel_id: string;

@@ -22,6 +22,8 @@ export interface MessageRow {
   reactions: string | null;
   /** JSON of FileMeta[] (no URLs); null when the message has no files, or they were pruned with the text. */
   attachments: string | null;
+  /** `message.mentions` as JSON (userIds); null when it mentions nobody. */
+  mentions: string | null;
 }
 
 /** The wire message of a stored row; absent fields stay absent, files get their URLs from `presentFiles`. */
@@ -40,6 +42,7 @@ export function messageFromRow(r: MessageRow, channelId: string, presentFiles: P
     ...(r.reply_count > 0 ? { replyCount: r.reply_count } : {}),
     ...(r.last_reply_at !== null ? { lastReplyAt: r.last_reply_at } : {}),
     ...(r.reactions !== null ? { reactions: JSON.parse(r.reactions) as Reaction[] } : {}),
+    ...(r.mentions ? { mentions: JSON.parse(r.mentions) as string[] } : {}),
   };
   if (r.attachments) message.attachments = presentFiles(JSON.parse(r.attachments) as FileMeta[]);
   return message;

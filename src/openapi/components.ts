@@ -23,10 +23,11 @@ const message = {
   seq: 42,
   senderId: "u_Jx8cL2nWq0",
   clientMsgId: "m-1767225600000-1",
-  text: "See you at nine?",
+  text: "See you at nine, @grace?",
   ts: 1767225600000,
   rev: 57,
   editedAt: 1767225660000,
+  mentions: ["u_Rk4pT9vYs2"],
 };
 const channel = {
   id: "g_3q2-7wEvYpA9xK1mZt0bQw",
@@ -52,7 +53,15 @@ export const COMPONENTS: Record<string, { schema: z.ZodMiniType; example?: unkno
   ChannelKind: { schema: ChannelKind },
   ChannelSummary: {
     schema: ChannelSummary,
-    example: { ...channel, lastSeq: 42, readSeq: 40, unread: 2, lastMessage: message, notifications: "all" },
+    example: {
+      ...channel,
+      lastSeq: 42,
+      readSeq: 40,
+      unread: 2,
+      mentions: 1,
+      lastMessage: message,
+      notifications: "all",
+    },
   },
   ErrorBody: { schema: ErrorBody },
   Member: { schema: Member, example: { userId: "u_Jx8cL2nWq0", role: "owner" } },

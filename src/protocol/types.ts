@@ -61,6 +61,8 @@ export const Message = z.object({
   reactions: z.optional(z.array(Reaction)),
   /** Absent when the message has no files. */
   attachments: z.optional(z.array(ChatFile)),
+  /** The members its text mentions (`@username`), each once, in order of first mention. */
+  mentions: z.optional(z.array(z.string())),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -93,6 +95,8 @@ export const ChannelSummary = z.extend(Channel, {
   lastSeq: z.int(),
   readSeq: z.int(),
   unread: z.int(),
+  /** Unread messages that mention the caller, in their current state. */
+  mentions: z.int(),
   lastMessage: z.optional(Message),
   notifications: NotificationLevel,
 });

@@ -109,6 +109,10 @@ const docs = {
     tags: ["channels"],
     operationId: "listChannels",
     summary: "Every channel the caller belongs to, with unread counts",
+    description:
+      "Each channel's counters come from the channel itself, so they are exact whatever the caller missed: " +
+      "`unread` messages after the read cursor, and `mentions`, the unread ones that mention the caller as they are now " +
+      "(an edit adding or removing a mention counts at once; reading up to a message clears it).",
     responses: { 200: jsonAnswer("The caller's inbox", z.object({ channels: z.array(ChannelSummary) })) },
   }),
   socket: describeRoute({
@@ -185,7 +189,7 @@ const docs = {
     tags: ["channels"],
     operationId: "sendMessage",
     summary: "Send a message",
-    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. \`replyTo\` makes it a reply: the parent must be a message of this channel, not deleted and no reply itself (400 otherwise); the parent's \`replyCount\` and \`lastReplyAt\` move. \`attachments\`: ids of at most ${MAX_ATTACHMENTS} files the caller uploaded to this channel and attached to no message yet (400 otherwise); with files \`text\` may be empty. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
+    description: `Re-sending a \`clientMsgId\` answers the original message (200) and stores nothing. \`replyTo\` makes it a reply: the parent must be a message of this channel, not deleted and no reply itself (400 otherwise); the parent's \`replyCount\` and \`lastReplyAt\` move. \`attachments\`: ids of at most ${MAX_ATTACHMENTS} files the caller uploaded to this channel and attached to no message yet (400 otherwise); with files \`text\` may be empty. \`@username\` of a member of the channel (case-insensitive) puts them in the message's \`mentions\`. 413 for a text over the limit; 429 past the send rate. ${MEMBERS_ONLY}`,
     responses: {
       200: jsonAnswer("A re-send: the original message", OneMessage),
       201: jsonAnswer("Stored and sequenced", OneMessage),
@@ -198,7 +202,7 @@ const docs = {
     summary: "Change the text of one's own message",
     description:
       "The sender only (403 for anyone else). The text rules of sending apply (400, 413); 429 past the send rate. " +
-      "A deleted or unknown seq is 404. The message takes the channel's next `rev` and gets `editedAt`; every channel socket gets an `update` frame. " +
+      "A deleted or unknown seq is 404. The message takes the channel's next `rev` and gets `editedAt`, and its `mentions` are computed afresh from the new text; every channel socket gets an `update` frame. Edits never push. " +
       `The same text again changes nothing. ${MEMBERS_ONLY}`,
     responses: {
       200: jsonAnswer("The message as it is now", OneMessage),

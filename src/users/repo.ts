@@ -1,4 +1,4 @@
-import { and, eq, gte, isNull, lt } from "drizzle-orm";
+import { and, eq, gte, inArray, isNull, lt } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { users } from "../db/schema";
 import type { User } from "../protocol/types";
@@ -30,6 +30,22 @@ export async function lookUpUser(db: Db, id: string): Promise<User | "erased" | 
 
 export async function findUserRowByUsername(db: Db, username: string): Promise<UserRow | undefined> {
   return db.query.users.findFirst({ where: eq(users.username, username) });
+}
+
+/** D1 binds at most 100 parameters per statement. */
+const IDS_PER_QUERY = 99;
+
+/** The usernames of these users (lower-cased, as stored), in one round trip however many there are. */
+export async function usernamesOf(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+  const queries = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+    const chunk = ids.slice(i, i + IDS_PER_QUERY);
+    queries.push(db.select({ id: users.id, username: users.username }).from(users).where(inArray(users.id, chunk)));
+  }
+  const [first, ...rest] = queries;
+  if (!first) return new Map();
+  const pages = await db.batch([first, ...rest]);
+  return new Map(pages.flat().map((r) => [r.id, r.username]));
 }
 
 /** Prefix search over the unique username index (a range scan, no LIKE escaping needed). */

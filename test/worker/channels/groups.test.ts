@@ -597,10 +597,10 @@ describe("GET /api/channels", () => {
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     const base = async (id: string) => (await getChannel(me!, id)).body.channel;
     const want = [
-      { ...(await base(mine.id)), lastSeq: 0, readSeq: 0, unread: 0, notifications: "all" },
-      { ...(await base(invited.id)), lastSeq: 3, readSeq: 1, unread: 2, notifications: "all" },
-      { ...(await base(publicJoined.id)), lastSeq: 1, readSeq: 0, unread: 1, notifications: "all" },
-      { ...dm.body.channel, lastSeq: 0, readSeq: 0, unread: 0, notifications: "all" },
+      { ...(await base(mine.id)), lastSeq: 0, readSeq: 0, unread: 0, mentions: 0, notifications: "all" },
+      { ...(await base(invited.id)), lastSeq: 3, readSeq: 1, unread: 2, mentions: 0, notifications: "all" },
+      { ...(await base(publicJoined.id)), lastSeq: 1, readSeq: 0, unread: 1, mentions: 0, notifications: "all" },
+      { ...dm.body.channel, lastSeq: 0, readSeq: 0, unread: 0, mentions: 0, notifications: "all" },
     ].sort((a, b) => (a.id < b.id ? -1 : 1));
     expect(got).toEqual(want);
     // lastMessage is optional; when present it is the newest message.

@@ -37,8 +37,10 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           progress: [counters],
           ...kept
         } = rowsOf(sql, ["channel", "members", "messages", "reads", "progress"]);
-        // Those versions had no topic column (0002_topic adds it), no attachments (0004_files) and no revs (0005_lifecycle, 0006_changed_rows).
+        // Those versions had no topic column (0002_topic adds it), no attachments (0004_files), no revs
+        // (0005_lifecycle, 0006_changed_rows) and no usernames or mentions (0007_mentions).
         const channel = kept.channel!.map(({ topic: _, ...row }) => row);
+        const members = kept.members!.map(({ username: _, ...row }) => row);
         const messages = kept.messages!.map(
           ({
             rev: _r,
@@ -50,12 +52,13 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
             reactions: _x,
             attachments: _a,
             created_rev: _v,
+            mentions: _m,
             ...row
           }) => row,
         );
         const { flushed_rev: _, ...legacyCounters } = counters!;
         rebuildAsLegacy(sql, LEGACY_CHANNEL_STEPS.slice(0, steps), () => {
-          insertRows(sql, { ...kept, channel, messages });
+          insertRows(sql, { ...kept, channel, members, messages });
           if (steps === 6) {
             for (const name of ["flushed_seq", "pruned_seq", "delivered_seq", "flush_attempt"]) {
               sql.exec("INSERT INTO counters (name, value) VALUES (?, ?)", name, counters![name]!);
@@ -72,8 +75,13 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
       await evictDurableObject(stub);
 
       const upgraded = await runInDurableObject(stub, (_instance, state) => {
-        const { _migrations, progress } = rowsOf(state.storage.sql, ["_migrations", "progress"]);
-        return { tables: tablesOf(state.storage.sql), migrations: _migrations.map((r) => r.id), progress };
+        const { _migrations, progress, members } = rowsOf(state.storage.sql, ["_migrations", "progress", "members"]);
+        return {
+          tables: tablesOf(state.storage.sql),
+          migrations: _migrations.map((r) => r.id),
+          progress,
+          unnamed: members.filter((m) => m.username === null).length,
+        };
       });
       expect(upgraded).toEqual({
         tables: [
@@ -82,6 +90,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "files",
           "member_presence",
           "members",
+          "mentions",
           "messages",
           "notification_levels",
           "progress",
@@ -95,8 +104,11 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "0004_files",
           "0005_lifecycle",
           "0006_changed_rows",
+          "0007_mentions",
         ],
         progress: [progress],
+        // Learned from D1 as the object woke, so mentions of them resolve from the first send.
+        unnamed: 0,
       });
       expect(await fullHistory(member, g.id)).toEqual(history);
       expect((await api("GET", `/api/channels/${g.id}`, { token: member.accessToken })).body).toEqual(info);

@@ -164,6 +164,7 @@ describe("channel summaries", () => {
       lastSeq: 3,
       readSeq: 0,
       unread: 3,
+      mentions: 0,
       lastMessage: theirs[2],
     });
     expect(inboxRow(rows, d.id)).toEqual({
@@ -175,6 +176,7 @@ describe("channel summaries", () => {
       lastSeq: 2,
       readSeq: 2,
       unread: 0,
+      mentions: 0,
       lastMessage: mine[1],
     });
     // A message after one's own counts again.

@@ -41,8 +41,10 @@ it("a UserDO migrated by the count-only bookkeeping starts on the new bookkeepin
   const before = await runInDurableObject(stub, (_instance, state) => {
     const sql = state.storage.sql;
     const { _timers, ...kept } = rowsOf(sql, tables);
+    // Those versions had no mention counts (0005_inbox_mentions).
+    const legacyInbox = kept.inbox.map(({ mentions: _, ...row }) => row);
     rebuildAsLegacy(sql, LEGACY_USER_STEPS, () => {
-      insertRows(sql, { ...kept, push_subscriptions: [subscription] });
+      insertRows(sql, { ...kept, inbox: legacyInbox, push_subscriptions: [subscription] });
       sql.exec("CREATE TABLE _timers (name TEXT PRIMARY KEY, due INTEGER NOT NULL)");
       insertRows(sql, { _timers });
     });
@@ -70,9 +72,13 @@ it("a UserDO migrated by the count-only bookkeeping starts on the new bookkeepin
       "sign_outs",
       "state",
     ],
-    migrations: ["0001_init", "0002_sign_outs", "0003_fan_out", "0004_accounts"],
-    // A subscription from before devices were recorded belongs to none.
-    rows: { ...before, push_subscriptions: before.push_subscriptions.map((r) => ({ ...r, device_id: null })) },
+    migrations: ["0001_init", "0002_sign_outs", "0003_fan_out", "0004_accounts", "0005_inbox_mentions"],
+    // A subscription from before devices were recorded belongs to none; no mention was counted.
+    rows: {
+      ...before,
+      inbox: before.inbox.map((r) => ({ ...r, mentions: 0 })),
+      push_subscriptions: before.push_subscriptions.map((r) => ({ ...r, device_id: null })),
+    },
   });
   expect(await stub.listChannels()).toEqual(inbox);
   expect(await stub.presence()).toEqual(presence);
