@@ -161,6 +161,11 @@ describe("the message lifecycle in the web client", () => {
     const texts = await shown.allTextContents();
     expect(texts.slice(0, 3)).toEqual(["a reply in the thread", "and one more", "long reply 1"]);
     expect(texts.at(-1)).toBe("long reply 50");
+    // The panel scrolls, not the page: its composer stays on screen.
+    expect(await b.page.evaluate(() => document.documentElement.scrollHeight <= innerHeight)).toBe(true);
+    expect(await b.page.locator("#thread-text").isVisible()).toBe(true);
+    const box = await b.page.locator("#thread-text").boundingBox();
+    expect(box && box.y + box.height).toBeLessThanOrEqual(800);
     await b.page.click("#thread-close");
   });
 
@@ -248,6 +253,30 @@ describe("the message lifecycle in the web client", () => {
     await b.page.locator("#connection[data-state=online]").waitFor({ timeout: 30_000 });
     await message(b.page, "hello again, bob").waitFor({ timeout: 30_000 });
     expect(await messageTexts(b.page)).toEqual(["hello again, bob", "message deleted", `hey @${bob} look`]);
+  });
+
+  it("shows a thread in place of the conversation at phone width", async () => {
+    const phone = await session.browser.newContext({
+      baseURL: session.server.url,
+      viewport: { width: 360, height: 740 },
+    });
+    try {
+      const page = await phone.newPage();
+      await page.goto("/");
+      const saved = await b.page.evaluate(() => localStorage.getItem("chat.session"));
+      await page.evaluate((s) => localStorage.setItem("chat.session", s ?? ""), saved);
+      await page.goto(`/#c/${encodeURIComponent(dmId)}`);
+      await page.reload();
+      await message(page, "hello again, bob").locator("button.replies").click();
+      await page.locator("#thread-list .text", { hasText: "a reply in the thread" }).waitFor();
+      expect(await page.locator("#conversation").isVisible()).toBe(false);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+      await page.screenshot({ path: `${SHOTS}/lifecycle-phone-thread.png` });
+      await page.click("#thread-close");
+      await message(page, "hello again, bob").waitFor();
+    } finally {
+      await phone.close();
+    }
   });
 
   it("logs no errors but the offline page's failed sockets", () => {

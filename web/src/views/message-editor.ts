@@ -76,8 +76,9 @@ export class MessageEditor {
     });
     this.editing = { channelId: m.channelId, seq: m.seq, form };
     this.app.store.changed();
-    // Once the list has drawn the form.
+    // Once the list has drawn the form; not when already there (the caret is where it was put).
     requestAnimationFrame(() => {
+      if (document.activeElement === input) return;
       input.focus();
       input.setSelectionRange(input.value.length, input.value.length);
     });
