@@ -5,6 +5,8 @@ import {
   type ChatClient,
   type ChatFile,
   type Message,
+  type NotificationLevel,
+  randomId,
   type User,
 } from "@edge-chat/sdk";
 import { unsubscribeThisBrowser } from "./push.ts";
@@ -14,6 +16,10 @@ import type { Store } from "./state.ts";
 export const DELETED_ACCOUNT = "Deleted account";
 
 const PAGE = 50;
+/** Replies fetched per page of a thread. */
+const THREAD_PAGE = 50;
+/** Member profiles loaded for `@` autocomplete; larger channels search by name instead. */
+const MEMBER_PROFILES = 100;
 
 /**
  * The actions the views call and the translation of SDK events into store changes.
@@ -29,6 +35,16 @@ export class App {
     readonly store: Store,
   ) {
     client.on("message", (m) => this.onMessage(m));
+    // Edits, deletes, reactions and reply counts; the SDK gives each change once, newest last.
+    client.on("update", (m) => store.applyUpdate(m));
+    client.on("member", (f) => {
+      const ids = store.members.get(f.channelId);
+      if (!ids) return;
+      const rest = ids.filter((id) => id !== f.userId);
+      store.members.set(f.channelId, f.event === "joined" ? [...rest, f.userId] : rest);
+      if (f.event === "joined") void this.user(f.userId).catch(() => {});
+      store.changed();
+    });
     client.on("presence", (p) => {
       store.presence.set(p.userId, p.status);
       store.changed();
@@ -48,7 +64,7 @@ export class App {
       const entry = store.channels.get(r.channelId);
       if (r.userId !== undefined || !entry) return;
       entry.summary.readSeq = Math.max(entry.summary.readSeq, r.seq);
-      if (entry.summary.readSeq >= entry.summary.lastSeq) entry.summary.unread = 0;
+      if (entry.summary.readSeq >= entry.summary.lastSeq) clearUnread(entry.summary);
       store.changed();
     });
     client.on("channel", () => void this.loadChannels());
@@ -130,6 +146,12 @@ export class App {
     return user;
   }
 
+  /** Senders and the people mentioned: a message shows their names, and a mention is found by its username. */
+  private learnMentioned(messages: readonly Message[]): void {
+    const ids = new Set(messages.flatMap((m) => [m.senderId, ...(m.mentions ?? [])]));
+    for (const id of ids) void this.user(id).catch(() => {});
+  }
+
   private async refreshPresence(): Promise<void> {
     const ids = [...this.store.channels.values()].flatMap((c) => (c.partnerId ? [c.partnerId] : []));
     if (ids.length === 0) return;
@@ -145,11 +167,20 @@ export class App {
     } else if (m.seq > entry.summary.lastSeq) {
       entry.summary.lastSeq = m.seq;
       entry.summary.lastMessage = m;
-      if (m.senderId !== this.meId && m.seq > entry.summary.readSeq) entry.summary.unread += 1;
+      if (m.senderId !== this.meId && m.seq > entry.summary.readSeq) {
+        entry.summary.unread += 1;
+        const me = this.meId;
+        if (me !== null && m.mentions?.includes(me)) entry.summary.mentions = (entry.summary.mentions ?? 0) + 1;
+      }
     }
-    void this.user(m.senderId).catch(() => {});
+    this.learnMentioned([m]);
     this.store.typing.get(m.channelId)?.delete(m.senderId);
     this.store.addMessages(m.channelId, [m]);
+    const t = this.store.thread;
+    if (t && m.replyTo === t.parentSeq && m.channelId === t.channelId) {
+      t.replies.set(m.seq, m);
+      this.store.changed();
+    }
   }
 
   async select(channelId: string | null): Promise<void> {
@@ -157,16 +188,18 @@ export class App {
     if (prev === channelId) return;
     if (prev) this.client.closeChannel(prev);
     this.store.activeId = channelId;
+    this.store.thread = null;
     this.store.changed();
     if (!channelId) return;
     this.replaced.delete(channelId);
     // Also when the channel is not in the list yet (a link to a group just joined elsewhere).
-    if (this.store.channels.get(channelId)?.summary.kind !== "dm") void this.loadRole(channelId);
+    void this.loadMembers(channelId);
     try {
       await this.client.openChannel(channelId);
       const page = await this.client.history(channelId, { limit: PAGE });
       this.store.hasOlder.set(channelId, page.hasMore);
       this.store.addMessages(channelId, page.messages);
+      this.learnMentioned(page.messages);
     } finally {
       // Shown from now on; if the page could not be fetched, what the sockets bring is
       // better than nothing.
@@ -185,6 +218,7 @@ export class App {
     const page = await this.client.history(channelId, { before: oldest.seq, limit: PAGE });
     this.store.hasOlder.set(channelId, page.hasMore);
     this.store.addMessages(channelId, page.messages);
+    this.learnMentioned(page.messages);
   }
 
   /** Called by the conversation when it is on screen and scrolled to the bottom. */
@@ -192,8 +226,8 @@ export class App {
     const entry = this.store.channels.get(channelId);
     const last = this.store.messagesOf(channelId).at(-1)?.seq ?? 0;
     if (!entry || last === 0 || !this.store.loaded.has(channelId)) return;
-    if (entry.summary.unread !== 0 || entry.summary.readSeq < last) {
-      entry.summary.unread = 0;
+    if (entry.summary.unread !== 0 || entry.summary.readSeq < last || (entry.summary.mentions ?? 0) > 0) {
+      clearUnread(entry.summary);
       entry.summary.readSeq = Math.max(entry.summary.readSeq, last);
       this.store.changed();
     }
@@ -245,11 +279,107 @@ export class App {
     return channelId;
   }
 
-  private async loadRole(channelId: string): Promise<void> {
+  /** My role (may I rename the group, delete others' messages) and who else is there (`@` autocomplete). */
+  private async loadMembers(channelId: string): Promise<void> {
     const { members } = await this.client.api.getChannel(channelId).catch(() => ({ members: [] }));
     const mine = members.find((m) => m.userId === this.meId);
     if (mine) this.store.roles.set(channelId, mine.role);
     else this.store.roles.delete(channelId);
+    this.store.members.set(
+      channelId,
+      members.map((m) => m.userId),
+    );
+    this.store.changed();
+    await Promise.all(members.slice(0, MEMBER_PROFILES).map((m) => this.user(m.userId).catch(() => {})));
+  }
+
+  /**
+   * Members whose username or name starts with `prefix`: from the profiles loaded, and
+   * in a channel too large to load them all, from the user search.
+   */
+  async findMembers(channelId: string, prefix: string): Promise<User[]> {
+    const ids = this.store.members.get(channelId) ?? [];
+    const known = ids.flatMap((id) => {
+      const u = this.store.users.get(id);
+      return u && id !== this.meId ? [u] : [];
+    });
+    if (ids.length <= MEMBER_PROFILES || prefix === "") return known;
+    const found = await this.client.api.searchUsers(prefix).catch(() => []);
+    const members = new Set(ids);
+    for (const u of found) if (members.has(u.id) && !this.store.users.has(u.id)) this.store.users.set(u.id, u);
+    return [
+      ...known,
+      ...found.filter((u) => members.has(u.id) && u.id !== this.meId && !known.some((k) => k.id === u.id)),
+    ];
+  }
+
+  // ---- Message lifecycle ----
+
+  /** Resolves once the server has the new text; the list shows it from the `update` the SDK gives. */
+  async edit(channelId: string, seq: number, text: string): Promise<void> {
+    await this.client.edit(channelId, seq, text);
+  }
+
+  /** The tombstone arrives as an `update` on the channel socket. */
+  remove(channelId: string, seq: number): Promise<void> {
+    return this.client.delete(channelId, seq);
+  }
+
+  /** Adds my reaction, or takes it back when it is there; the counts come back as an `update`. */
+  toggleReaction(m: Message, emoji: string, mine: boolean): Promise<void> {
+    return mine ? this.client.api.unreact(m.channelId, m.seq, emoji) : this.client.api.react(m.channelId, m.seq, emoji);
+  }
+
+  /** Opens a message's thread in the side panel and fetches its first replies. */
+  async openThread(channelId: string, parentSeq: number): Promise<void> {
+    this.store.thread = { channelId, parentSeq, replies: new Map(), pagedUpTo: 0, hasMore: true, loading: false };
+    this.store.changed();
+    await this.loadReplies();
+  }
+
+  closeThread(): void {
+    this.store.thread = null;
+    this.store.changed();
+  }
+
+  /** The next page of the open thread's replies. */
+  async loadReplies(): Promise<void> {
+    const t = this.store.thread;
+    if (!t || t.loading || !t.hasMore) return;
+    t.loading = true;
+    this.store.changed();
+    try {
+      const page = await this.client.api.replies(t.channelId, t.parentSeq, { after: t.pagedUpTo, limit: THREAD_PAGE });
+      for (const m of page.messages) {
+        const old = t.replies.get(m.seq);
+        if (!old || old.rev < m.rev) t.replies.set(m.seq, m);
+      }
+      this.learnMentioned(page.messages);
+      t.pagedUpTo = page.messages.at(-1)?.seq ?? t.pagedUpTo;
+      t.hasMore = page.hasMore;
+    } finally {
+      t.loading = false;
+      this.store.changed();
+    }
+  }
+
+  /**
+   * Sends a reply into the open thread, over HTTP: the SDK's queue sends no `replyTo`.
+   * A failure is the caller's to show (the thread composer gives the text back); the
+   * channel socket brings the reply to the other members.
+   */
+  async reply(channelId: string, parentSeq: number, text: string): Promise<void> {
+    const m = await this.client.api.postMessage(channelId, { clientMsgId: randomId(), text, replyTo: parentSeq });
+    const t = this.store.thread;
+    if (t && t.channelId === channelId && t.parentSeq === parentSeq) t.replies.set(m.seq, m);
+    this.store.changed();
+  }
+
+  /** When this channel may push: every message, mentions of me, or never. */
+  async setNotifications(channelId: string, level: NotificationLevel): Promise<void> {
+    await this.client.api.setNotifications(channelId, level);
+    const entry = this.store.channels.get(channelId);
+    if (entry) entry.summary.notifications = level;
     this.store.changed();
   }
 
@@ -281,6 +411,8 @@ export class App {
     this.client.closeChannel(channelId);
     this.store.channels.delete(channelId);
     this.store.messages.delete(channelId);
+    this.store.members.delete(channelId);
+    if (this.store.thread?.channelId === channelId) this.store.thread = null;
     this.store.loaded.delete(channelId);
     this.store.changed();
   }
@@ -345,4 +477,10 @@ export class App {
     else this.store.blocked.delete(userId);
     this.store.changed();
   }
+}
+
+function clearUnread(summary: ChannelSummary): void {
+  summary.unread = 0;
+  // Absent when the server does not count mentions: it stays absent.
+  if (summary.mentions !== undefined) summary.mentions = 0;
 }

@@ -9,8 +9,10 @@ import { bindAccount } from "./views/account.ts";
 import { bindAuth } from "./views/auth.ts";
 import { bindConversation } from "./views/conversation.ts";
 import { bindDirectory } from "./views/directory.ts";
+import { MessageEditor } from "./views/message-editor.ts";
 import { bindSidebar } from "./views/sidebar.ts";
 import { bindStatus } from "./views/status.ts";
+import { bindThread } from "./views/thread.ts";
 
 const client = new ChatClient({
   session: loadSession(),
@@ -60,7 +62,9 @@ bindStatus(
 bindSidebar(app);
 bindDirectory(app);
 bindAccount(app);
-bindConversation(app);
+const editor = new MessageEditor(app);
+bindConversation(app, editor);
+bindThread(app, editor);
 shareChannelTitles(store);
 onRoute((id) => void app.select(id));
 

@@ -3,6 +3,17 @@ import type { ChannelSummary, Device, Message, PresenceStatus, Role, User } from
 /** "paused": another tab of this browser took the connection over (the server keeps a few per device). */
 export type ConnectionState = "online" | "reconnecting" | "offline" | "paused";
 
+/** The thread open in the side panel: a parent's replies, paged from the oldest. */
+export interface ThreadState {
+  channelId: string;
+  parentSeq: number;
+  replies: Map<number, Message>;
+  /** The `after` of the next page: live replies do not move it, so no page is skipped. */
+  pagedUpTo: number;
+  hasMore: boolean;
+  loading: boolean;
+}
+
 export interface ChannelEntry {
   summary: ChannelSummary;
   /** The group name, or the partner's display name for a DM once it is known. */
@@ -28,6 +39,9 @@ export class Store {
   /** My role in each group I have opened: whether I may change its name and topic. */
   readonly roles = new Map<string, Role>();
   readonly messages = new Map<string, Map<number, Message>>();
+  /** The members of each channel opened (their ids), for `@` autocomplete and highlighting. */
+  readonly members = new Map<string, string[]>();
+  thread: ThreadState | null = null;
   /** False once scroll-back reached the first message of a channel. */
   readonly hasOlder = new Map<string, boolean>();
   /**
@@ -63,7 +77,22 @@ export class Store {
       map = new Map();
       this.messages.set(channelId, map);
     }
-    for (const m of list) map.set(m.seq, m);
+    for (const m of list) keepNewer(map, m);
+    this.changed();
+  }
+
+  /**
+   * A message changed (edit, delete, reactions, replies): every copy shown follows,
+   * the channel list's preview included. Messages not held are not added: the channel's
+   * stream brings those.
+   */
+  applyUpdate(m: Message): void {
+    const map = this.messages.get(m.channelId);
+    if (map?.has(m.seq)) keepNewer(map, m);
+    const t = this.thread;
+    if (t && t.channelId === m.channelId && t.replies.has(m.seq)) keepNewer(t.replies, m);
+    const summary = this.channels.get(m.channelId)?.summary;
+    if (summary?.lastMessage?.seq === m.seq && summary.lastMessage.rev < m.rev) summary.lastMessage = m;
     this.changed();
   }
 
@@ -87,6 +116,8 @@ export class Store {
     this.me = null;
     this.channels.clear();
     this.messages.clear();
+    this.members.clear();
+    this.thread = null;
     this.hasOlder.clear();
     this.loaded.clear();
     this.typing.clear();
@@ -97,4 +128,13 @@ export class Store {
     this.activeId = null;
     this.changed();
   }
+}
+
+/**
+ * Of two copies of a message the one with the higher rev is newer: a history page
+ * fetched before an edit arrived must not undo it.
+ */
+function keepNewer(map: Map<number, Message>, m: Message): void {
+  const old = map.get(m.seq);
+  if (!old || old.rev < m.rev) map.set(m.seq, m);
 }

@@ -1,24 +1,15 @@
-import type { ChatFile, Message, OutboxEntry } from "@edge-chat/sdk";
+import type { ChatFile, NotificationLevel, OutboxEntry } from "@edge-chat/sdk";
 import type { App } from "../app.ts";
-import { byId, formatTime, h } from "../dom.ts";
+import { byId, h, KeyedElements, keepingFocus, syncChildren } from "../dom.ts";
 import { go } from "../route.ts";
-import { attachmentList } from "./attachments.ts";
+import { bindMentionAutocomplete } from "./mention-autocomplete.ts";
+import type { MessageEditor } from "./message-editor.ts";
+import { type MessageContext, messageItem, messageSignature } from "./message-item.ts";
 import { bindUserSearch } from "./sidebar.ts";
 
 /** Typing frames are throttled: the others keep showing the indicator for 6 s anyway. */
 const TYPING_EVERY_MS = 3_000;
 const NEAR_EDGE_PX = 40;
-
-function messageItem(app: App, m: Message): HTMLLIElement {
-  const mine = m.senderId === app.meId;
-  return h(
-    "li",
-    { class: mine ? "message mine" : "message", "data-seq": m.seq },
-    h("span", { class: "meta" }, `${app.store.userName(m.senderId)} · ${formatTime(m.ts)}`),
-    m.text !== "" && h("p", { class: "text" }, m.text),
-    m.attachments && m.attachments.length > 0 && attachmentList(m.attachments),
-  );
-}
 
 function pendingItem(e: OutboxEntry): HTMLLIElement {
   const files = e.attachments?.length ?? 0;
@@ -41,7 +32,7 @@ interface Upload {
   error?: string;
 }
 
-export function bindConversation(app: App): void {
+export function bindConversation(app: App, editor: MessageEditor): void {
   const { store } = app;
   const section = byId<HTMLElement>("conversation");
   const title = byId<HTMLHeadingElement>("conv-title");
@@ -61,6 +52,10 @@ export function bindConversation(app: App): void {
   const input = byId<HTMLTextAreaElement>("composer-text");
   const fileInput = byId<HTMLInputElement>("composer-file");
   const uploadList = byId<HTMLUListElement>("uploads");
+  const notifications = byId<HTMLSelectElement>("conv-notify");
+  const convError = byId<HTMLParagraphElement>("conv-error");
+  const ctx: MessageContext = { app, editor, inThread: false, onError: (m) => (convError.textContent = m) };
+  const items = new KeyedElements<HTMLLIElement>();
   let uploads: Upload[] = [];
   let lastTypingSent = 0;
   let loadingOlder = false;
@@ -112,6 +107,22 @@ export function bindConversation(app: App): void {
     app
       .setBlocked(partner, blocking)
       .catch((err) => (error.textContent = err instanceof Error ? err.message : "Could not change the block"));
+  });
+  notifications.addEventListener("change", () => {
+    const id = store.activeId;
+    if (!id) return;
+    convError.textContent = "";
+    app.setNotifications(id, notifications.value as NotificationLevel).catch((err) => {
+      convError.textContent = err instanceof Error ? err.message : "Could not change the notifications";
+      // Back to the level in force.
+      store.changed();
+    });
+  });
+  // A click elsewhere closes an open menu or emoji picker.
+  document.addEventListener("click", (e) => {
+    for (const open of document.querySelectorAll<HTMLDetailsElement>("details.popover[open]")) {
+      if (!open.contains(e.target as Node)) open.open = false;
+    }
   });
   older.addEventListener("click", () => void loadOlder());
   scroller.addEventListener("scroll", () => {
@@ -204,7 +215,10 @@ export function bindConversation(app: App): void {
     e.preventDefault();
     void submit();
   });
+  // Before the composer's own keys: Enter picks a name while the list is open.
+  bindMentionAutocomplete(app, input, () => store.activeId);
   input.addEventListener("keydown", (e) => {
+    if (e.defaultPrevented) return;
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       void submit();
@@ -227,6 +241,7 @@ export function bindConversation(app: App): void {
     const entry = id ? store.channels.get(id) : undefined;
     if (!id || !entry) {
       list.replaceChildren();
+      items.clear();
       return;
     }
     title.textContent = entry.title;
@@ -255,8 +270,10 @@ export function bindConversation(app: App): void {
       settings.dataset.channel = id;
     }
     settings.hidden = !mayEdit;
+    if (document.activeElement !== notifications) notifications.value = entry.summary.notifications;
 
     const wasAtBottom = atBottom() || renderedId !== id;
+    if (renderedId !== id) items.clear();
     renderedId = id;
     const fromBottom = scroller.scrollHeight - scroller.scrollTop;
     const loaded = store.loaded.has(id);
@@ -264,11 +281,30 @@ export function bindConversation(app: App): void {
     const messages = loaded ? store.messagesOf(id) : [];
     const have = new Set(messages.filter((m) => m.senderId === app.meId).map((m) => m.clientMsgId));
     const pending = loaded ? app.client.pendingSends.filter((e) => e.channelId === id && !have.has(e.clientMsgId)) : [];
-    list.replaceChildren(...messages.map((m) => messageItem(app, m)), ...pending.map(pendingItem));
+    const keep = new Set<string>();
+    const keyed = (key: string, sig: string, build: () => HTMLLIElement) => {
+      keep.add(key);
+      return items.get(key, sig, build);
+    };
+    keepingFocus(list, () =>
+      syncChildren(list, [
+        // Replies live in their thread; the parent shows how many there are.
+        ...messages
+          .filter((m) => m.replyTo === undefined)
+          .map((m) => keyed(String(m.seq), messageSignature(ctx, m), () => messageItem(ctx, m))),
+        ...pending.map((e) => keyed(`pending:${e.clientMsgId}`, "", () => pendingItem(e))),
+      ]),
+    );
+    items.prune(keep);
     renderUploads();
     older.hidden = store.hasOlder.get(id) !== true;
     // New messages keep a reader at the bottom there; prepended history must not move what they look at.
     scroller.scrollTop = wasAtBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
+    // A page of history can be mostly thread replies, which are not shown here: while
+    // the list does not fill the view there is no scrolling to ask for more, so ask now.
+    if (loaded && store.hasOlder.get(id) === true && scroller.scrollHeight <= scroller.clientHeight + NEAR_EDGE_PX) {
+      void loadOlder();
+    }
 
     const names = store.typingNames(id, Date.now());
     typing.textContent =

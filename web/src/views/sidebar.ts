@@ -58,7 +58,10 @@ function renderList(app: App, list: HTMLUListElement): void {
   list.replaceChildren(
     ...entries.map(({ summary, title, partnerId }) => {
       const status = partnerId ? (store.presence.get(partnerId) ?? "offline") : null;
-      const unread = summary.id === store.activeId ? 0 : summary.unread;
+      const active = summary.id === store.activeId;
+      const unread = active ? 0 : summary.unread;
+      const mentions = active ? 0 : (summary.mentions ?? 0);
+      const last = summary.lastMessage;
       return h(
         "li",
         {},
@@ -74,8 +77,28 @@ function renderList(app: App, list: HTMLUListElement): void {
             ? h("span", { class: "dot", "data-status": status, title: status, "aria-label": status })
             : h("span", { class: "hash", "aria-hidden": "true" }, "#"),
           h("span", { class: "name" }, title),
-          h("span", { class: "preview" }, summary.lastMessage?.text.slice(0, 80) ?? ""),
-          unread > 0 ? h("span", { class: "badge", "aria-label": `${unread} unread` }, String(unread)) : null,
+          h(
+            "span",
+            { class: last?.deleted ? "preview deleted" : "preview" },
+            last?.deleted ? "message deleted" : (last?.text.slice(0, 80) ?? ""),
+          ),
+          mentions > 0 || unread > 0
+            ? h(
+                "span",
+                { class: "badges" },
+                mentions > 0
+                  ? h(
+                      "span",
+                      {
+                        class: "badge mention-badge",
+                        "aria-label": mentions === 1 ? "1 mention" : `${mentions} mentions`,
+                      },
+                      `@${mentions}`,
+                    )
+                  : null,
+                unread > 0 ? h("span", { class: "badge", "aria-label": `${unread} unread` }, String(unread)) : null,
+              )
+            : null,
         ),
       );
     }),
