@@ -59,12 +59,10 @@ export const Message = z.object({
   lastReplyAt: z.optional(z.number()),
   /** In the order each emoji was first used. */
   reactions: z.optional(z.array(Reaction)),
-  /** Members of the channel named as `@username` in the text. */
+  /** The members its text mentions (`@username`), each once, in order of first mention. */
   mentions: z.optional(z.array(z.string())),
   /** Absent when the message has no files. */
   attachments: z.optional(z.array(ChatFile)),
-  /** The members its text mentions (`@username`), each once, in order of first mention. */
-  mentions: z.optional(z.array(z.string())),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -101,8 +99,6 @@ export const ChannelSummary = z.extend(Channel, {
   mentions: z.int(),
   lastMessage: z.optional(Message),
   notifications: NotificationLevel,
-  /** Unread messages that mention the caller. */
-  mentions: z.optional(z.int()),
 });
 export type ChannelSummary = z.infer<typeof ChannelSummary>;
 

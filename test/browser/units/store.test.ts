@@ -36,6 +36,7 @@ describe("the web client's store of messages", () => {
         lastSeq: 3,
         readSeq: 3,
         unread: 0,
+        mentions: 0,
         notifications: "all",
         lastMessage: msg(3, 3, "reply", { replyTo: 1 }),
       },
