@@ -14,7 +14,7 @@ import { ChannelSync } from "./channel-sync";
 import { ChatApiError } from "./errors";
 import { type ChatEvents, Emitter, type Listener, type SocketTarget } from "./events";
 import { type FetchLike, HttpClient } from "./http";
-import { MemoryOutboxStore, Outbox, type OutboxEntry, type OutboxStore } from "./outbox";
+import { MemoryOutboxStore, Outbox, type OutboxEntry, type OutboxStore, type SendOptions } from "./outbox";
 import { ManagedSocket, type SocketState, type WebSocketFactory } from "./socket";
 import { TokenManager } from "./tokens";
 import type { Session } from "./types";
@@ -52,6 +52,11 @@ export interface ChatClientOptions {
   ackTimeoutMs?: number;
   /** Highest seq the app holds per channel, saved from `cursors()`; those channels resume there. */
   cursors?: Record<string, number>;
+  /**
+   * The change watermark the app's copies are at per channel, saved from `revs()` beside
+   * the cursors: catch-up then brings edits and deletes made while the app was closed.
+   */
+  revs?: Record<string, number>;
 }
 
 export interface OpenChannelOptions {
@@ -113,6 +118,7 @@ export class ChatClient {
     this.api = new ChatApi(new HttpClient(this.origin, this.fetchFn, this.tokens));
     if (options.session) this.tokens.restore(options.session);
     for (const [channelId, seq] of Object.entries(options.cursors ?? {})) this.track(channelId, seq);
+    for (const [channelId, rev] of Object.entries(options.revs ?? {})) this.changeTracker(channelId).reached(rev);
     this.outbox = new Outbox({
       store: options.outboxStore ?? new MemoryOutboxStore(),
       transport: {
@@ -123,6 +129,7 @@ export class ChatClient {
             clientMsgId: entry.clientMsgId,
             text: entry.text,
             ...(entry.attachments ? { attachments: entry.attachments } : {}),
+            ...(entry.replyTo !== undefined ? { replyTo: entry.replyTo } : {}),
           });
           this.receive([m], "http");
           return m;
@@ -282,17 +289,14 @@ export class ChatClient {
   // ---- messages ----
 
   /**
-   * Queues a message; resolves with it once the server acknowledged it. `attachments`:
-   * ids of files uploaded with `api.uploadFile` (then `text` may be empty). Survives
+   * Queues a message (a reply too, with `replyTo`); resolves with it once the server
+   * acknowledged it. `attachments`: ids of files uploaded with `api.uploadFile` (then
+   * `text` may be empty). Survives
    * disconnects; rejects only on permanent errors (`message_too_long`, `invalid_request`,
    * `forbidden`, `not_found`) or sign-out.
    */
-  send(
-    channelId: string,
-    text: string,
-    options: { clientMsgId?: string; attachments?: readonly string[] } = {},
-  ): Promise<Message> {
-    return this.outbox.enqueue(channelId, text, options.clientMsgId, options.attachments);
+  send(channelId: string, text: string, options: SendOptions = {}): Promise<Message> {
+    return this.outbox.enqueue(channelId, text, options);
   }
 
   /** Unsent messages, oldest first. */
@@ -348,6 +352,13 @@ export class ChatClient {
   cursors(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const [id, s] of this.syncs) out[id] = s.cursor;
+    return out;
+  }
+
+  /** Every followed channel's change watermark, to persist with `cursors()` and pass back as `options.revs`. */
+  revs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [id, t] of this.trackers) if (t.rev !== null) out[id] = t.rev;
     return out;
   }
 

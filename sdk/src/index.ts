@@ -16,7 +16,14 @@ export {
 } from "./events";
 export { type ParseResult, parseMessage, parseServerFrame } from "./frames";
 export { type FetchLike, HttpClient, parseRetryAfter } from "./http";
-export { MemoryOutboxStore, Outbox, type OutboxEntry, type OutboxStore, type OutboxTransport } from "./outbox";
+export {
+  MemoryOutboxStore,
+  Outbox,
+  type OutboxEntry,
+  type OutboxStore,
+  type OutboxTransport,
+  type SendOptions,
+} from "./outbox";
 export { ManagedSocket, type SocketState, type WebSocketFactory, type WebSocketLike } from "./socket";
 export { decodeJwt, type JwtClaims, TokenManager } from "./tokens";
 export type { Session } from "./types";

@@ -9,12 +9,24 @@ import { Backoff, type BackoffOptions } from "./backoff";
 import { ChatApiError, PERMANENT_SEND_ERRORS } from "./errors";
 import { codePointLength, randomId, type Timer } from "./util";
 
+/** What a send may carry beside its text. */
+export interface SendOptions {
+  /** Chosen by the caller to re-send safely; random otherwise. */
+  clientMsgId?: string;
+  /** Ids of files uploaded with `api.uploadFile` (then `text` may be empty). */
+  attachments?: readonly string[];
+  /** Sends a reply in the thread of this message (its seq). */
+  replyTo?: number;
+}
+
 export interface OutboxEntry {
   channelId: string;
   clientMsgId: string;
   text: string;
   /** Ids of uploaded files the message carries (absent when none). */
   attachments?: string[];
+  /** A reply: the parent's seq (absent otherwise). */
+  replyTo?: number;
   /** When the app called send (ms since the epoch). */
   createdAt: number;
 }
@@ -117,12 +129,8 @@ export class Outbox {
     return this.entries.map((e) => ({ ...e }));
   }
 
-  async enqueue(
-    channelId: string,
-    text: string,
-    clientMsgId: string = randomId(),
-    attachments: readonly string[] = [],
-  ): Promise<Message> {
+  async enqueue(channelId: string, text: string, options: SendOptions = {}): Promise<Message> {
+    const { clientMsgId = randomId(), attachments = [], replyTo } = options;
     const len = codePointLength(text);
     if (len > MAX_TEXT_CODE_POINTS) {
       throw ChatApiError.of("message_too_long", `text is ${len} characters; at most ${MAX_TEXT_CODE_POINTS}`);
@@ -139,6 +147,7 @@ export class Outbox {
     }
     const entry: OutboxEntry = { channelId, clientMsgId, text, createdAt: this.opts.now() };
     if (attachments.length > 0) entry.attachments = [...attachments];
+    if (replyTo !== undefined) entry.replyTo = replyTo;
     const result = new Promise<Message>((resolve, reject) => this.waiters.set(clientMsgId, { resolve, reject }));
     // It may settle while we await the save below, before the caller has attached a handler.
     result.catch(() => {});
@@ -245,6 +254,7 @@ export class Outbox {
     if (this.opts.transport.mode(channelId) === "socket") {
       const frame: ClientFrame = { type: "send", clientMsgId: head.clientMsgId, text: head.text };
       if (head.attachments) frame.attachments = head.attachments;
+      if (head.replyTo !== undefined) frame.replyTo = head.replyTo;
       if (!this.opts.transport.socketSend(channelId, frame)) return;
       lane.inflight = { clientMsgId: head.clientMsgId, via: "socket" };
       lane.ackTimer = setTimeout(() => {
@@ -358,6 +368,7 @@ function isEntry(v: unknown): v is OutboxEntry {
     typeof e.text === "string" &&
     (e.attachments === undefined ||
       (Array.isArray(e.attachments) && e.attachments.every((a) => typeof a === "string"))) &&
+    (e.replyTo === undefined || (typeof e.replyTo === "number" && Number.isSafeInteger(e.replyTo) && e.replyTo > 0)) &&
     typeof e.createdAt === "number"
   );
 }

@@ -102,6 +102,24 @@ describe("edits and deletes against the fake server", () => {
     expect(updates).toHaveLength(3);
   });
 
+  it("a new client given the saved cursors and revs gets the changes made while no app was open, once", async () => {
+    const { a, channelId, client, updates } = await opened();
+    server.change(channelId, 2, "m2 v2");
+    await waitFor(() => updates.length === 1, "live update");
+    const saved = { cursors: client.cursors(), revs: client.revs() };
+    expect(saved).toEqual({ cursors: { [channelId]: 3 }, revs: { [channelId]: 4 } });
+    client.close();
+    const deleted = server.change(channelId, 1, null, false);
+
+    const reopened = makeClient(server, sessionOf(a), saved);
+    const later = record(reopened, "update");
+    await reopened.openChannel(channelId);
+    await waitFor(() => later.length === 1, "the change made meanwhile");
+    expect(server.channelConnects.at(-1)).toMatchObject({ after: 3, rev: 4 });
+    await sleep(50);
+    expect(later).toEqual([deleted]);
+  });
+
   it("after a resync pages /changes: every change once, and the next reconnect resumes past them", async () => {
     const { channelId, updates, synced } = await opened();
     server.resyncOver = 1;

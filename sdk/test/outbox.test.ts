@@ -285,6 +285,30 @@ describe("outgoing queue over HTTP (channel not open)", () => {
     expect(reloaded.pendingSends).toEqual([]);
   });
 
+  it("queues a reply like any message: kept in the store offline, then sent with its replyTo over HTTP and the socket", async () => {
+    const inner = new MemoryOutboxStore();
+    const net = flakyFetch();
+    net.state.offline = true;
+    const { a, channelId, client } = setup({ fetch: net.fetch, outboxStore: inner });
+    const parent = server.post(channelId, a.user.id, "parent");
+    client.send(channelId, "written offline", { replyTo: parent.seq }).catch(() => {});
+    await sleep(30);
+    expect((await inner.load()).map((e) => [e.text, e.replyTo])).toEqual([["written offline", parent.seq]]);
+    client.close();
+
+    const reloaded = makeClient(server, sessionOf(a), { outboxStore: inner });
+    const sent = record(reloaded, "sent");
+    await waitFor(() => sent.length === 1, "the queued reply sent");
+    await reloaded.openChannel(channelId, { after: 0 });
+    const viaSocket = await reloaded.send(channelId, "over the socket", { replyTo: parent.seq });
+    expect(viaSocket.replyTo).toBe(parent.seq);
+    expect(server.messagesOf(channelId).map((m) => [m.text, m.replyTo])).toEqual([
+      ["parent", undefined],
+      ["written offline", parent.seq],
+      ["over the socket", parent.seq],
+    ]);
+  });
+
   it("switches a queued message from HTTP to the socket when the channel is opened", async () => {
     const net = flakyFetch();
     const { channelId, client, synced, messages } = setup({ fetch: net.fetch });

@@ -6,7 +6,6 @@ import {
   type ChatFile,
   type Message,
   type NotificationLevel,
-  randomId,
   type User,
 } from "@edge-chat/sdk";
 import { unsubscribeThisBrowser } from "./push.ts";
@@ -364,12 +363,12 @@ export class App {
   }
 
   /**
-   * Sends a reply into the open thread, over HTTP: the SDK's queue sends no `replyTo`.
-   * A failure is the caller's to show (the thread composer gives the text back); the
-   * channel socket brings the reply to the other members.
+   * Sends a reply into the open thread through the SDK's queue, so a reply written
+   * offline goes out on reconnect like any message. A refusal is the caller's to show
+   * (the thread composer gives the text back).
    */
   async reply(channelId: string, parentSeq: number, text: string): Promise<void> {
-    const m = await this.client.api.postMessage(channelId, { clientMsgId: randomId(), text, replyTo: parentSeq });
+    const m = await this.client.send(channelId, text, { replyTo: parentSeq });
     const t = this.store.thread;
     if (t && t.channelId === channelId && t.parentSeq === parentSeq) t.replies.set(m.seq, m);
     this.store.changed();

@@ -301,8 +301,9 @@ export class FakeServer {
     clientMsgId: string,
     text: string,
     broadcast = true,
-    attachments: unknown = undefined,
+    extra: { attachments?: unknown; replyTo?: unknown } = {},
   ): { message: Message; created: boolean } {
+    const { attachments, replyTo } = extra;
     const ch = this.channels.get(channelId);
     if (!ch) throw new Error(`no channel ${channelId}`);
     const key = `${senderId}:${clientMsgId}`;
@@ -310,6 +311,7 @@ export class FakeServer {
     if (existing) return { message: existing, created: false };
     const seq = ch.messages.length + 1;
     const message: Message = { channelId, seq, senderId, clientMsgId, text, ts: Date.now(), rev: ++ch.rev };
+    if (typeof replyTo === "number") message.replyTo = replyTo;
     if (Array.isArray(attachments) && attachments.length > 0) {
       message.attachments = attachments.map((id) => {
         const { bytes: _, ...file } = this.files.get(String(id))!;
@@ -455,14 +457,10 @@ export class FakeServer {
         const rejection = this.sendRejections.shift();
         if (rejection === "rate_limited") return this.error(res, rejection, { "Retry-After": "0" });
         if (rejection) return this.error(res, rejection);
-        const { message, created } = this.store(
-          ch.channel.id,
-          who.userId,
-          clientMsgId,
-          String(body.text),
-          true,
-          body.attachments,
-        );
+        const { message, created } = this.store(ch.channel.id, who.userId, clientMsgId, String(body.text), true, {
+          attachments: body.attachments,
+          replyTo: body.replyTo,
+        });
         return this.reply(res, created ? 201 : 200, { message });
       }
     }
@@ -574,7 +572,10 @@ export class FakeServer {
         this.store(channelId, conn.userId, clientMsgId, String(frame.text));
         return;
       }
-      const { message } = this.store(channelId, conn.userId, clientMsgId, String(frame.text), true, frame.attachments);
+      const { message } = this.store(channelId, conn.userId, clientMsgId, String(frame.text), true, {
+        attachments: frame.attachments,
+        replyTo: frame.replyTo,
+      });
       if (this.acksToSuppress > 0) {
         this.acksToSuppress--;
         return;
