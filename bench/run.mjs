@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
+import { changeCosts } from "./lib/change-cost.mjs";
 import { FloorTarget, ServiceTarget, shape } from "./lib/clients.mjs";
 import { background, floorOps, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
 import { fileThroughput } from "./lib/files.mjs";
@@ -27,6 +28,7 @@ const P = quick
       idleUsers: 20,
       historyN: 10,
       costN: 4,
+      changeN: 2,
       fileRepeats: 1,
     }
   : {
@@ -44,6 +46,8 @@ const P = quick
       // 30 s of messages: long enough that the first message after a quiet spell (which
       // goes to every inbox at once) weighs as it does in a running conversation.
       costN: 60,
+      /** Edits, reactions and deletes of each kind in the cost of a change. */
+      changeN: 30,
       fileRepeats: 5,
     };
 
@@ -148,7 +152,7 @@ async function latency(service, floor, key, members, rate, how = shape(members))
 
 /**
  * The highest open-loop rate with p99 < 100 ms on every path and nothing lost: doubling
- * steps, then one bisection.
+ * steps, then bisection to within an eighth.
  */
 async function capacity(target, members, curve, how = shape(members)) {
   // Rooms with members elsewhere wait as long as latency runs do for a straggling user
@@ -177,9 +181,12 @@ async function capacity(target, members, curve, how = shape(members)) {
           break;
         }
       }
-      if (best && failed && !quick) {
+      // Bisect until the rate is known within an eighth: one step left 300 and 200 a
+      // step apart, so a ratio of two capacities could be off by a third.
+      for (let i = 0; best && failed && !quick && failed - best > best / 8 && i < 3; i++) {
         const mid = Math.round((best + failed) / 2);
         if (await step(mid)) best = mid;
+        else failed = mid;
       }
       return { rate: best, firstFailing: failed };
     },
@@ -369,7 +376,32 @@ async function main() {
       cases[key] = await cost(service, key, members, how, offset);
       offset += P.group;
     }
-    results.cost = { prices: PRICES.sources, unitPrices: PRICES, floor: pricePerMillion(floorOps()), cases };
+    // Issue 14: an edit, a reaction and a delete in the room where most members are elsewhere.
+    const { how } = MIXES.groupElsewhere;
+    const changes = await withRoom(
+      service,
+      P.group,
+      (room) =>
+        changeCosts(
+          service,
+          room.channelId,
+          { sender: service.users[offset], reactor: service.users[offset + 1] },
+          { count: P.changeN, rate: COST_RATE, tailMs: quick ? 1000 : 18_000, sleep },
+        ),
+      how,
+      offset,
+    );
+    log(
+      "change costs",
+      JSON.stringify(Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.perMillion.total]))),
+    );
+    results.cost = {
+      prices: PRICES.sources,
+      unitPrices: PRICES,
+      floor: pricePerMillion(floorOps()),
+      cases,
+      changes: { ...describe(P.group, how), kinds: changes },
+    };
   } finally {
     await Promise.all([serviceServer.stop(), floorServer.stop()]);
   }

@@ -117,6 +117,21 @@ export function markdown(r) {
       `| ${key} | ${o.doRequests} | ${o.wsIncoming} (${o.relayIncoming ?? 0}) | ${o.doRowsWritten} (${o.userDoRowsWritten}) | ${o.doRowsRead} | ${o.d1RowsWritten} | ${o.d1RowsRead} | ${c.perMillion.total} |`,
     );
   }
+  const changes = r.cost.changes
+    ? [
+        `Cost of a change in a group of ${who(r.cost.changes)}, each an HTTP request, next to a message in the same mix (edits, deletes and reactions never push):`,
+        "",
+        "| per | Worker requests | DO requests | WS frames in (relay frames in) | DO rows written | DO rows read | D1 rows written | $/M |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ...Object.entries({ message: r.cost.cases.groupElsewhere, ...r.cost.changes.kinds })
+          .filter(([, c]) => c)
+          .map(([kind, c]) => {
+            const o = c.perChange ?? c.perMessage;
+            return `| ${kind} | ${o.workerRequests} | ${o.doRequests} | ${o.wsIncoming} (${o.relayIncoming ?? 0}) | ${o.doRowsWritten} | ${o.doRowsRead} | ${o.d1RowsWritten} | ${c.perMillion.total} |`;
+          }),
+        "",
+      ]
+    : [];
   return [
     `Benchmark ${r.mode} run, ${r.startedAt}, ${r.machine}. Every figure is from one run, next to a floor (bench/floor) measured in the same run, alternating: the one-room floor (every member in one room) or, for rooms with members elsewhere or offline, the relay floor of the same shape (the room also calls one small object per member online elsewhere, unbatched). "Watching": channel socket and user socket; "elsewhere": user socket only; "offline": no socket.`,
     "",
@@ -126,6 +141,7 @@ export function markdown(r) {
     "",
     ...ops,
     "",
+    ...changes,
     ...(r.diagnostics?.group20ChannelSocketsOnly
       ? [
           `Diagnostic: the ${r.diagnostics.group20ChannelSocketsOnly.members}-member group at 20/s with channel sockets only (no user sockets): p50 / p99 / max ${r.diagnostics.group20ChannelSocketsOnly.latency.p50} / ${r.diagnostics.group20ChannelSocketsOnly.latency.p99} / ${r.diagnostics.group20ChannelSocketsOnly.latency.max} ms.`,

@@ -1,0 +1,48 @@
+// What an edit, a reaction and a delete cost, from the same counters as a message's cost.
+import { perMessage, pricePerMillion } from "./cost.mjs";
+
+const THUMBS_UP = encodeURIComponent("👍");
+
+/**
+ * In a room that is already connected: `count` messages from `sender`, then `count` of each
+ * kind of change to them, paced at `rate` a second and each followed by `tailMs` for the
+ * deliveries and the D1 flush it causes. The counters of an idle window as long as one
+ * kind's are subtracted, as for messages. `reactor` reacts (a reaction is someone else's).
+ */
+export async function changeCosts(service, channelId, { sender, reactor }, { count, rate, tailMs, sleep }) {
+  const path = `/api/channels/${channelId}/messages`;
+  const seqs = [];
+  for (let i = 0; i < count; i++) {
+    const body = { clientMsgId: `change-cost-${i}`, text: `to change ${i}` };
+    seqs.push((await service.api(path, { method: "POST", token: sender.token, body })).message.seq);
+  }
+  await sleep(tailMs);
+  await service.server.settle();
+
+  const windowMs = (count / rate) * 1000 + tailMs;
+  await service.api("/api/_metrics/reset", { method: "POST" });
+  await sleep(windowMs);
+  const idle = await service.api("/api/_metrics");
+
+  const kinds = {
+    edit: (seq) =>
+      service.api(`${path}/${seq}`, { method: "PATCH", token: sender.token, body: { text: `edited ${seq}` } }),
+    reaction: (seq) => service.api(`${path}/${seq}/reactions/${THUMBS_UP}`, { method: "PUT", token: reactor.token }),
+    delete: (seq) => service.api(`${path}/${seq}`, { method: "DELETE", token: sender.token }),
+  };
+  const out = {};
+  for (const [kind, change] of Object.entries(kinds)) {
+    await service.api("/api/_metrics/reset", { method: "POST" });
+    const started = Date.now();
+    for (const [i, seq] of seqs.entries()) {
+      await sleep(Math.max(0, started + (i * 1000) / rate - Date.now()));
+      await change(seq);
+    }
+    await sleep(tailMs);
+    const loaded = await service.api("/api/_metrics");
+    const counters = Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, Math.max(0, v - (idle[k] ?? 0))]));
+    const ops = perMessage(counters, count);
+    out[kind] = { changes: count, perChange: ops, perMillion: pricePerMillion(ops) };
+  }
+  return out;
+}
