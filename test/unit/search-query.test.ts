@@ -83,7 +83,7 @@ describe("snippets and highlights", () => {
   });
 
   it("never cuts a surrogate pair in half", () => {
-    const text = "😀".repeat(150) + " target " + "😀".repeat(150);
+    const text = `${"😀".repeat(150)} target ${"😀".repeat(150)}`;
     const { snippet } = snippetOf(text, terms("target"));
     expect(snippet.isWellFormed()).toBe(true);
     expect(snippet.length).toBeLessThanOrEqual(200);

@@ -5,6 +5,7 @@ import {
   type ChatClient,
   type ChatFile,
   type Message,
+  type SearchPage,
   type User,
 } from "@edge-chat/sdk";
 import { unsubscribeThisBrowser } from "./push.ts";
@@ -14,6 +15,8 @@ import type { Store } from "./state.ts";
 export const DELETED_ACCOUNT = "Deleted account";
 
 const PAGE = 50;
+/** Scroll-back towards a search result takes the largest pages history allows. */
+const REVEAL_PAGE = 200;
 
 /**
  * The actions the views call and the translation of SDK events into store changes.
@@ -156,6 +159,7 @@ export class App {
     const prev = this.store.activeId;
     if (prev === channelId) return;
     if (prev) this.client.closeChannel(prev);
+    if (this.store.focus?.channelId !== channelId) this.store.focus = null;
     this.store.activeId = channelId;
     this.store.changed();
     if (!channelId) return;
@@ -185,6 +189,30 @@ export class App {
     const page = await this.client.history(channelId, { before: oldest.seq, limit: PAGE });
     this.store.hasOlder.set(channelId, page.hasMore);
     this.store.addMessages(channelId, page.messages);
+  }
+
+  /** Messages of my channels matching `q`, best first; `cursor` for the next page. */
+  searchMessages(q: string, cursor?: string): Promise<SearchPage> {
+    return this.client.api.search(q, cursor ? { cursor } : {});
+  }
+
+  /**
+   * Opens a channel scrolled to one of its messages, marked (a search result chosen).
+   * History has no "around a seq": the channel opens on its latest page, and older pages
+   * are fetched until the message is among those loaded.
+   */
+  async reveal(channelId: string, seq: number): Promise<void> {
+    this.store.focus = { channelId, seq, scrolled: false };
+    await this.select(channelId);
+    for (;;) {
+      const oldest = this.store.messagesOf(channelId)[0];
+      if (!oldest || oldest.seq <= seq || this.store.hasOlder.get(channelId) === false) break;
+      const page = await this.client.history(channelId, { before: oldest.seq, limit: REVEAL_PAGE });
+      this.store.hasOlder.set(channelId, page.hasMore);
+      this.store.addMessages(channelId, page.messages);
+      if (page.messages.length === 0) break;
+    }
+    this.store.changed();
   }
 
   /** Called by the conversation when it is on screen and scrolled to the bottom. */

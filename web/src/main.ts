@@ -9,6 +9,7 @@ import { bindAccount } from "./views/account.ts";
 import { bindAuth } from "./views/auth.ts";
 import { bindConversation } from "./views/conversation.ts";
 import { bindDirectory } from "./views/directory.ts";
+import { bindMessageSearch } from "./views/message-search.ts";
 import { bindSidebar } from "./views/sidebar.ts";
 import { bindStatus } from "./views/status.ts";
 
@@ -59,6 +60,7 @@ bindStatus(
 );
 bindSidebar(app);
 bindDirectory(app);
+bindMessageSearch(app);
 bindAccount(app);
 bindConversation(app);
 shareChannelTitles(store);

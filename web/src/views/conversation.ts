@@ -11,9 +11,11 @@ const NEAR_EDGE_PX = 40;
 
 function messageItem(app: App, m: Message): HTMLLIElement {
   const mine = m.senderId === app.meId;
+  const focus = app.store.focus;
+  const focused = focus?.channelId === m.channelId && focus.seq === m.seq;
   return h(
     "li",
-    { class: mine ? "message mine" : "message", "data-seq": m.seq },
+    { class: `message${mine ? " mine" : ""}${focused ? " focused" : ""}`, "data-seq": m.seq },
     h("span", { class: "meta" }, `${app.store.userName(m.senderId)} · ${formatTime(m.ts)}`),
     m.text !== "" && h("p", { class: "text" }, m.text),
     m.attachments && m.attachments.length > 0 && attachmentList(m.attachments),
@@ -269,6 +271,15 @@ export function bindConversation(app: App): void {
     older.hidden = store.hasOlder.get(id) !== true;
     // New messages keep a reader at the bottom there; prepended history must not move what they look at.
     scroller.scrollTop = wasAtBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
+    // A chosen search result: once it is loaded, into view once; the reader scrolls on from there.
+    const focus = store.focus;
+    if (loaded && focus?.channelId === id && !focus.scrolled) {
+      const target = list.querySelector<HTMLLIElement>(`li[data-seq="${focus.seq}"]`);
+      if (target) {
+        focus.scrolled = true;
+        target.scrollIntoView({ block: "center" });
+      }
+    }
 
     const names = store.typingNames(id, Date.now());
     typing.textContent =
