@@ -8,6 +8,7 @@ import { background, floorOps, PRICES, perMessage, pricePerMillion } from "./lib
 import { fileThroughput } from "./lib/files.mjs";
 import { drive, makeSink, percentiles } from "./lib/load.mjs";
 import { markdown, ratios, svg } from "./lib/report.mjs";
+import { searchLatency } from "./lib/search.mjs";
 import { pinSelf, startFloor, startService } from "./lib/servers.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -45,6 +46,8 @@ const P = quick
       // goes to every inbox at once) weighs as it does in a running conversation.
       costN: 60,
       fileRepeats: 5,
+      /** Search (full mode only): messages generated into D1, over this many channels, queries per case. */
+      search: { messages: 200_000, channels: 200, repeats: 20 },
     };
 
 /**
@@ -370,6 +373,11 @@ async function main() {
       offset += P.group;
     }
     results.cost = { prices: PRICES.sources, unitPrices: PRICES, floor: pricePerMillion(floorOps()), cases };
+    // Last: its 200,000 generated messages must not weigh on the steps before it.
+    if (P.search) {
+      await service.server.settle();
+      results.search = await searchLatency(service, { ...P.search, log });
+    }
   } finally {
     await Promise.all([serviceServer.stop(), floorServer.stop()]);
   }

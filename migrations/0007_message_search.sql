@@ -5,10 +5,9 @@
 --
 -- The index stores no text (contentless): snippets are cut from `messages.text`.
 -- `messages` is WITHOUT ROWID, so an FTS row is keyed by an integer made of the channel's
--- number here (`search_channels`) in the high 32 bits and the seq in the low ones. One
--- channel's messages are then one rowid range, which the search reads alone for each
--- channel the caller is a member of, instead of every match of every channel. Seqs must
--- stay below 2^32 (4 billion messages in one channel).
+-- number here (`search_channels`) in the high 32 bits and the seq in the low ones: the
+-- search tells a match of the caller's channels from the rowid alone, and one channel's
+-- messages are one rowid range. Seqs must stay below 2^32 (4 billion in one channel).
 --
 -- A channel gets its number with INSERT ... WHERE NOT EXISTS, not INSERT OR IGNORE: inside
 -- a trigger the conflict clause of the outer statement wins, and the flush's upsert

