@@ -27,6 +27,8 @@ export interface SearchFilter {
 export interface SearchRow extends MessageRow {
   channel_id: string;
   text: string;
+  /** The text's length in UTF-8 bytes. */
+  bytes: number;
   score: number;
 }
 
@@ -75,7 +77,7 @@ export async function searchMessages(
          FROM message_search
          WHERE message_search MATCH ?2 AND (rowid >> 32) IN (SELECT id FROM mine) ${inChannel}
        )
-       SELECT ${COLUMNS}, hits.score
+       SELECT ${COLUMNS}, length(CAST(m.text AS BLOB)) AS bytes, hits.score
        FROM hits
        JOIN search_channels c ON c.id = hits.key >> 32
        JOIN messages m ON m.channel_id = c.channel_id AND m.seq = hits.key & 4294967295

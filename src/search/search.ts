@@ -44,7 +44,7 @@ export async function search(d1: D1Database, request: SearchRequest, presentFile
   let bytes = 0;
   let kept = 0;
   for (const r of rows.slice(0, limit)) {
-    bytes += r.text.length * 3;
+    bytes += r.bytes;
     if (kept > 0 && bytes > TEXT_BUDGET_BYTES) break;
     kept += 1;
   }

@@ -70,6 +70,8 @@ describe("searching messages", () => {
       .toBe(true);
     expect(await tab.page.locator('#message-list li.message[data-seq="2"]').count()).toBe(1);
     expect(await tab.page.locator("#message-list li.focused").count()).toBe(1);
+    // It is the first message: nothing older to load.
+    expect(await tab.page.locator("#older").isHidden()).toBe(true);
     await tab.page.screenshot({ path: `${SHOTS}/search-opened.png` });
     await tab.context.close();
   });

@@ -206,6 +206,8 @@ export class App {
     await this.select(channelId);
     for (;;) {
       const oldest = this.store.messagesOf(channelId)[0];
+      // As in loadOlder: the first message loaded, nothing is older.
+      if (oldest && oldest.seq <= 1) this.store.hasOlder.set(channelId, false);
       if (!oldest || oldest.seq <= seq || this.store.hasOlder.get(channelId) === false) break;
       const page = await this.client.history(channelId, { before: oldest.seq, limit: REVEAL_PAGE });
       this.store.hasOlder.set(channelId, page.hasMore);

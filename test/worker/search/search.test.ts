@@ -228,6 +228,22 @@ describe("GET /api/search: filters, order and pages", () => {
     }
   });
 
+  it("ends a page early, with a cursor, when the texts would pass the budget of a history page", async () => {
+    const { alice, g } = await pair();
+    const w = word("long");
+    // 14 texts of 100,000 characters, nearly all of 3 bytes in UTF-8: 13 fit the 4 MiB budget.
+    for (let i = 0; i < 14; i++) await send(alice, g, `${w} ${"€".repeat(100_000 - w.length - 1)}`);
+    await flushAll(g);
+    const first = await search(alice, { q: w, limit: 50 });
+    expect(first.body.results).toHaveLength(13);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await search(alice, { q: w, limit: 50, cursor: first.body.nextCursor });
+    expect(second.body.results).toHaveLength(1);
+    expect(second.body.nextCursor).toBeUndefined();
+    const seqs = [...first.body.results, ...second.body.results].map((r: any) => r.message.seq);
+    expect(new Set(seqs).size).toBe(14);
+  });
+
   it("cuts a snippet of at most 200 characters around the match out of a long text", async () => {
     const { alice, g } = await pair();
     const w = word("needle");
