@@ -9,6 +9,7 @@ import { background, floorOps, PRICES, perMessage, pricePerMillion } from "./lib
 import { fileThroughput } from "./lib/files.mjs";
 import { drive, makeSink, percentiles } from "./lib/load.mjs";
 import { markdown, ratios, svg } from "./lib/report.mjs";
+import { searchLatency } from "./lib/search.mjs";
 import { pinSelf, startFloor, startService } from "./lib/servers.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -49,6 +50,8 @@ const P = quick
       /** Edits, reactions and deletes of each kind in the cost of a change. */
       changeN: 30,
       fileRepeats: 5,
+      /** Search (full mode only): messages generated into D1, over this many channels, queries per case. */
+      search: { messages: 200_000, channels: 200, repeats: 20 },
     };
 
 /**
@@ -402,6 +405,11 @@ async function main() {
       cases,
       changes: { ...describe(P.group, how), kinds: changes },
     };
+    // Last: its 200,000 generated messages must not weigh on the steps before it.
+    if (P.search) {
+      await service.server.settle();
+      results.search = await searchLatency(service, { ...P.search, log });
+    }
   } finally {
     await Promise.all([serviceServer.stop(), floorServer.stop()]);
   }

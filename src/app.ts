@@ -15,6 +15,7 @@ import { metricsRoutes } from "./routes/metrics";
 import { openApiRoutes } from "./routes/openapi";
 import { pushRoutes } from "./routes/push";
 import { realtimeRoutes } from "./routes/realtime";
+import { searchRoutes } from "./routes/search";
 import { testHookRoutes } from "./routes/test-hooks";
 import { userRoutes } from "./routes/users";
 
@@ -38,6 +39,7 @@ export function buildApp() {
   app.route("/api/dms", dmRoutes);
   app.route("/api/channels", channelRoutes);
   app.route("/api/push", pushRoutes);
+  app.route("/api/search", searchRoutes);
   app.route("/api/_test", testHookRoutes);
   app.route("/api/_metrics", metricsRoutes);
   app.route("/api", realtimeRoutes);

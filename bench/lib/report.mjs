@@ -29,6 +29,10 @@ export function ratios(r) {
   out["history.page50VsStatic.p50"] = ratio(r.history.page50.p50, r.history.static.p50);
   for (const [key, c] of Object.entries(r.cost.cases))
     out[`cost.${key}`] = ratio(c.perMillion.total, (c.floor ?? r.cost.floor).total);
+  if (r.search) {
+    out["search.vsLookup.p50"] = ratio(r.search.search.p50, r.search.lookup.p50);
+    out["search.vsLookup.p99"] = ratio(r.search.search.p99, r.search.lookup.p99);
+  }
   return out;
 }
 
@@ -100,6 +104,21 @@ export function markdown(r) {
         `| peak workerd memory growth during one ${mb} MB upload (${label}) vs one R2 put | ${mib(service)} MiB | ${mib(g.r2Put)} MiB | ${fmt(ratio(service, g.r2Put))} | – |`,
       );
     }
+  }
+  if (r.search) {
+    const x = r.search;
+    const mb = (b) => Math.round(b / 1e5) / 10;
+    rows.push(
+      `| search over ${x.messages.toLocaleString("en")} messages vs a plain indexed lookup of the same rows, p50 / p99 (every query kind and reader) | ${fmt(x.search.p50)} / ${fmt(x.search.p99)} ms | lookup ${fmt(x.lookup.p50)} / ${fmt(x.lookup.p99)} ms | ${fmt(q["search.vsLookup.p50"])} / ${fmt(q["search.vsLookup.p99"])} | – |`,
+    );
+    for (const c of x.cases) {
+      rows.push(
+        `| search, ${c.kind}, reader of ${c.reach} (${c.results} results), p50 / p99 | ${fmt(c.search.p50)} / ${fmt(c.search.p99)} ms | lookup ${fmt(c.lookup.p50)} / ${fmt(c.lookup.p99)} ms | ${fmt(ratio(c.search.p50, c.lookup.p50))} / ${fmt(ratio(c.search.p99, c.lookup.p99))} | – |`,
+      );
+    }
+    rows.push(
+      `| full-text index per million messages (FTS5 contentless; the texts themselves) | ${mb(x.indexBytesPerMillion)} MB | texts ${mb(x.textBytesPerMillion)} MB | ${fmt(ratio(x.indexBytesPerMillion, x.textBytesPerMillion))} | – |`,
+    );
   }
   for (const [key, c] of Object.entries(r.cost.cases)) {
     const target = TARGETS.cost[key] ? `≤ $${TARGETS.cost[key]}` : "–";

@@ -151,7 +151,8 @@ export async function startService(vars) {
   const persist = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const args = ["scripts/dev.mjs", "--port", String(port), "--persist-to", persist, ...common, ...varArgs];
-  return launch("service", process.execPath, args, "/api/push/vapid-public-key", port);
+  // `persist`: where its local D1 lives, for steps that write rows straight into it.
+  return { ...(await launch("service", process.execPath, args, "/api/push/vapid-public-key", port)), persist };
 }
 
 export async function startFloor() {

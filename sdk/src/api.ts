@@ -13,6 +13,7 @@ import type {
   NotificationLevel,
   Presence,
   PushSubscriptionData,
+  SearchPage,
   TokenPair,
   User,
   Visibility,
@@ -186,6 +187,28 @@ export class ChatApi {
   }
   markRead(channelId: string, seq: number): Promise<void> {
     return this.http.request<void>("POST", `/api/channels/${enc(channelId)}/read`, { body: { seq } });
+  }
+
+  // Search.
+  /**
+   * Messages of the caller's channels matching `q` (words also match as prefixes, "quoted
+   * words" as a phrase, case and accents ignored), best first. `from`: a sender's id;
+   * `after`/`before`: exclusive `ts` bounds. Pass `nextCursor` back as `cursor`, with
+   * the same filters, for the next page. Each result's `highlights` are [start, end)
+   * offsets into its `snippet` (`snippet.slice(start, end)`).
+   */
+  search(
+    q: string,
+    options: {
+      channelId?: string;
+      from?: string;
+      after?: number;
+      before?: number;
+      limit?: number;
+      cursor?: string;
+    } = {},
+  ): Promise<SearchPage> {
+    return this.http.request<SearchPage>("GET", "/api/search", { query: { q, ...options } });
   }
 
   // Presence.

@@ -99,7 +99,9 @@ export const channelMembers = sqliteTable(
  * History kept forever. (channel_id, seq) is the order; the unique index makes re-sends
  * harmless. That index leads with sender_id so that it also serves the export of what
  * one user sent (GET /api/users/me/export): an index of its own would cost a third row
- * written per message.
+ * written per message. Triggers on this table keep the full-text index (`message_search`,
+ * `search_channels`: migrations/0008_message_search.sql, read by src/search/d1-search.ts)
+ * in step; drizzle-kit does not model virtual tables, so they are not declared here.
  */
 export const messages = sqliteTable(
   "messages",

@@ -142,6 +142,26 @@ export async function readMessagesBySeq(
   return found;
 }
 
+/**
+ * The messages at `keys` (at most 49: two parameters each), in one query by primary key:
+ * the plain indexed lookup the benchmark holds search against (the same rows, without
+ * the full-text index).
+ */
+export async function readMessagesAt(
+  d1: D1Database,
+  keys: readonly { channelId: string; seq: number }[],
+): Promise<Message[]> {
+  if (keys.length === 0) return [];
+  const { results } = await d1
+    .prepare(
+      `SELECT ${STORED_COLUMNS}, text FROM messages
+       WHERE (channel_id, seq) IN (VALUES ${keys.map(() => "(?, ?)").join(", ")})`,
+    )
+    .bind(...keys.flatMap((k) => [k.channelId, k.seq]))
+    .all<StoredRow>();
+  return results.map((r) => fromRow(r, unsignedFiles));
+}
+
 interface BudgetedRow extends Omit<StoredRow, "text"> {
   /** Bytes of text of this row and every row before it, in reading order. */
   total: number;

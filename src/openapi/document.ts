@@ -25,6 +25,7 @@ const options: Partial<GenerateSpecOptions> = {
     tags: [
       { name: "accounts", description: "Sign-up, sign-in, tokens and profiles" },
       { name: "channels", description: "Groups and DMs, their members and messages" },
+      { name: "search", description: "Full-text search over the caller's channels" },
       { name: "realtime", description: "The user socket and presence" },
       { name: "push", description: "Web Push subscriptions" },
       { name: "meta", description: "This document and its reference page" },

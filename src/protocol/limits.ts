@@ -6,6 +6,12 @@ export const MAX_TEXT_BYTES = MAX_TEXT_CODE_POINTS * 4;
 export const CLIENT_MSG_ID = /^[A-Za-z0-9_-]{1,64}$/;
 export const HISTORY_DEFAULT_LIMIT = 50;
 export const HISTORY_MAX_LIMIT = 200;
+/** GET /api/search: `q` is 1 to this many characters (code points). */
+export const SEARCH_MAX_QUERY_CODE_POINTS = 256;
+export const SEARCH_DEFAULT_LIMIT = 20;
+export const SEARCH_MAX_LIMIT = 50;
+/** A search result's `snippet` is at most this many UTF-16 code units of the message's text. */
+export const SNIPPET_MAX = 200;
 /** Catch-up on a channel socket sends at most this many messages; older ones are paged over HTTP. */
 export const CATCH_UP_MAX = 500;
 /**

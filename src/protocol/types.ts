@@ -166,3 +166,19 @@ export type DeviceList = z.infer<typeof DeviceList>;
 /** The users the caller blocked (GET /api/users/me/blocks). */
 export const BlockList = z.object({ userIds: z.array(z.string()) });
 export type BlockList = z.infer<typeof BlockList>;
+
+/**
+ * One match of GET /api/search: the message in its current state, at most SNIPPET_MAX
+ * characters of its text around the match, and the matched words in the snippet as
+ * [start, end) offsets in UTF-16 code units (what JavaScript's `slice` takes).
+ */
+export const SearchResult = z.object({
+  message: Message,
+  snippet: z.string(),
+  highlights: z.array(z.tuple([z.int(), z.int()])),
+});
+export type SearchResult = z.infer<typeof SearchResult>;
+
+/** Best match first; `nextCursor`, when present, asks for the next page. */
+export const SearchPage = z.object({ results: z.array(SearchResult), nextCursor: z.optional(z.string()) });
+export type SearchPage = z.infer<typeof SearchPage>;

@@ -5,6 +5,7 @@ import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
 import { db } from "../db/client";
 import { users } from "../db/schema";
+import { readMessagesAt } from "../history/d1-history";
 import type { AppEnv } from "../http/app-env";
 import { ApiError, unwrap } from "../http/errors";
 import { valid } from "../http/validate";
@@ -68,6 +69,27 @@ export const testHookRoutes = new Hono<AppEnv>()
       const userIds = await insertPlaceholderUsers(c.env.DB, c.req.valid("json").count);
       unwrap(await channelStub(c.env, c.req.valid("param").id).testAddMembers(userIds));
       return c.json({ userIds });
+    },
+  )
+  // The benchmark's baseline for search: the same rows as a search answered, by primary key.
+  .get(
+    "/messages",
+    valid(
+      "query",
+      z.object({
+        keys: z
+          .string()
+          .max(5000)
+          .transform((s) => (s === "" ? [] : s.split(",")))
+          .pipe(z.array(z.string().regex(/^[\w-]{1,100}:\d{1,15}$/)).max(49)),
+      }),
+    ),
+    async (c) => {
+      const keys = c.req.valid("query").keys.map((k) => {
+        const at = k.lastIndexOf(":");
+        return { channelId: k.slice(0, at), seq: Number(k.slice(at + 1)) };
+      });
+      return c.json({ messages: await readMessagesAt(c.env.DB, keys) });
     },
   )
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>

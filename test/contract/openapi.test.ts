@@ -17,6 +17,7 @@ const EXCLUDED = [
   "POST /api/_test/channels/:id/d1-outage",
   "GET /api/_test/channels/:id/flush-state",
   "POST /api/_test/channels/:id/placeholder-members",
+  "GET /api/_test/messages",
   "GET /api/_metrics",
   "POST /api/_metrics/reset",
 ];

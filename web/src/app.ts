@@ -6,6 +6,7 @@ import {
   type ChatFile,
   type Message,
   type NotificationLevel,
+  type SearchPage,
   type User,
 } from "@edge-chat/sdk";
 import { unsubscribeThisBrowser } from "./push.ts";
@@ -19,6 +20,8 @@ const PAGE = 50;
 const THREAD_PAGE = 50;
 /** Member profiles loaded for `@` autocomplete; larger channels search by name instead. */
 const MEMBER_PROFILES = 100;
+/** Scroll-back towards a search result takes the largest pages history allows. */
+const REVEAL_PAGE = 200;
 
 /**
  * The actions the views call and the translation of SDK events into store changes.
@@ -186,6 +189,7 @@ export class App {
     const prev = this.store.activeId;
     if (prev === channelId) return;
     if (prev) this.client.closeChannel(prev);
+    if (this.store.focus?.channelId !== channelId) this.store.focus = null;
     this.store.activeId = channelId;
     this.store.thread = null;
     this.store.changed();
@@ -218,6 +222,32 @@ export class App {
     this.store.hasOlder.set(channelId, page.hasMore);
     this.store.addMessages(channelId, page.messages);
     this.learnMentioned(page.messages);
+  }
+
+  /** Messages of my channels matching `q`, best first; `cursor` for the next page. */
+  searchMessages(q: string, cursor?: string): Promise<SearchPage> {
+    return this.client.api.search(q, cursor ? { cursor } : {});
+  }
+
+  /**
+   * Opens a channel scrolled to one of its messages, marked (a search result chosen).
+   * History has no "around a seq": the channel opens on its latest page, and older pages
+   * are fetched until the message is among those loaded.
+   */
+  async reveal(channelId: string, seq: number): Promise<void> {
+    this.store.focus = { channelId, seq, scrolled: false };
+    await this.select(channelId);
+    for (;;) {
+      const oldest = this.store.messagesOf(channelId)[0];
+      // As in loadOlder: the first message loaded, nothing is older.
+      if (oldest && oldest.seq <= 1) this.store.hasOlder.set(channelId, false);
+      if (!oldest || oldest.seq <= seq || this.store.hasOlder.get(channelId) === false) break;
+      const page = await this.client.history(channelId, { before: oldest.seq, limit: REVEAL_PAGE });
+      this.store.hasOlder.set(channelId, page.hasMore);
+      this.store.addMessages(channelId, page.messages);
+      if (page.messages.length === 0) break;
+    }
+    this.store.changed();
   }
 
   /** Called by the conversation when it is on screen and scrolled to the bottom. */

@@ -10,6 +10,7 @@ import { bindAuth } from "./views/auth.ts";
 import { bindConversation } from "./views/conversation.ts";
 import { bindDirectory } from "./views/directory.ts";
 import { MessageEditor } from "./views/message-editor.ts";
+import { bindMessageSearch } from "./views/message-search.ts";
 import { bindSidebar } from "./views/sidebar.ts";
 import { bindStatus } from "./views/status.ts";
 import { bindThread } from "./views/thread.ts";
@@ -61,6 +62,7 @@ bindStatus(
 );
 bindSidebar(app);
 bindDirectory(app);
+bindMessageSearch(app);
 bindAccount(app);
 const editor = new MessageEditor(app);
 bindConversation(app, editor);

@@ -54,6 +54,11 @@ export class Store {
   /** channelId → userId → when the indicator expires. */
   readonly typing = new Map<string, Map<string, number>>();
   activeId: string | null = null;
+  /**
+   * A message to show in its context (a search result chosen): the conversation scrolls
+   * to it once (`scrolled` then turns true) and marks it until another channel is opened.
+   */
+  focus: { channelId: string; seq: number; scrolled: boolean } | null = null;
   connection: ConnectionState = "offline";
   private readonly listeners = new Set<() => void>();
   private scheduled = false;
@@ -126,6 +131,7 @@ export class Store {
     this.blocked.clear();
     this.devices = [];
     this.activeId = null;
+    this.focus = null;
     this.changed();
   }
 }

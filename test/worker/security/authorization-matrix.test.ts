@@ -198,6 +198,7 @@ const routes: Record<string, (self: TestUser) => Req> = {
   }),
   "GET /api/users/:id": () => ({ method: "GET", path: `/api/users/${w.owner.id}` }),
   "GET /api/users?q=": () => ({ method: "GET", path: "/api/users?q=mx_" }),
+  "GET /api/search": () => ({ method: "GET", path: "/api/search?q=hello" }),
   "GET /api/users/:id (erased)": () => ({ method: "GET", path: `/api/users/${w.erased.id}` }),
   // Accounts and safety
   "POST /api/auth/password": () => ({

@@ -505,6 +505,7 @@ describe("GET routes with random query strings", () => {
     "/api/devices",
     "/api/users/me/blocks",
     "/api/users/me/export",
+    "/api/search",
   ];
 
   it("never a 500 and the error shape", async () => {

@@ -300,6 +300,15 @@ export function bindConversation(app: App, editor: MessageEditor): void {
     older.hidden = store.hasOlder.get(id) !== true;
     // New messages keep a reader at the bottom there; prepended history must not move what they look at.
     scroller.scrollTop = wasAtBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
+    // A chosen search result: once it is loaded, into view once; the reader scrolls on from there.
+    const focus = store.focus;
+    if (loaded && focus?.channelId === id && !focus.scrolled) {
+      const target = list.querySelector<HTMLLIElement>(`li[data-seq="${focus.seq}"]`);
+      if (target) {
+        focus.scrolled = true;
+        target.scrollIntoView({ block: "center" });
+      }
+    }
     // A page of history can be mostly thread replies, which are not shown here: while
     // the list does not fill the view there is no scrolling to ask for more, so ask now.
     if (loaded && store.hasOlder.get(id) === true && scroller.scrollHeight <= scroller.clientHeight + NEAR_EDGE_PX) {

@@ -52,7 +52,14 @@ export function messageSignature(ctx: MessageContext, m: Message): string {
     ctx.editor.isEditing(m),
     thread?.channelId === m.channelId && thread.parentSeq === m.seq,
     app.store.roles.get(m.channelId) ?? "",
+    isFocused(app, m),
   ]);
+}
+
+/** The search result the reader chose, marked until they choose another. */
+function isFocused(app: App, m: Message): boolean {
+  const focus = app.store.focus;
+  return focus?.channelId === m.channelId && focus.seq === m.seq;
 }
 
 function textOf(app: App, m: Message): HTMLParagraphElement {
@@ -188,6 +195,7 @@ export function messageItem(ctx: MessageContext, m: Message): HTMLLIElement {
   if (m.senderId === app.meId) classes.push("mine");
   if (m.deleted) classes.push("deleted");
   if (mentionsMe(app, m)) classes.push("mentions-me");
+  if (isFocused(app, m)) classes.push("focused");
   const editForm = ctx.editor.formFor(m);
   const meta = h(
     "span",
