@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** Drizzle schema of the D1 database. `npm run db:generate` writes migrations/ from it. */
 
@@ -96,10 +96,11 @@ export const channelMembers = sqliteTable(
 );
 
 /**
- * History kept forever. (channel_id, seq) is the order; the unique index makes re-sends
- * harmless. That index leads with sender_id so that it also serves the export of what
- * one user sent (GET /api/users/me/export): an index of its own would cost a third row
- * written per message. Triggers on this table keep the full-text index (`message_search`,
+ * History kept forever. (channel_id, seq) is the order and the only key: the ChannelDO
+ * gives each (sender, clientMsgId) one seq forever, so a re-send is the same row, and
+ * the flush's upsert by (channel_id, seq) is idempotent. Another index would be another
+ * row written per message; what one user sent is found through `message_senders`.
+ * Triggers on this table keep the full-text index (`message_search`,
  * `search_channels`: migrations/0008_message_search.sql, read by src/search/d1-search.ts)
  * in step; drizzle-kit does not model virtual tables, so they are not declared here.
  */
@@ -128,10 +129,21 @@ export const messages = sqliteTable(
     /** `message.mentions` as JSON (userIds); NULL when it mentions nobody. */
     mentions: text("mentions"),
   },
-  (t) => [
-    primaryKey({ columns: [t.channelId, t.seq] }),
-    uniqueIndex("messages_client_msg_idx").on(t.senderId, t.channelId, t.clientMsgId),
-  ],
+  (t) => [primaryKey({ columns: [t.channelId, t.seq] })],
+);
+
+/**
+ * The channels each user ever sent to, for the export of everything they sent (GET
+ * /api/users/me/export reads each one's messages by channel). The flush adds a row the
+ * first time a sender appears in a channel; after that it writes nothing.
+ */
+export const messageSenders = sqliteTable(
+  "message_senders",
+  {
+    senderId: text("sender_id").notNull(),
+    channelId: text("channel_id").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.senderId, t.channelId] })],
 );
 
 /**

@@ -1,6 +1,6 @@
 import { and, eq, getTableColumns, lt, sql } from "drizzle-orm";
 import { db } from "../db/client";
-import { messages } from "../db/schema";
+import { messageSenders, messages } from "../db/schema";
 import { type PresentFiles, unsignedFiles } from "../files/file-urls";
 import type { ChatFile, Message } from "../protocol/types";
 import { type MessageRow, messageFromRow } from "./message-row";
@@ -16,6 +16,7 @@ import type { MessageSlice, SeqRange } from "./slice";
 const D1_MAX_PARAMETERS = 100;
 /** Messages per multi-row INSERT: one statement per message cost the flush more than the rows did. */
 const ROWS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTableColumns(messages)).length);
+const SENDERS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTableColumns(messageSenders)).length);
 
 /**
  * Writes messages in their current state: a new one is inserted, one D1 has is replaced
@@ -66,6 +67,18 @@ export async function upsertMessages(
           },
           setWhere: sql`excluded.rev > ${messages.rev}`,
         }),
+    );
+  }
+  // The first message of a sender in a channel also lists the channel as one they sent to
+  // (for the export); every later one finds the row there and writes nothing.
+  const senders = [...new Map(rows.map((m) => [`${m.senderId} ${m.channelId}`, m])).values()];
+  for (let i = 0; i < senders.length; i += SENDERS_PER_STATEMENT) {
+    const chunk = senders.slice(i, i + SENDERS_PER_STATEMENT);
+    statements.push(
+      orm
+        .insert(messageSenders)
+        .values(chunk.map((m) => ({ senderId: m.senderId, channelId: m.channelId })))
+        .onConflictDoNothing(),
     );
   }
   const [first, ...rest] = statements;
@@ -215,18 +228,31 @@ export async function readMessages(
   return { messages, bytes, full };
 }
 
-/** Where the export of a sender's messages has got to: the last (channel, clientMsgId) it wrote. */
+/** Where the export of a sender's messages has got to: the last message it wrote. */
 export interface SentCursor {
   channelId: string;
-  clientMsgId: string;
+  seq: number;
 }
 
 /**
- * The next page of every message `senderId` sent, in (channel, clientMsgId) order after
- * `cursor`: the order of the de-dup index, which leads with the sender, so no index of
- * its own costs every message a write. At most `limit` rows whose texts fit
- * `budgetBytes` together (always at least one), budgeted in SQL as in readMessages so a
- * page of long texts never crosses the wire whole. Empty at the end.
+ * A sender's messages after (?2, ?3) in (channel, seq) order, at most ?4: their channels
+ * by primary key, and in each the messages after the cursor by primary key, so the rows
+ * come in order and a page reads no more than it returns (and the other senders' rows
+ * of the channels it passes).
+ */
+export const SENT_MESSAGES = `
+  SELECT m.* FROM message_senders s
+  JOIN messages m ON m.channel_id = s.channel_id AND m.seq > CASE WHEN s.channel_id = ?2 THEN ?3 ELSE 0 END
+  WHERE s.sender_id = ?1 AND s.channel_id >= ?2 AND m.sender_id = ?1
+  ORDER BY s.channel_id, m.seq LIMIT ?4`;
+
+/**
+ * The next page of every message `senderId` sent, in (channel, seq) order after
+ * `cursor`: the channels they sent to (`message_senders`), each read by its primary key
+ * and filtered by sender, so no index on the sender costs every message a write. At
+ * most `limit` rows whose texts fit `budgetBytes` together (always at least one),
+ * budgeted in SQL as in readMessages so a page of long texts never crosses the wire
+ * whole. Empty at the end.
  */
 export async function readSentMessages(
   d1: D1Database,
@@ -240,16 +266,13 @@ export async function readSentMessages(
       `SELECT ${STORED_COLUMNS}, text
        FROM (
          SELECT *, length(CAST(text AS BLOB)) AS bytes,
-           sum(length(CAST(text AS BLOB))) OVER (ORDER BY channel_id, client_msg_id ROWS UNBOUNDED PRECEDING) AS total
-         FROM (
-           SELECT * FROM messages WHERE sender_id = ?1 AND (channel_id, client_msg_id) > (?2, ?3)
-           ORDER BY channel_id, client_msg_id LIMIT ?4
-         )
+           sum(length(CAST(text AS BLOB))) OVER (ORDER BY channel_id, seq ROWS UNBOUNDED PRECEDING) AS total
+         FROM (${SENT_MESSAGES})
        )
        WHERE total - bytes < ?5
-       ORDER BY channel_id, client_msg_id`,
+       ORDER BY channel_id, seq`,
     )
-    .bind(senderId, cursor?.channelId ?? "", cursor?.clientMsgId ?? "", limit, budgetBytes)
+    .bind(senderId, cursor?.channelId ?? "", cursor?.seq ?? 0, limit, budgetBytes)
     .all<StoredRow>();
   return results.map((r) => fromRow(r, unsignedFiles));
 }

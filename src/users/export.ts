@@ -38,7 +38,7 @@ export function exportStream(env: Env, db: Db, userId: string): ReadableStream<U
           controller.close();
           return;
         }
-        cursor = { channelId: last.channelId, clientMsgId: last.clientMsgId };
+        cursor = { channelId: last.channelId, seq: last.seq };
         const body = page.map((m) => JSON.stringify(m)).join(",");
         controller.enqueue(encoder.encode(first ? body : `,${body}`));
         first = false;

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
 import { upsertMessages } from "../../../src/history/d1-history";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { createGroup, flushAll, fullHistory, sendHttp } from "../support/channels";
 import { channelStubOf, evict, userStubOf } from "../support/evict";
 import { openChannelSocket, openUserSocket, type TestSocket } from "../support/socket";
 
@@ -43,18 +43,6 @@ const d1Rows = async (ch: string) =>
       .bind(ch)
       .all<{ seq: number; text: string; rev: number; edited_at: number | null; deleted: number }>()
   ).results;
-
-/** Runs the alarm until D1 has every change. */
-async function flushAll(ch: string) {
-  const stub = channelStubOf(ch);
-  for (let i = 0; i < 50; i++) {
-    const s = await stub.testFlushState();
-    if (s.flushedRev === s.lastRev) return s;
-    await runDurableObjectAlarm(stub);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("D1 never caught up");
-}
 
 /** The latest copy of each seq among `update`/`message` frames, by rev. */
 function latestBySeq(frames: any[]): Map<number, any> {

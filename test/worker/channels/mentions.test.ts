@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
 import { buildApp } from "../../../src/app";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup, fullHistory, sendHttp } from "../support/channels";
+import { createGroup, flushAll, fullHistory, sendHttp } from "../support/channels";
 import { channelStubOf, evict, userStubOf } from "../support/evict";
 import { openChannelSocket, openUserSocket } from "../support/socket";
 
@@ -37,17 +37,6 @@ async function summary(u: TestUser, ch: string) {
 }
 
 const mentionsBySeq = (messages: any[]) => messages.map((m) => [m.seq, m.mentions]);
-
-async function flushAll(ch: string) {
-  const stub = channelStubOf(ch);
-  for (let i = 0; i < 50; i++) {
-    const s = await stub.testFlushState();
-    if (s.flushedRev === s.lastRev) return;
-    await runDurableObjectAlarm(stub);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("D1 never caught up");
-}
 
 const d1Mentions = async (ch: string) =>
   (

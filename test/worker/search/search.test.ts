@@ -2,7 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
-import { createGroup, sendHttp } from "../support/channels";
+import { createGroup, flushAll, sendHttp } from "../support/channels";
 import { channelStubOf } from "../support/evict";
 
 /**
@@ -10,18 +10,6 @@ import { channelStubOf } from "../support/evict";
  * order and the pages, and that no input is an error but an empty or overlong one.
  * Messages are found once the ChannelDO has flushed them to D1, which flushAll forces.
  */
-
-/** Runs the channel's alarm until D1 has every change. */
-async function flushAll(ch: string) {
-  const stub = channelStubOf(ch);
-  for (let i = 0; i < 50; i++) {
-    const s = await stub.testFlushState();
-    if (s.flushedRev === s.lastRev) return;
-    await runDurableObjectAlarm(stub);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error("D1 never caught up");
-}
 
 const search = (u: TestUser, params: Record<string, string | number>) =>
   api("GET", `/api/search?${new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]))}`, {

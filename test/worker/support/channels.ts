@@ -1,4 +1,6 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { api, type TestUser } from "./api";
+import { channelStubOf } from "./evict";
 
 export async function createGroup(owner: TestUser, members: TestUser[] = [], visibility = "private", name = "group") {
   const res = await api("POST", "/api/channels", {
@@ -50,4 +52,16 @@ export async function settledChannelList(user: TestUser, attempts = 250) {
     if (!behind.some(Boolean) || attempt >= attempts) return list;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Runs the channel's alarm until D1 has every change; answers the flush state then. */
+export async function flushAll(channelId: string) {
+  const stub = channelStubOf(channelId);
+  for (let i = 0; i < 50; i++) {
+    const s = await stub.testFlushState();
+    if (s.flushedRev === s.lastRev) return s;
+    await runDurableObjectAlarm(stub);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("D1 never caught up");
 }
