@@ -2,7 +2,7 @@ import { copyFileSync } from "node:fs";
 import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
-import { browserSession, SHOTS } from "./support/session";
+import { browserSession, onPhone, PHONE_WIDTH, SHOTS } from "./support/session";
 
 const run = Date.now().toString(36);
 const alice = `alice_${run}`;
@@ -186,30 +186,18 @@ describe("the web client", () => {
   });
 
   it("works at phone width", async () => {
-    const phone = await session.browser.newContext({
-      baseURL: session.server.url,
-      viewport: { width: 360, height: 740 },
-    });
-    try {
-      const page = await phone.newPage();
-      await page.goto("/");
-      await page.evaluate((s) => localStorage.setItem("chat.session", s), JSON.stringify(await sessionOf(b)));
-      // Only the hash differs from the page already loaded: reload so the app starts with the session.
-      await page.goto(`/#c/${encodeURIComponent(dmId)}`);
-      await page.reload();
+    await onPhone(session, JSON.stringify(await sessionOf(b)), `/#c/${encodeURIComponent(dmId)}`, async (page) => {
       await page.locator("#message-list .text", { hasText: "written offline" }).waitFor();
       // One pane at a time: the list is hidden while a conversation is open.
       expect(await page.locator("#sidebar").isVisible()).toBe(false);
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
-      expect(width).toBeLessThanOrEqual(360);
+      expect(width).toBeLessThanOrEqual(PHONE_WIDTH);
       await page.screenshot({ path: `${SHOTS}/phone-conversation.png` });
       await page.click("#back");
       await page.locator("#channel-list .channel", { hasText: alice }).waitFor();
       expect(await page.locator("#conversation").isVisible()).toBe(false);
       await page.screenshot({ path: `${SHOTS}/phone-channels.png` });
-    } finally {
-      await phone.close();
-    }
+    });
   });
 
   it("pauses a tab whose connection another tab took over, and resumes it when looked at", async () => {

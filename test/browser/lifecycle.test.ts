@@ -1,7 +1,7 @@
 import type { Locator, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import { messageTexts, openTab, send, signUp, startDm, type Tab } from "./support/browser";
-import { browserSession, SHOTS } from "./support/session";
+import { browserSession, onPhone, PHONE_WIDTH, SHOTS } from "./support/session";
 
 /**
  * Messages that live, in the web client: edit, delete, reactions, threads, `@` mentions
@@ -256,27 +256,16 @@ describe("the message lifecycle in the web client", () => {
   });
 
   it("shows a thread in place of the conversation at phone width", async () => {
-    const phone = await session.browser.newContext({
-      baseURL: session.server.url,
-      viewport: { width: 360, height: 740 },
-    });
-    try {
-      const page = await phone.newPage();
-      await page.goto("/");
-      const saved = await b.page.evaluate(() => localStorage.getItem("chat.session"));
-      await page.evaluate((s) => localStorage.setItem("chat.session", s ?? ""), saved);
-      await page.goto(`/#c/${encodeURIComponent(dmId)}`);
-      await page.reload();
+    const saved = (await b.page.evaluate(() => localStorage.getItem("chat.session"))) ?? "";
+    await onPhone(session, saved, `/#c/${encodeURIComponent(dmId)}`, async (page) => {
       await message(page, "hello again, bob").locator("button.replies").click();
       await page.locator("#thread-list .text", { hasText: "a reply in the thread" }).waitFor();
       expect(await page.locator("#conversation").isVisible()).toBe(false);
-      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE_WIDTH);
       await page.screenshot({ path: `${SHOTS}/lifecycle-phone-thread.png` });
       await page.click("#thread-close");
       await message(page, "hello again, bob").waitFor();
-    } finally {
-      await phone.close();
-    }
+    });
   });
 
   it("logs no errors but the offline page's failed sockets", () => {

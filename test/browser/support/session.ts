@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import type { Browser } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { type DevServer, startDevServer } from "../../e2e/support/dev-server";
 import { launchChromium } from "./browser";
@@ -27,4 +27,34 @@ export function browserSession(vars?: Record<string, string>): BrowserSession {
     await session.server?.stop();
   });
   return session;
+}
+
+/** The narrowest phone the layout must fit. */
+export const PHONE_WIDTH = 360;
+
+/**
+ * A phone-sized page of its own, signed in with `signedIn` (a saved `chat.session`) and
+ * opened at `path`, for `use`; its context is closed afterwards.
+ */
+export async function onPhone(
+  session: BrowserSession,
+  signedIn: string,
+  path: string,
+  use: (page: Page) => Promise<void>,
+): Promise<void> {
+  const phone = await session.browser.newContext({
+    baseURL: session.server.url,
+    viewport: { width: PHONE_WIDTH, height: 740 },
+  });
+  try {
+    const page = await phone.newPage();
+    await page.goto("/");
+    await page.evaluate((s) => localStorage.setItem("chat.session", s), signedIn);
+    // Only the hash differs from the page already loaded: reload so the app starts with the session.
+    await page.goto(path);
+    await page.reload();
+    await use(page);
+  } finally {
+    await phone.close();
+  }
 }
