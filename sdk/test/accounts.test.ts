@@ -1,18 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatClient } from "../src/client";
 import { ChatApiError } from "../src/errors";
 import type { Session } from "../src/types";
-import { FakeServer } from "./support/fake-server";
-import { closeClients, makeClient, record, sessionOf, sleep, waitFor } from "./support/helpers";
+import { makeClient, record, sessionOf, sleep, useFakeServer, waitFor } from "./support/helpers";
 
-let server: FakeServer;
-beforeEach(async () => {
-  server = await new FakeServer().start();
-});
-afterEach(async () => {
-  closeClients();
-  await server.stop();
-});
+const server = useFakeServer();
 
 describe("accounts and tokens", () => {
   it("signs up and logs in, holding the session and announcing it", async () => {

@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChangeTracker } from "../src/change-tracker";
 import type { Message } from "../src/index";
-import { FakeServer } from "./support/fake-server";
-import { closeClients, makeClient, range, record, sessionOf, sleep, waitFor } from "./support/helpers";
+import { makeClient, range, record, sessionOf, sleep, useFakeServer, waitFor } from "./support/helpers";
 
 const copy = (seq: number, rev: number, text = `#${seq}@${rev}`): Message => ({
   channelId: "c",
@@ -43,14 +42,7 @@ describe("ChangeTracker", () => {
 });
 
 describe("edits and deletes against the fake server", () => {
-  let server: FakeServer;
-  beforeEach(async () => {
-    server = await new FakeServer().start();
-  });
-  afterEach(async () => {
-    closeClients();
-    await server.stop();
-  });
+  const server = useFakeServer();
 
   async function opened() {
     const a = server.addUser("alice");

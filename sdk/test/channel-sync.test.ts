@@ -1,9 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Backoff } from "../src/backoff";
 import { ChannelSync } from "../src/channel-sync";
 import type { Message, MessagePage } from "../src/index";
-import { FakeServer } from "./support/fake-server";
-import { closeClients, makeClient, range, record, seqs, sessionOf, sleep, waitFor } from "./support/helpers";
+import { makeClient, range, record, seqs, sessionOf, sleep, useFakeServer, waitFor } from "./support/helpers";
 
 const msg = (seq: number, channelId = "c"): Message => ({
   channelId,
@@ -121,14 +120,7 @@ describe("ChannelSync", () => {
 });
 
 describe("channel sockets against the fake server", () => {
-  let server: FakeServer;
-  beforeEach(async () => {
-    server = await new FakeServer().start();
-  });
-  afterEach(async () => {
-    closeClients();
-    await server.stop();
-  });
+  const server = useFakeServer();
 
   function setup() {
     const a = server.addUser("alice");

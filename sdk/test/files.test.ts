@@ -1,16 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ChatApiError } from "../src/errors";
-import { FakeServer } from "./support/fake-server";
-import { closeClients, makeClient, sessionOf } from "./support/helpers";
+import { makeClient, sessionOf, useFakeServer } from "./support/helpers";
 
-let server: FakeServer;
-beforeEach(async () => {
-  server = await new FakeServer().start();
-});
-afterEach(async () => {
+const server = useFakeServer();
+afterEach(() => {
   vi.unstubAllGlobals();
-  closeClients();
-  await server.stop();
 });
 
 function setup() {

@@ -1,18 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ChatApiError } from "../src/errors";
 import type { FetchLike } from "../src/http";
 import { MemoryOutboxStore, type OutboxEntry, type OutboxStore } from "../src/outbox";
-import { FakeServer } from "./support/fake-server";
-import { closeClients, makeClient, range, record, seqs, sessionOf, sleep, waitFor } from "./support/helpers";
+import { makeClient, range, record, seqs, sessionOf, sleep, useFakeServer, waitFor } from "./support/helpers";
 
-let server: FakeServer;
-beforeEach(async () => {
-  server = await new FakeServer().start();
-});
-afterEach(async () => {
-  closeClients();
-  await server.stop();
-});
+const server = useFakeServer();
 
 function setup(opts: Parameters<typeof makeClient>[2] = {}) {
   const a = server.addUser("alice");

@@ -1,17 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ConnectionEvent } from "../src/events";
 import { CLOSE_HEARTBEAT_TIMEOUT, CLOSE_REPLACED } from "../src/index";
-import { FakeServer } from "./support/fake-server";
-import { closeClients, makeClient, record, sessionOf, sleep, waitFor } from "./support/helpers";
+import { makeClient, record, sessionOf, sleep, useFakeServer, waitFor } from "./support/helpers";
 
-let server: FakeServer;
-beforeEach(async () => {
-  server = await new FakeServer().start();
-});
-afterEach(async () => {
-  closeClients();
-  await server.stop();
-});
+const server = useFakeServer();
 
 const states = (events: ConnectionEvent[]) => events.map((e) => e.state);
 

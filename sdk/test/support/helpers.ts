@@ -1,7 +1,8 @@
+import { afterEach, beforeEach } from "vitest";
 import { ChatClient, type ChatClientOptions } from "../../src/client";
 import type { ChatEvents } from "../../src/events";
 import type { Message, Session } from "../../src/index";
-import type { FakeServer } from "./fake-server";
+import { FakeServer } from "./fake-server";
 
 /** Polls until `check` returns true; fails with `what` after `timeoutMs`. */
 export async function waitFor(check: () => boolean, what: string, timeoutMs = 3_000): Promise<void> {
@@ -50,3 +51,31 @@ export function sessionOf(u: {
 
 export const seqs = (ms: Message[]) => ms.map((m) => m.seq);
 export const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+/**
+ * A fresh FakeServer for every test of the calling file or describe block: started
+ * before it, stopped after it, with the clients it made closed. The returned object
+ * stands for whichever server the running test has.
+ */
+export function useFakeServer(): FakeServer {
+  let current: FakeServer | undefined;
+  beforeEach(async () => {
+    current = await new FakeServer().start();
+  });
+  afterEach(async () => {
+    closeClients();
+    await current?.stop();
+    current = undefined;
+  });
+  const now = () => {
+    if (!current) throw new Error("the fake server exists only while a test runs");
+    return current;
+  };
+  return new Proxy({} as FakeServer, {
+    get: (_, prop) => {
+      const value = Reflect.get(now(), prop);
+      return typeof value === "function" ? value.bind(now()) : value;
+    },
+    set: (_, prop, value) => Reflect.set(now(), prop, value),
+  });
+}
