@@ -11,7 +11,8 @@ import { mentionedUserIds } from "../../src/channels/mentions";
 import { config } from "../../src/config";
 import { db } from "../../src/db/client";
 import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
-import { readMessages, readMessagesBySeq, upsertMessages } from "../../src/history/d1-history";
+import { upsertMessages } from "../../src/history/d1-history";
+import { readChannelHistory, readChannelMessagesBySeq } from "../../src/history/sharded-history";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
@@ -80,6 +81,8 @@ interface ChannelSocket {
   /** When it was accepted (absent on sockets from before it was recorded: they count as oldest). */
   openedAt?: number;
 }
+/** Retry-After of a history read that a history database could not answer. */
+const HISTORY_RETRY_AFTER_SEC = 5;
 /**
  * Sends within this window are flushed to D1 together. Each flush writes a progress
  * row and re-arms the alarm, so a longer window is cheaper per message; history and
@@ -356,16 +359,29 @@ export class ChannelDO extends DurableObject<Env> {
     hit("rpc.ChannelDO.send");
     const outcome = this.sendMessage(userId, clientMsgId, text, extra);
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
-    const {
-      messages: [original],
-    } = await readMessages(
-      this.env.DB,
-      this.store.channel()!.id,
-      { afterSeq: outcome.message.seq - 1, beforeSeq: outcome.message.seq + 1, limit: 1, from: "after" },
-      TEXT_BUDGET_BYTES,
-      this.urls.presentAll,
-    );
-    if (!original) return fail("unavailable", "The original message is temporarily unavailable");
+    let original: Message | undefined;
+    try {
+      const range: SeqRange = {
+        afterSeq: outcome.message.seq - 1,
+        beforeSeq: outcome.message.seq + 1,
+        limit: 1,
+        from: "after",
+      };
+      const { messages } = await readChannelHistory(
+        this.env,
+        this.store.ranges().all(),
+        this.store.channel()!.id,
+        range,
+        TEXT_BUDGET_BYTES,
+        this.urls.presentAll,
+      );
+      original = messages[0];
+    } catch (err) {
+      console.error("reading a re-sent message's original failed", loggableError(err));
+    }
+    if (!original) {
+      return fail("unavailable", "The original message is temporarily unavailable", HISTORY_RETRY_AFTER_SEC);
+    }
     return { ok: true, message: this.store.log().current([original])[0]!, created: false };
   }
 
@@ -383,7 +399,7 @@ export class ChannelDO extends DurableObject<Env> {
       return { ok: true, ...page };
     } catch (err) {
       console.error("history read failed", loggableError(err));
-      return fail("unavailable", "History is temporarily unavailable");
+      return fail("unavailable", "History is temporarily unavailable", HISTORY_RETRY_AFTER_SEC);
     }
   }
 
@@ -822,7 +838,7 @@ export class ChannelDO extends DurableObject<Env> {
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
     for (;;) {
-      const result = await flushToD1(this.store, this.historyWriter, this.env.DB);
+      const result = await flushToD1(this.store, this.historyWriter, this.env);
       if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
@@ -884,7 +900,7 @@ export class ChannelDO extends DurableObject<Env> {
     }
     const channelId = this.store.channel()!.id;
     this.ctx.waitUntil(
-      readMessagesBySeq(this.env.DB, channelId, [message.seq], this.urls.presentAll)
+      readChannelMessagesBySeq(this.env, this.store.ranges().all(), channelId, [message.seq], this.urls.presentAll)
         .then(([stored]) => {
           if (stored) this.sockets.broadcast({ type: "update", message: withPruned(message, stored) });
         })
@@ -958,7 +974,13 @@ export class ChannelDO extends DurableObject<Env> {
     let fromD1 = new Map<number, Message>();
     if (pruned.length > 0) {
       try {
-        const read = await readMessagesBySeq(this.env.DB, channelId, pruned, this.urls.presentAll);
+        const read = await readChannelMessagesBySeq(
+          this.env,
+          this.store.ranges().all(),
+          channelId,
+          pruned,
+          this.urls.presentAll,
+        );
         fromD1 = new Map(read.map((m) => [m.seq, m]));
       } catch (err) {
         console.error("reading pruned messages from D1 failed", loggableError(err));
@@ -975,7 +997,14 @@ export class ChannelDO extends DurableObject<Env> {
    * change to D1 yet.
    */
   private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
-    const slice = await readMessages(this.env.DB, channelId, range, budgetBytes, this.urls.presentAll);
+    const slice = await readChannelHistory(
+      this.env,
+      this.store.ranges().all(),
+      channelId,
+      range,
+      budgetBytes,
+      this.urls.presentAll,
+    );
     return { ...slice, messages: this.store.log().current(slice.messages) };
   }
 

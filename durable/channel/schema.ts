@@ -108,6 +108,16 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       -- follow-ups: one index range per member (durable/channel/mention-index.ts).
       CREATE TABLE mentions (user_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, seq)) WITHOUT ROWID;`,
   },
+  {
+    id: "0008_history_ranges",
+    sql: `
+      -- Which history shard holds which seqs of this channel (durable/channel/history-ranges.ts):
+      -- a range runs from its start_seq to the next range's. Everything sent before shards
+      -- existed is in the one database, shard 0; a channel with no message yet gets its
+      -- first range at its first flush.
+      CREATE TABLE history_ranges (start_seq INTEGER PRIMARY KEY, shard INTEGER NOT NULL);
+      INSERT INTO history_ranges (start_seq, shard) SELECT 1, 0 WHERE EXISTS (SELECT 1 FROM messages);`,
+  },
 ];
 
 /**

@@ -7,9 +7,9 @@ import { type MessageRow, messageFromRow } from "./message-row";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
- * Every history query against D1 goes through this module. When one database is no
- * longer enough, routing channels to several D1 bindings by channel id happens here
- * and nowhere else.
+ * Every history query against D1 goes through this module, each against one history
+ * shard's database. Which shard that is, is sharded-history.ts's and shards.ts's
+ * business (docs/SHARDS.md).
  */
 
 /** D1 binds at most 100 parameters per statement. */

@@ -131,6 +131,11 @@ export function meteredEnv(env: Env): Env {
   let wrapped = meteredEnvs.get(env);
   if (!wrapped) {
     wrapped = { ...env, DB: meteredD1(env.DB) };
+    // History shards too (src/history/shards.ts): every HISTORY_n binding.
+    const bindings = wrapped as unknown as Record<string, unknown>;
+    for (const key of Object.keys(bindings)) {
+      if (/^HISTORY_\d+$/.test(key)) bindings[key] = meteredD1(bindings[key] as D1Database);
+    }
     meteredEnvs.set(env, wrapped);
     meteredEnvs.set(wrapped, wrapped);
   }

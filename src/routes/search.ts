@@ -57,7 +57,7 @@ export const searchRoutes = new Hono<AppEnv>()
   .get("/", docs.search, valid("query", SearchQuery), async (c) => {
     const { from, ...query } = c.req.valid("query");
     const page = await search(
-      c.env.DB,
+      c.env,
       { ...query, userId: c.var.auth.userId, ...(from !== undefined ? { senderId: from } : {}) },
       fileUrls(c.env.JWT_SECRET).presentAll,
     );

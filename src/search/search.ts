@@ -32,13 +32,13 @@ function decodeCursor(cursor: string): SearchPosition {
   }
 }
 
-export async function search(d1: D1Database, request: SearchRequest, presentFiles: PresentFiles): Promise<SearchPage> {
+export async function search(env: Env, request: SearchRequest, presentFiles: PresentFiles): Promise<SearchPage> {
   const { q, limit, cursor, ...filter } = request;
   // A lone surrogate would reach the tokenizer as U+FFFD anyway; here it is that, visibly.
   const terms = parseSearchInput(q.toWellFormed());
   if (terms.length === 0) return { results: [] };
   const position = cursor === undefined ? undefined : decodeCursor(cursor);
-  const rows = await searchMessages(d1, { ...filter, match: matchExpression(terms) }, limit + 1, position);
+  const rows = await searchMessages(env, { ...filter, match: matchExpression(terms) }, limit + 1, position);
   // Texts are up to 400 KB each: a page stops early, with a cursor, past the budget that
   // history pages keep to. The first result always fits.
   let bytes = 0;

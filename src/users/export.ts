@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { userStub } from "../../durable/stubs";
 import type { Db } from "../db/client";
 import { channelMembers, channels, devices, users } from "../db/schema";
-import { readSentMessages, type SentCursor } from "../history/d1-history";
+import type { SentCursor } from "../history/d1-history";
+import { readSentHistory } from "../history/sharded-history";
 import { listBlocked } from "./blocks";
 
 /** Messages per D1 page of the export, and the most text bytes a page may carry. */
@@ -31,7 +32,7 @@ export function exportStream(env: Env, db: Db, userId: string): ReadableStream<U
           controller.enqueue(encoder.encode(`${head.slice(0, -1)},"messages":[`));
           return;
         }
-        const page = await readSentMessages(env.DB, userId, cursor, EXPORT_PAGE_ROWS, EXPORT_PAGE_BYTES);
+        const page = await readSentHistory(env, userId, cursor, EXPORT_PAGE_ROWS, EXPORT_PAGE_BYTES);
         const last = page.at(-1);
         if (!last) {
           controller.enqueue(encoder.encode("]}"));
