@@ -61,19 +61,21 @@ export async function flushToD1(store: ChannelStore, write: HistoryWriter, env: 
 }
 
 /**
- * Asks the shard directory where new writes go, then writes the next batch, each
- * message to the shard of its seq's range. Nothing awaits between the directory's
- * answer and the write: no message is sequenced between the range that answer may
- * open and the batch split by ranges, so a directory change racing with a flush
- * writes every message to exactly one shard.
+ * Asks the shard directory where new writes go (the channel's ranges follow it), then
+ * writes the next batch, each message to the shard of its seq's range. The highest seq
+ * of the batch is recorded as written before the write starts, so that a later range
+ * starts after it whatever becomes of this write (docs/SHARDS.md).
  */
 async function writeNextBatch(store: ChannelStore, write: HistoryWriter, env: Env): Promise<readonly StoredMessage[]> {
   const shard = await writeShard(env);
-  store.ranges().moveTo(shard, store.log().lastSeq);
+  const ranges = store.ranges();
+  ranges.moveTo(shard);
   // Within the read budget too: 200 messages of the longest kind would be 80 MB.
   const changes = store.log().changesAfter(store.progress().flushedRev, FLUSH_BATCH, TEXT_BUDGET_BYTES).messages;
+  if (changes.length === 0) return changes;
+  ranges.writing(Math.max(...changes.map((m) => m.seq)));
   const batch = changes.filter((m): m is Message => m.text !== null);
   const countsOnly = changes.filter((m) => m.text === null).map((m) => ({ ...m, text: "" }));
-  await writeHistory(env, store.ranges().all(), batch, countsOnly, write);
+  await writeHistory(env, ranges.all(), batch, countsOnly, write);
   return changes;
 }

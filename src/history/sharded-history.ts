@@ -1,7 +1,8 @@
 import { type PresentFiles, unsignedFiles } from "../files/file-urls";
+import { loggableError } from "../log";
 import type { Message } from "../protocol/types";
 import { readMessages, readMessagesAt, readMessagesBySeq, readSentMessages, type SentCursor } from "./d1-history";
-import { historyShards, shardDb } from "./shards";
+import { historyShards, noteShardSize, shardDb } from "./shards";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
@@ -38,16 +39,6 @@ export function shardOf(placement: Placement, seq: number): number | undefined {
   return shard;
 }
 
-/**
- * Where the next range starts when new writes are to go to another shard: after every
- * seq the channel has handed out (any of them may be in the current shard already), or
- * at the first seq when nothing was ever written. So the range of a written message
- * never changes, and a message is written to exactly one shard.
- */
-export function nextRangeStart(placement: Placement, lastSeq: number): number {
-  return placement.length === 0 ? 1 : lastSeq + 1;
-}
-
 function byShard(placement: Placement, messages: readonly Message[]): Map<number, Message[]> {
   const groups = new Map<number, Message[]>();
   for (const m of messages) {
@@ -63,7 +54,8 @@ function byShard(placement: Placement, messages: readonly Message[]): Map<number
 /**
  * Writes each message to the shard of its seq, one batch (one transaction) per shard.
  * Fails if any shard fails: the flush then retries all of them, which changes nothing
- * where a shard already took its part (the upsert keeps the newer rev).
+ * where a shard already took its part (the upsert keeps the newer rev). Each write's
+ * resulting database size goes to the directory's guard (shards.ts noteShardSize).
  */
 export async function writeHistory(
   env: Env,
@@ -74,9 +66,21 @@ export async function writeHistory(
 ): Promise<void> {
   const full = byShard(placement, rows);
   const counts = byShard(placement, countsOnly);
-  const shards = new Set([...full.keys(), ...counts.keys()]);
+  const shards = [...new Set([...full.keys(), ...counts.keys()])];
+  const sizes = await Promise.all(
+    shards.map((shard) => write(shardDb(env, shard), full.get(shard) ?? [], counts.get(shard) ?? [])),
+  );
+  // The guard's measurement must not fail a flush whose rows are in.
   await Promise.all(
-    [...shards].map((shard) => write(shardDb(env, shard), full.get(shard) ?? [], counts.get(shard) ?? [])),
+    shards.map(async (shard, i) => {
+      const size = sizes[i];
+      if (typeof size !== "number") return;
+      try {
+        await noteShardSize(env, shard, size);
+      } catch (err) {
+        console.warn("recording a history shard's size failed", loggableError(err));
+      }
+    }),
   );
 }
 

@@ -80,3 +80,31 @@ export async function setShardFull(env: Env, index: number, full: boolean): Prom
     .run();
   cached = undefined;
 }
+
+/** How often an isolate records a shard's size when nothing else changes: the size metric's resolution. */
+const SIZE_REPORT_MS = 5 * 60_000;
+const reportedAt = new Map<number, number>();
+
+/**
+ * The guard: a write to shard `index` left its database at `sizeBytes` (D1's
+ * `meta.size_after`). Past HISTORY_SHARD_MAX_BYTES the shard is marked full, for good,
+ * so new writes go to the next one; otherwise the size is recorded at most every few
+ * minutes per isolate, as the metric of each shard's size (`history_shards` in DB, and a
+ * `history_shard_size` log line).
+ */
+export async function noteShardSize(env: Env, index: number, sizeBytes: number): Promise<void> {
+  const now = Date.now();
+  const full = sizeBytes >= config(env).HISTORY_SHARD_MAX_BYTES;
+  const knownFull = cached?.full.has(index) ?? false;
+  if (full === knownFull && now - (reportedAt.get(index) ?? 0) < SIZE_REPORT_MS) return;
+  reportedAt.set(index, now);
+  console.log(JSON.stringify({ event: "history_shard_size", shard: index, sizeBytes, full }));
+  await env.DB.prepare(
+    `INSERT INTO history_shards (shard, size_bytes, full, measured_at) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (shard) DO UPDATE SET size_bytes = excluded.size_bytes, measured_at = excluded.measured_at,
+       full = max(full, excluded.full)`,
+  )
+    .bind(index, sizeBytes, full ? 1 : 0, now)
+    .run();
+  if (full && !knownFull) cached = undefined;
+}

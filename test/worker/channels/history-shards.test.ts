@@ -75,10 +75,10 @@ async function scrollBack(user: TestUser, channelId: string, limit: number): Pro
 }
 
 /**
- * A channel whose seqs 1–100 went to shard 0; then shard 0 is marked full. What the
- * channel had handed out when its next flush learns that (101) still goes to shard 0,
- * everything after (102–1,201) to shard 1. The object keeps the texts of the newest
- * 1,000 only, so seqs 1–201 are read from D1, across the boundary.
+ * A channel whose seqs 1–100 went to shard 0; then shard 0 is marked full, and the
+ * next message (101, sent before any flush learned of it) and all after it, to 1,201,
+ * go to shard 1. The object keeps the texts of the newest 1,000 only, so seqs 1–201
+ * are read from D1, across the boundary.
  */
 async function channelOverTwoShards() {
   const alice = await signup("sh_alice");
@@ -103,13 +103,13 @@ it("a shard added to a running setup takes the new writes; pages, edits, search 
   expect(prunedSeq).toBe(201);
 
   // Every message is in exactly one shard: the old ones where they were written.
-  expect(await seqsIn(env.HISTORY_0, g)).toEqual(range(1, 101));
-  expect(await seqsIn(env.HISTORY_1, g)).toEqual(range(102, 1201));
+  expect(await seqsIn(env.HISTORY_0, g)).toEqual(range(1, 100));
+  expect(await seqsIn(env.HISTORY_1, g)).toEqual(range(101, 1201));
 
   // Scrolling back reads 1–201 from D1, one page across the two shards, in order.
   const pages = await scrollBack(alice, g, 70);
   expect(pages.flat()).toEqual(range(1, 1201));
-  expect(pages.some((p) => p[0]! <= 101 && p.at(-1)! > 101)).toBe(true);
+  expect(pages.some((p) => p[0]! <= 100 && p.at(-1)! > 100)).toBe(true);
   const forward = await history(alice, g, "?after=60&limit=80");
   expect(forward.body.messages.map((m: { seq: number }) => m.seq)).toEqual(range(61, 140));
   expect(forward.body.messages[0].text).toBe("before1 says 10");
@@ -124,7 +124,7 @@ it("a shard added to a running setup takes the new writes; pages, edits, search 
     d1.prepare("SELECT text FROM messages WHERE channel_id = ? AND seq = ?").bind(g, seq).first<string>("text");
   expect(await textAt(env.HISTORY_0, 5)).toBe("edited in shard 0");
   expect(await textAt(env.HISTORY_1, 150)).toBe("edited in shard 1");
-  expect(await seqsIn(env.HISTORY_0, g)).toEqual(range(1, 101));
+  expect(await seqsIn(env.HISTORY_0, g)).toEqual(range(1, 100));
   expect((await history(alice, g, "?after=4&limit=1")).body.messages[0].text).toBe("edited in shard 0");
 
   // Search finds both, one result a page, the cursor continuing across shards.
@@ -202,7 +202,7 @@ it("a shard that is down: sends succeed, its writes wait and retry, reads of its
   await setShard0Down(g, false);
   await flushAll(g);
   expect(await text7()).toBe("edited while shard 0 was down");
-  expect(await seqsIn(env.HISTORY_1, g)).toEqual(range(102, 1202));
+  expect(await seqsIn(env.HISTORY_1, g)).toEqual(range(101, 1202));
   const again = await history(alice, g, "?after=0&limit=50");
   expect(again.status).toBe(200);
   expect(again.body.messages[6].text).toBe("edited while shard 0 was down");
@@ -235,11 +235,42 @@ it("a directory change racing with a flush writes every message to exactly one s
   await sendAs(g, alice, "after", 5);
   await flushAll(g);
 
-  // What the channel had handed out when its flush learned of shard 1 stays in shard 0
-  // (the retried batch and the messages sent meanwhile); the rest is in shard 1; none twice.
-  expect(await seqsIn(env.HISTORY_0, g)).toEqual(range(1, 15));
-  expect(await seqsIn(env.HISTORY_1, g)).toEqual(range(16, 20));
+  // The batch D1 may have taken is retried where it went (shard 0); the messages sent
+  // meanwhile, which no flush had written, and the rest are in shard 1; none twice.
+  expect(await seqsIn(env.HISTORY_0, g)).toEqual(range(1, 10));
+  expect(await seqsIn(env.HISTORY_1, g)).toEqual(range(11, 20));
   expect((await history(alice, g, "?after=0&limit=100")).body.messages.map((m: { seq: number }) => m.seq)).toEqual(
     range(1, 20),
   );
+});
+
+it("a shard past HISTORY_SHARD_MAX_BYTES is marked full with its size, and every channel's new writes go to the next", async () => {
+  const alice = await signup("guard_alice");
+  const [a, b] = [(await createGroup(alice)).id, (await createGroup(alice)).id];
+  await sendAs(b, alice, "b-before", 3);
+  await flushAll(b);
+  // A tiny threshold for channel a's object only: its first flush finds shard 0 past it.
+  const stubA = channelStubOf(a);
+  await runInDurableObject(stubA, (instance: ChannelDO) => {
+    const self = instance as unknown as { env: Env };
+    self.env = { ...self.env, HISTORY_SHARD_MAX_BYTES: "4096" };
+  });
+  await sendAs(a, alice, "a-first", 3);
+  await flushAll(a);
+  const shard0 = await env.DB.prepare("SELECT size_bytes, full FROM history_shards WHERE shard = 0").first<{
+    size_bytes: number;
+    full: number;
+  }>();
+  expect(shard0!.full).toBe(1);
+  expect(shard0!.size_bytes).toBeGreaterThan(4096);
+
+  // The next messages of both channels go to shard 1; what was written stays where it is.
+  await sendAs(a, alice, "a-next", 2);
+  await sendAs(b, alice, "b-next", 2);
+  await flushAll(a);
+  await flushAll(b);
+  expect(await seqsIn(env.HISTORY_0, a)).toEqual(range(1, 3));
+  expect(await seqsIn(env.HISTORY_1, a)).toEqual(range(4, 5));
+  expect(await seqsIn(env.HISTORY_0, b)).toEqual(range(1, 3));
+  expect(await seqsIn(env.HISTORY_1, b)).toEqual(range(4, 5));
 });

@@ -115,7 +115,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "0008_history_ranges",
         ],
         // Everything from before history shards is in shard 0, the one database there was.
-        ranges: [{ start_seq: 1, shard: 0 }],
+        ranges: [{ start_seq: 1, shard: 0, written_through: 3 }],
         progress: [progress],
         // Learned from D1 as the object woke, so mentions of them resolve from the first send.
         unnamed: 0,
