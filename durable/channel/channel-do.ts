@@ -12,6 +12,7 @@ import { config } from "../../src/config";
 import { db } from "../../src/db/client";
 import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
 import { upsertMessages } from "../../src/history/d1-history";
+import { type HistoryBookmarks, HistorySessions, mergeBookmarks } from "../../src/history/sessions";
 import { readChannelHistory, readChannelMessagesBySeq } from "../../src/history/sharded-history";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { loggableError } from "../../src/log";
@@ -151,6 +152,12 @@ export class ChannelDO extends DurableObject<Env> {
   private learningNames: Promise<void> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = upsertMessages;
+  /**
+   * The newest D1 bookmark of each history shard this object wrote or read: its reads
+   * go to a replica at least that fresh, so they see its own flushes. Memory only: after
+   * an eviction the first read of a shard goes to its primary.
+   */
+  private historyBookmarks: HistoryBookmarks = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
@@ -367,13 +374,15 @@ export class ChannelDO extends DurableObject<Env> {
         limit: 1,
         from: "after",
       };
-      const { messages } = await readChannelHistory(
-        this.env,
-        this.store.ranges().all(),
-        this.store.channel()!.id,
-        range,
-        TEXT_BUDGET_BYTES,
-        this.urls.presentAll,
+      const { messages } = await this.withHistory((shards) =>
+        readChannelHistory(
+          shards,
+          this.store.ranges().all(),
+          this.store.channel()!.id,
+          range,
+          TEXT_BUDGET_BYTES,
+          this.urls.presentAll,
+        ),
       );
       original = messages[0];
     } catch (err) {
@@ -838,7 +847,7 @@ export class ChannelDO extends DurableObject<Env> {
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
     for (;;) {
-      const result = await flushToD1(this.store, this.historyWriter, this.env);
+      const result = await this.withHistory((shards) => flushToD1(this.store, this.historyWriter, this.env, shards));
       if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
@@ -900,7 +909,9 @@ export class ChannelDO extends DurableObject<Env> {
     }
     const channelId = this.store.channel()!.id;
     this.ctx.waitUntil(
-      readChannelMessagesBySeq(this.env, this.store.ranges().all(), channelId, [message.seq], this.urls.presentAll)
+      this.withHistory((shards) =>
+        readChannelMessagesBySeq(shards, this.store.ranges().all(), channelId, [message.seq], this.urls.presentAll),
+      )
         .then(([stored]) => {
           if (stored) this.sockets.broadcast({ type: "update", message: withPruned(message, stored) });
         })
@@ -974,12 +985,8 @@ export class ChannelDO extends DurableObject<Env> {
     let fromD1 = new Map<number, Message>();
     if (pruned.length > 0) {
       try {
-        const read = await readChannelMessagesBySeq(
-          this.env,
-          this.store.ranges().all(),
-          channelId,
-          pruned,
-          this.urls.presentAll,
+        const read = await this.withHistory((shards) =>
+          readChannelMessagesBySeq(shards, this.store.ranges().all(), channelId, pruned, this.urls.presentAll),
         );
         fromD1 = new Map(read.map((m) => [m.seq, m]));
       } catch (err) {
@@ -992,18 +999,26 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /**
+   * Runs history reads or writes through D1 sessions that start at this object's
+   * bookmarks (the primary for a shard it has none of), and keeps the newer bookmarks.
+   */
+  private async withHistory<T>(use: (shards: HistorySessions) => Promise<T>): Promise<T> {
+    const shards = new HistorySessions(this.env, this.historyBookmarks, "first-primary");
+    try {
+      return await use(shards);
+    } finally {
+      this.historyBookmarks = mergeBookmarks(this.historyBookmarks, shards.current());
+    }
+  }
+
+  /**
    * A range of history read from D1 (texts pruned here), with any message changed
    * since its text was pruned shown as it is now: the flush may not have brought that
    * change to D1 yet.
    */
   private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
-    const slice = await readChannelHistory(
-      this.env,
-      this.store.ranges().all(),
-      channelId,
-      range,
-      budgetBytes,
-      this.urls.presentAll,
+    const slice = await this.withHistory((shards) =>
+      readChannelHistory(shards, this.store.ranges().all(), channelId, range, budgetBytes, this.urls.presentAll),
     );
     return { ...slice, messages: this.store.log().current(slice.messages) };
   }

@@ -1,4 +1,4 @@
-import { type HistoryWriter, writeHistory } from "../../src/history/sharded-history";
+import { type HistoryWriter, type ShardAccess, writeHistory } from "../../src/history/sharded-history";
 import { writeShard } from "../../src/history/shards";
 import { loggableError } from "../../src/log";
 import { TEXT_BUDGET_BYTES } from "../../src/protocol/limits";
@@ -28,11 +28,16 @@ export type FlushResult = { next: "now" } | { next: "retry"; delayMs: number; at
  * batch never needs D1. A row found without text is an old message whose reply count
  * moved: D1 has its text, and gets the rest.
  */
-export async function flushToD1(store: ChannelStore, write: HistoryWriter, env: Env): Promise<FlushResult> {
+export async function flushToD1(
+  store: ChannelStore,
+  write: HistoryWriter,
+  env: Env,
+  shards: ShardAccess,
+): Promise<FlushResult> {
   if (store.log().lastRev <= store.progress().flushedRev) return { next: "idle" };
   let changes: readonly StoredMessage[];
   try {
-    changes = await writeNextBatch(store, write, env);
+    changes = await writeNextBatch(store, write, env, shards);
   } catch (err) {
     const attempt = store.progress().flushAttempt + 1;
     store.saveProgress({ flushAttempt: attempt });
@@ -66,7 +71,12 @@ export async function flushToD1(store: ChannelStore, write: HistoryWriter, env: 
  * of the batch is recorded as written before the write starts, so that a later range
  * starts after it whatever becomes of this write (docs/SHARDS.md).
  */
-async function writeNextBatch(store: ChannelStore, write: HistoryWriter, env: Env): Promise<readonly StoredMessage[]> {
+async function writeNextBatch(
+  store: ChannelStore,
+  write: HistoryWriter,
+  env: Env,
+  shards: ShardAccess,
+): Promise<readonly StoredMessage[]> {
   const shard = await writeShard(env);
   const ranges = store.ranges();
   ranges.moveTo(shard);
@@ -76,6 +86,6 @@ async function writeNextBatch(store: ChannelStore, write: HistoryWriter, env: En
   ranges.writing(Math.max(...changes.map((m) => m.seq)));
   const batch = changes.filter((m): m is Message => m.text !== null);
   const countsOnly = changes.filter((m) => m.text === null).map((m) => ({ ...m, text: "" }));
-  await writeHistory(env, ranges.all(), batch, countsOnly, write);
+  await writeHistory(env, shards, ranges.all(), batch, countsOnly, write);
   return changes;
 }

@@ -2,7 +2,7 @@ import { type PresentFiles, unsignedFiles } from "../files/file-urls";
 import { loggableError } from "../log";
 import type { Message } from "../protocol/types";
 import { readMessages, readMessagesAt, readMessagesBySeq, readSentMessages, type SentCursor } from "./d1-history";
-import { historyShards, noteShardSize, shardDb } from "./shards";
+import { noteShardSize } from "./shards";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
@@ -17,6 +17,12 @@ import type { MessageSlice, SeqRange } from "./slice";
 export interface HistoryRange {
   startSeq: number;
   shard: number;
+}
+
+/** The history databases: each shard's by number (HistorySessions, sessions.ts), and which there are. */
+export interface ShardAccess {
+  db(index: number): D1Database;
+  indices(): number[];
 }
 
 /** A channel's ranges, ascending by startSeq; empty before its first flush. */
@@ -59,6 +65,7 @@ function byShard(placement: Placement, messages: readonly Message[]): Map<number
  */
 export async function writeHistory(
   env: Env,
+  shards: ShardAccess,
   placement: Placement,
   rows: readonly Message[],
   countsOnly: readonly Message[],
@@ -66,13 +73,13 @@ export async function writeHistory(
 ): Promise<void> {
   const full = byShard(placement, rows);
   const counts = byShard(placement, countsOnly);
-  const shards = [...new Set([...full.keys(), ...counts.keys()])];
+  const written = [...new Set([...full.keys(), ...counts.keys()])];
   const sizes = await Promise.all(
-    shards.map((shard) => write(shardDb(env, shard), full.get(shard) ?? [], counts.get(shard) ?? [])),
+    written.map((shard) => write(shards.db(shard), full.get(shard) ?? [], counts.get(shard) ?? [])),
   );
   // The guard's measurement must not fail a flush whose rows are in.
   await Promise.all(
-    shards.map(async (shard, i) => {
+    written.map(async (shard, i) => {
       const size = sizes[i];
       if (typeof size !== "number") return;
       try {
@@ -103,7 +110,7 @@ function pieces(placement: Placement, range: SeqRange): { shard: number; afterSe
  * as long as the page is not full, so a page inside one shard reads only that shard.
  */
 export async function readChannelHistory(
-  env: Env,
+  shards: ShardAccess,
   placement: Placement,
   channelId: string,
   range: SeqRange,
@@ -116,7 +123,7 @@ export async function readChannelHistory(
     const limit = range.limit - messages.length;
     if (limit <= 0) break;
     const slice = await readMessages(
-      shardDb(env, piece.shard),
+      shards.db(piece.shard),
       channelId,
       { afterSeq: piece.afterSeq, beforeSeq: piece.beforeSeq, limit, from: range.from },
       budgetBytes - bytes,
@@ -131,7 +138,7 @@ export async function readChannelHistory(
 
 /** As readMessagesBySeq, from the shard of each seq. */
 export async function readChannelMessagesBySeq(
-  env: Env,
+  shards: ShardAccess,
   placement: Placement,
   channelId: string,
   seqs: readonly number[],
@@ -144,7 +151,7 @@ export async function readChannelMessagesBySeq(
     groups.set(shard, [...(groups.get(shard) ?? []), seq]);
   }
   const found = await Promise.all(
-    [...groups].map(([shard, group]) => readMessagesBySeq(shardDb(env, shard), channelId, group, presentFiles)),
+    [...groups].map(([shard, group]) => readMessagesBySeq(shards.db(shard), channelId, group, presentFiles)),
   );
   return found.flat();
 }
@@ -158,14 +165,14 @@ const utf8 = new TextEncoder();
  * page: the texts before it there are a part of those before it in the merge.
  */
 export async function readSentHistory(
-  env: Env,
+  shards: ShardAccess,
   senderId: string,
   cursor: SentCursor | null,
   limit: number,
   budgetBytes: number,
 ): Promise<Message[]> {
   const pages = await Promise.all(
-    historyShards(env).map((s) => readSentMessages(s.db, senderId, cursor, limit, budgetBytes)),
+    shards.indices().map((i) => readSentMessages(shards.db(i), senderId, cursor, limit, budgetBytes)),
   );
   if (pages.length === 1) return pages[0]!;
   const merged = pages
@@ -182,6 +189,9 @@ export async function readSentHistory(
 }
 
 /** As readMessagesAt, from every shard (the benchmark's plain lookup, held against search). */
-export async function readHistoryAt(env: Env, keys: readonly { channelId: string; seq: number }[]): Promise<Message[]> {
-  return (await Promise.all(historyShards(env).map((s) => readMessagesAt(s.db, keys)))).flat();
+export async function readHistoryAt(
+  shards: ShardAccess,
+  keys: readonly { channelId: string; seq: number }[],
+): Promise<Message[]> {
+  return (await Promise.all(shards.indices().map((i) => readMessagesAt(shards.db(i), keys)))).flat();
 }

@@ -111,6 +111,10 @@ function meteredD1(d1: D1Database): D1Database {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function") return value;
       if (prop === "prepare") return (query: string) => meteredStatement(target.prepare(query));
+      // A session (D1 Sessions API, src/history/sessions.ts) has prepare and batch too.
+      if (prop === "withSession") {
+        return (constraint?: string) => meteredD1(target.withSession(constraint) as unknown as D1Database);
+      }
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           const results = await target.batch(statements.map((s) => unwrapped.get(s) ?? s));

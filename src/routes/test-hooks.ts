@@ -5,6 +5,7 @@ import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
 import { db } from "../db/client";
 import { users } from "../db/schema";
+import { HistorySessions } from "../history/sessions";
 import { readHistoryAt } from "../history/sharded-history";
 import type { AppEnv } from "../http/app-env";
 import { ApiError, unwrap } from "../http/errors";
@@ -89,7 +90,7 @@ export const testHookRoutes = new Hono<AppEnv>()
         const at = k.lastIndexOf(":");
         return { channelId: k.slice(0, at), seq: Number(k.slice(at + 1)) };
       });
-      return c.json({ messages: await readHistoryAt(c.env, keys) });
+      return c.json({ messages: await readHistoryAt(new HistorySessions(c.env), keys) });
     },
   )
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>

@@ -1,5 +1,5 @@
 import type { MessageRow } from "../history/message-row";
-import { historyShards } from "../history/shards";
+import type { ShardAccess } from "../history/sharded-history";
 
 /**
  * The search query against D1's full-text index (migrations/0008_message_search.sql).
@@ -60,6 +60,7 @@ function compareRows(a: SearchRow, b: SearchRow): number {
  */
 export async function searchMessages(
   env: Env,
+  shards: ShardAccess,
   filter: SearchFilter,
   limit: number,
   position?: SearchPosition,
@@ -72,7 +73,7 @@ export async function searchMessages(
   if (results.length === 0) return [];
   const channels = JSON.stringify(results.map((r) => r.channel_id));
   const pages = await Promise.all(
-    historyShards(env).map((shard) => searchShard(shard.db, channels, filter, limit, position)),
+    shards.indices().map((i) => searchShard(shards.db(i), channels, filter, limit, position)),
   );
   return pages.flat().sort(compareRows).slice(0, limit);
 }

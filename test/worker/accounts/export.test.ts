@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { db } from "../../../src/db/client";
 import { SENT_MESSAGES } from "../../../src/history/d1-history";
+import { HistorySessions } from "../../../src/history/sessions";
 import { EXPORT_PAGE_BYTES, EXPORT_PAGE_ROWS, exportStream } from "../../../src/users/export";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, flushAll, sendHttp } from "../support/channels";
@@ -86,8 +87,8 @@ describe("the export", () => {
         },
       });
     const shards = 2;
-    const counted = { ...env, HISTORY_0: counting(env.HISTORY_0), HISTORY_1: counting(env.HISTORY_1) };
-    const reader = exportStream(counted, db(env.DB), u.id).getReader();
+    const counted = [counting(env.HISTORY_0), counting(env.HISTORY_1)];
+    const reader = exportStream(env, db(env.DB), u.id, { indices: () => [0, 1], db: (i) => counted[i]! }).getReader();
     const decoder = new TextDecoder();
     let text = "";
     const sizes: number[] = [];
@@ -159,7 +160,7 @@ describe("the export", () => {
     await insertMessages(g, u.id, 30, long);
 
     const sizes: number[] = [];
-    const reader = exportStream(env, db(env.DB), u.id).getReader();
+    const reader = exportStream(env, db(env.DB), u.id, new HistorySessions(env)).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

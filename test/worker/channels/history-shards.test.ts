@@ -274,3 +274,37 @@ it("a shard past HISTORY_SHARD_MAX_BYTES is marked full with its size, and every
   expect(await seqsIn(env.HISTORY_0, b)).toEqual(range(1, 3));
   expect(await seqsIn(env.HISTORY_1, b)).toEqual(range(4, 5));
 });
+
+it("the object reads history through D1 sessions that start at its own flushes' bookmarks", async () => {
+  const { alice, g } = await channelOverTwoShards();
+  // Both shards' sessions as the object opens them, by the constraint or bookmark given.
+  const opened: [string, string][] = [];
+  await runInDurableObject(channelStubOf(g), (instance: ChannelDO) => {
+    const self = instance as unknown as { env: Env };
+    const recording = (name: string, d1: D1Database) =>
+      new Proxy(d1, {
+        get(target, prop) {
+          if (prop === "withSession") {
+            return (constraint: string) => {
+              opened.push([name, constraint]);
+              return target.withSession(constraint);
+            };
+          }
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    const shards = {
+      HISTORY_0: recording("HISTORY_0", env.HISTORY_0),
+      HISTORY_1: recording("HISTORY_1", env.HISTORY_1),
+    };
+    self.env = { ...self.env, ...shards };
+  });
+  // A page across both shards, read from D1: never an unconstrained session (any
+  // replica, perhaps behind the object's own flushes), but each shard's bookmark.
+  const page = await history(alice, g, "?after=90&limit=20");
+  expect(page.status).toBe(200);
+  expect(page.body.messages.map((m: { seq: number }) => m.seq)).toEqual(range(91, 110));
+  expect(opened.map(([name]) => name).sort()).toEqual(["HISTORY_0", "HISTORY_1"]);
+  for (const [, constraint] of opened) expect(constraint).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-/);
+}, 90_000);
