@@ -77,7 +77,7 @@ async function writeNextBatch(
   env: Env,
   shards: ShardAccess,
 ): Promise<readonly StoredMessage[]> {
-  const shard = await writeShard(env);
+  const shard = await writeShard(env, store.channel()!.id);
   const ranges = store.ranges();
   ranges.moveTo(shard);
   // Within the read budget too: 200 messages of the longest kind would be 80 MB.

@@ -4,9 +4,9 @@ import { config } from "../config";
  * The shard directory: which D1 databases hold history (bindings HISTORY_0, HISTORY_1, …,
  * numbered without gaps) and which one new writes go to. The accounts database (`DB`)
  * keeps the directory's state, `history_shards`: a row per shard whose size was measured,
- * and whether it is full. New writes go to the lowest-numbered configured shard that is
- * not full, so shards fill one after the other and a shard configured ahead of time takes
- * nothing until the one before it is full (docs/SHARDS.md).
+ * and whether it is full. New writes go to the lowest-numbered configured shards that
+ * are not full (HISTORY_WRITE_SHARDS of them, 1 by default), so shards fill in order and
+ * a shard configured ahead of time takes nothing until it is among them (docs/SHARDS.md).
  *
  * Where a channel's existing history lives is not decided here: each ChannelDO records
  * which shard holds which seq range of its channel (channel-history.ts).
@@ -57,17 +57,41 @@ async function fullShards(env: Env): Promise<ReadonlySet<number>> {
 }
 
 /**
- * The shard new writes go to: the lowest configured one not full. When every shard is
- * full the last one keeps taking writes (D1 still has room above the threshold) and the
- * flush logs it, so that an operator adds a shard.
+ * The shard a channel's new writes go to. The lowest HISTORY_WRITE_SHARDS configured
+ * shards that are not full take writes at once (one database takes its writes one query
+ * at a time, so a service writing more than one can answer spreads them), each channel
+ * to the one its id ranks highest (rendezvous hashing: when a shard fills, only its own
+ * channels move, to the next shard). When every shard is full the last one keeps taking
+ * writes (D1 still has room above the threshold) and the flush logs it, so that an
+ * operator adds a shard.
  */
-export async function writeShard(env: Env): Promise<number> {
+export async function writeShard(env: Env, channelId: string): Promise<number> {
   const shards = historyShards(env);
   const full = await fullShards(env);
-  const open = shards.find((s) => !full.has(s.index));
-  if (open) return open.index;
-  console.error("every history shard is past HISTORY_SHARD_MAX_BYTES: configure the next one");
-  return shards[shards.length - 1]!.index;
+  const open = shards.filter((s) => !full.has(s.index)).slice(0, config(env).HISTORY_WRITE_SHARDS);
+  if (open.length === 0) {
+    console.error("every history shard is past HISTORY_SHARD_MAX_BYTES: configure the next one");
+    return shards[shards.length - 1]!.index;
+  }
+  return preferredShard(
+    channelId,
+    open.map((s) => s.index),
+  );
+}
+
+/** The shard of `candidates` that `channelId` ranks highest: a 32-bit FNV-1a hash of both. */
+export function preferredShard(channelId: string, candidates: readonly number[]): number {
+  let best = candidates[0]!;
+  let bestScore = -1;
+  for (const index of candidates) {
+    let h = 0x811c9dc5;
+    for (const ch of `${index}:${channelId}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    if (h > bestScore) {
+      best = index;
+      bestScore = h;
+    }
+  }
+  return best;
 }
 
 /** Marks a shard full (or open again): new writes move on within HISTORY_DIRECTORY_TTL_MS. */

@@ -4,7 +4,7 @@ import { afterEach, expect, it } from "vitest";
 import type { ChannelDO } from "../../../durable/channel/channel-do";
 import { RETAIN_RECENT } from "../../../durable/channel/d1-flush";
 import { upsertMessages } from "../../../src/history/d1-history";
-import { setShardFull } from "../../../src/history/shards";
+import { preferredShard, setShardFull } from "../../../src/history/shards";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, flushAll, history } from "../support/channels";
 import { channelStubOf } from "../support/evict";
@@ -17,7 +17,11 @@ import { channelStubOf } from "../support/evict";
 
 const PER_SENDER = 50; // each sender's SEND_BURST, so nobody waits for a refill
 
-afterEach(() => setShardFull(env, 0, false));
+// Storage lasts the whole file: every test starts with both shards open again.
+afterEach(async () => {
+  await setShardFull(env, 0, false);
+  await setShardFull(env, 1, false);
+});
 
 /** `count` messages from `user` through the object's own send (what HTTP calls), tagged. */
 async function sendAs(channelId: string, user: TestUser, tag: string, count = PER_SENDER): Promise<number[]> {
@@ -308,3 +312,32 @@ it("the object reads history through D1 sessions that start at its own flushes' 
   expect(opened.map(([name]) => name).sort()).toEqual(["HISTORY_0", "HISTORY_1"]);
   for (const [, constraint] of opened) expect(constraint).toMatch(/^[0-9a-f]{8}-[0-9a-f]{8}-/);
 }, 90_000);
+
+it("with HISTORY_WRITE_SHARDS = 2 channels write to both shards at once, each to its own; a full one moves only its channels", async () => {
+  const alice = await signup("spread_alice");
+  const channels = await Promise.all(Array.from({ length: 12 }, async () => (await createGroup(alice)).id));
+  const writeTo2 = (g: string) =>
+    runInDurableObject(channelStubOf(g), (instance: ChannelDO) => {
+      const self = instance as unknown as { env: Env };
+      self.env = { ...self.env, HISTORY_WRITE_SHARDS: "2" };
+    });
+  for (const g of channels) {
+    await writeTo2(g);
+    await sendAs(g, alice, "spread", 2);
+    await flushAll(g);
+  }
+  const home = new Map(channels.map((g) => [g, preferredShard(g, [0, 1])]));
+  expect(new Set(home.values())).toEqual(new Set([0, 1]));
+  for (const g of channels) {
+    expect(await seqsIn(home.get(g) === 0 ? env.HISTORY_0 : env.HISTORY_1, g)).toEqual(range(1, 2));
+    expect(await seqsIn(home.get(g) === 0 ? env.HISTORY_1 : env.HISTORY_0, g)).toEqual([]);
+  }
+  // Shard 1 full: with no third shard its channels have nowhere else to go but shard 0;
+  // shard 0's channels stay where they are.
+  await setShardFull(env, 1, true);
+  for (const g of channels) {
+    await sendAs(g, alice, "after", 1);
+    await flushAll(g);
+    expect(await seqsIn(env.HISTORY_0, g)).toEqual(home.get(g) === 0 ? range(1, 3) : range(3, 3));
+  }
+});
