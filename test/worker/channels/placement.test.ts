@@ -12,11 +12,12 @@ it("creates groups and DMs with a location hint from the creator's continent", a
       body: JSON.stringify(body),
       cf,
     } as RequestInit);
-  for (const cf of [
+  const places: Record<string, string>[] = [
     { continent: "EU", longitude: "2.3" },
     { continent: "NA", longitude: "-120" },
     { continent: "AS", country: "SA" },
-  ]) {
+  ];
+  for (const cf of places) {
     const group = await post("/api/channels", { name: `g ${cf.continent}` }, cf);
     expect(group.status).toBe(201);
   }
