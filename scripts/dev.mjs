@@ -19,7 +19,9 @@ const persistAt = args.findIndex((a) => a === "--persist-to" || a.startsWith("--
 const persist =
   persistAt < 0 ? [] : args[persistAt].includes("=") ? [args[persistAt]] : ["--persist-to", args[persistAt + 1]];
 // Every D1 database: accounts and each history shard.
-run(process.execPath, [new URL("./migrate-d1.mjs", import.meta.url).pathname, "--local", ...persist]);
+const configAt = args.findIndex((a) => a === "-c" || a === "--config");
+const config = configAt < 0 ? [] : ["-c", args[configAt + 1]];
+run(process.execPath, [new URL("./migrate-d1.mjs", import.meta.url).pathname, "--local", ...persist, ...config]);
 
 const dev = spawn("wrangler", ["dev", ...args], { stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));

@@ -7,6 +7,7 @@ import { db } from "../db/client";
 import { users } from "../db/schema";
 import { HistorySessions } from "../history/sessions";
 import { readHistoryAt } from "../history/sharded-history";
+import { setShardFull } from "../history/shards";
 import type { AppEnv } from "../http/app-env";
 import { ApiError, unwrap } from "../http/errors";
 import { valid } from "../http/validate";
@@ -95,4 +96,14 @@ export const testHookRoutes = new Hono<AppEnv>()
   )
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>
     c.json(await channelStub(c.env, c.req.valid("param").id).testFlushState()),
+  )
+  // The benchmark's shard switch: new writes leave (or return to) a history shard, as when it fills.
+  .post(
+    "/history-shards/:index",
+    valid("param", z.object({ index: z.coerce.number().int().min(0).max(999) })),
+    valid("json", z.object({ full: z.boolean() })),
+    async (c) => {
+      await setShardFull(c.env, c.req.valid("param").index, c.req.valid("json").full);
+      return c.body(null, 204);
+    },
   );
