@@ -670,13 +670,33 @@ export class ChannelDO extends DurableObject<Env> {
 
   // ---- Test hooks (reachable only through /api/_test with TEST_HOOKS=on) ---------------
 
-  /** Makes this channel's D1 writes fail for `ms`, as an outage would; memory only, like the fault. */
-  async testD1Outage(ms: number): Promise<void> {
+  /**
+   * Makes this channel's D1 writes fail for `ms`, as an outage would; with `shard`, every
+   * read and write of that history shard instead. Memory only, like the fault.
+   */
+  async testD1Outage(ms: number, shard?: number): Promise<void> {
     const until = Date.now() + ms;
-    this.historyWriter = async (d1, rows, countsOnly) => {
-      if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
-      return upsertMessages(d1, rows, countsOnly);
-    };
+    if (shard === undefined) {
+      this.historyWriter = async (d1, rows, countsOnly) => {
+        if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
+        return upsertMessages(d1, rows, countsOnly);
+      };
+      return;
+    }
+    const name = `HISTORY_${shard}`;
+    const real = (this.env as unknown as Record<string, D1Database | undefined>)[name];
+    if (!real) return;
+    const down = new Proxy(real, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (Date.now() < until) throw new Error(`D1_ERROR: injected outage of ${name}`);
+          return value.apply(target, args);
+        };
+      },
+    });
+    this.env = { ...this.env, [name]: down };
   }
 
   async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number; lastRev: number; flushedRev: number }> {

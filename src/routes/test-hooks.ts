@@ -57,9 +57,14 @@ export const testHookRoutes = new Hono<AppEnv>()
   .post(
     "/channels/:id/d1-outage",
     valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })),
-    valid("json", z.object({ ms: z.number().int().min(0).max(600_000) })),
+    // `shard`: that history shard is down for the channel (reads too); without, its D1 writes fail.
+    valid(
+      "json",
+      z.object({ ms: z.number().int().min(0).max(600_000), shard: z.number().int().min(0).max(999).optional() }),
+    ),
     async (c) => {
-      await channelStub(c.env, c.req.valid("param").id).testD1Outage(c.req.valid("json").ms);
+      const { ms, shard } = c.req.valid("json");
+      await channelStub(c.env, c.req.valid("param").id).testD1Outage(ms, shard);
       return c.body(null, 204);
     },
   )
