@@ -11,6 +11,7 @@ import { drive, makeSink, percentiles } from "./lib/load.mjs";
 import { markdown, ratios, svg } from "./lib/report.mjs";
 import { searchLatency } from "./lib/search.mjs";
 import { pinSelf, startFloor, startService } from "./lib/servers.mjs";
+import { shardPages } from "./lib/shard-pages.mjs";
 
 const quick = process.argv.includes("--quick");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -229,7 +230,12 @@ async function history(service) {
     await service.api("/api/push/vapid-public-key");
     plain.push(performance.now() - t);
   }
-  return { page50: percentiles(page), static: { route: "GET /api/push/vapid-public-key", ...percentiles(plain) } };
+  const shards = quick ? undefined : await shardPages(service, owner, P.historyN);
+  return {
+    page50: percentiles(page),
+    static: { route: "GET /api/push/vapid-public-key", ...percentiles(plain) },
+    ...(shards ? { shards } : {}),
+  };
 }
 
 /**

@@ -3,8 +3,12 @@
  * caller that names the same channel, user or client address reaches the same object.
  */
 
-export function channelStub(env: Env, channelId: string) {
-  return env.CHANNEL.get(env.CHANNEL.idFromName(channelId));
+/**
+ * `locationHint`: where to create the object if it does not exist yet (src/channels/placement.ts);
+ * ignored for one that does.
+ */
+export function channelStub(env: Env, channelId: string, locationHint?: DurableObjectLocationHint) {
+  return env.CHANNEL.get(env.CHANNEL.idFromName(channelId), locationHint ? { locationHint } : undefined);
 }
 
 export function userStub(env: Env, userId: string) {

@@ -30,6 +30,12 @@ const ConfigSchema = z.object({
    */
   AUTH_USER_RATE_PER_MIN: z.coerce.number().positive().default(2),
   AUTH_USER_BURST: positiveInt.default(10),
+  /** How long an isolate trusts what the history shard directory said about full shards (src/history/shards.ts). */
+  HISTORY_DIRECTORY_TTL_MS: z.coerce.number().int().nonnegative().default(30_000),
+  /** A history shard past this size takes no new ranges: new writes go to the next shard (docs/SHARDS.md). */
+  HISTORY_SHARD_MAX_BYTES: positiveInt.default(8_000_000_000),
+  /** How many history shards (the lowest not full) take new writes at once, channels spread over them. */
+  HISTORY_WRITE_SHARDS: positiveInt.default(1),
   /** Fault-injection routes under /api/_test for the chaos test; never on in production. */
   TEST_HOOKS: z
     .enum(["on", "off"])

@@ -81,6 +81,17 @@ export function markdown(r) {
   rows.push(
     `| history page of 50 vs static route, p50 / p99 | ${fmt(r.history.page50.p50)} / ${fmt(r.history.page50.p99)} ms | static ${fmt(r.history.static.p50)} / ${fmt(r.history.static.p99)} ms | ${fmt(q["history.page50VsStatic.p50"])} | – |`,
   );
+  for (const [name, label] of [
+    ["insideOneShard", "inside one shard"],
+    ["acrossTwoShards", "across two shards"],
+  ]) {
+    const page = r.history.shards?.[name];
+    const single = r.history.shards?.singleDatabase;
+    if (!page || !single) continue;
+    rows.push(
+      `| history page of 50 from D1 ${label} vs one database, p50 / p99 | ${fmt(page.p50)} / ${fmt(page.p99)} ms | one database ${fmt(single.p50)} / ${fmt(single.p99)} ms | ${fmt(ratio(page.p50, single.p50))} | – |`,
+    );
+  }
   if (r.files) {
     const f = r.files.mbPerSec;
     const mb = Math.round(r.files.bytes / 1e5) / 10;

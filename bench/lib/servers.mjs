@@ -1,7 +1,7 @@
 // Starts the service and the floor with `wrangler dev` on loopback, pinned to one core
 // (the load generator takes the other), and finds each one's workerd for RSS readings.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -145,12 +145,33 @@ async function launch(name, cmd, args, readyPath, port) {
 
 const common = ["--ip", "127.0.0.1", "--show-interactive-dev-session=false", "--log-level", "warn"];
 
+/**
+ * wrangler.toml with a second history shard (HISTORY_1, its own database), for the
+ * history pages across two shards. Written beside wrangler.toml, whose paths are
+ * relative to it; ignored by git.
+ */
+function configWithTwoShards() {
+  const path = join(root, "wrangler.bench.toml");
+  writeFileSync(
+    path,
+    `${readFileSync(join(root, "wrangler.toml"), "utf8")}
+[[d1_databases]]
+binding = "HISTORY_1"
+database_name = "edge-chat-history-1"
+database_id = "00000000-0000-4000-8000-000000000001"
+migrations_dir = "migrations"
+`,
+  );
+  return "wrangler.bench.toml";
+}
+
 /** The service through scripts/dev.mjs (secrets, migrations), with metrics on and the rate limit out of the way. */
 export async function startService(vars) {
   const port = await freePort();
   const persist = mkdtempSync(join(tmpdir(), "edge-chat-bench-"));
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const args = ["scripts/dev.mjs", "--port", String(port), "--persist-to", persist, ...common, ...varArgs];
+  const config = ["-c", configWithTwoShards()];
+  const args = ["scripts/dev.mjs", "--port", String(port), "--persist-to", persist, ...config, ...common, ...varArgs];
   // `persist`: where its local D1 lives, for steps that write rows straight into it.
   return { ...(await launch("service", process.execPath, args, "/api/push/vapid-public-key", port)), persist };
 }

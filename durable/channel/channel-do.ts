@@ -11,7 +11,9 @@ import { mentionedUserIds } from "../../src/channels/mentions";
 import { config } from "../../src/config";
 import { db } from "../../src/db/client";
 import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
-import { readMessages, readMessagesBySeq, upsertMessages } from "../../src/history/d1-history";
+import { upsertMessages } from "../../src/history/d1-history";
+import { type HistoryBookmarks, HistorySessions, mergeBookmarks } from "../../src/history/sessions";
+import { readChannelHistory, readChannelMessagesBySeq } from "../../src/history/sharded-history";
 import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
@@ -80,6 +82,8 @@ interface ChannelSocket {
   /** When it was accepted (absent on sockets from before it was recorded: they count as oldest). */
   openedAt?: number;
 }
+/** Retry-After of a history read that a history database could not answer. */
+const HISTORY_RETRY_AFTER_SEC = 5;
 /**
  * Sends within this window are flushed to D1 together. Each flush writes a progress
  * row and re-arms the alarm, so a longer window is cheaper per message; history and
@@ -148,6 +152,12 @@ export class ChannelDO extends DurableObject<Env> {
   private learningNames: Promise<void> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = upsertMessages;
+  /**
+   * The newest D1 bookmark of each history shard this object wrote or read: its reads
+   * go to a replica at least that fresh, so they see its own flushes. Memory only: after
+   * an eviction the first read of a shard goes to its primary.
+   */
+  private historyBookmarks: HistoryBookmarks = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
@@ -356,16 +366,31 @@ export class ChannelDO extends DurableObject<Env> {
     hit("rpc.ChannelDO.send");
     const outcome = this.sendMessage(userId, clientMsgId, text, extra);
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
-    const {
-      messages: [original],
-    } = await readMessages(
-      this.env.DB,
-      this.store.channel()!.id,
-      { afterSeq: outcome.message.seq - 1, beforeSeq: outcome.message.seq + 1, limit: 1, from: "after" },
-      TEXT_BUDGET_BYTES,
-      this.urls.presentAll,
-    );
-    if (!original) return fail("unavailable", "The original message is temporarily unavailable");
+    let original: Message | undefined;
+    try {
+      const range: SeqRange = {
+        afterSeq: outcome.message.seq - 1,
+        beforeSeq: outcome.message.seq + 1,
+        limit: 1,
+        from: "after",
+      };
+      const { messages } = await this.withHistory((shards) =>
+        readChannelHistory(
+          shards,
+          this.store.ranges().all(),
+          this.store.channel()!.id,
+          range,
+          TEXT_BUDGET_BYTES,
+          this.urls.presentAll,
+        ),
+      );
+      original = messages[0];
+    } catch (err) {
+      console.error("reading a re-sent message's original failed", loggableError(err));
+    }
+    if (!original) {
+      return fail("unavailable", "The original message is temporarily unavailable", HISTORY_RETRY_AFTER_SEC);
+    }
     return { ok: true, message: this.store.log().current([original])[0]!, created: false };
   }
 
@@ -383,7 +408,7 @@ export class ChannelDO extends DurableObject<Env> {
       return { ok: true, ...page };
     } catch (err) {
       console.error("history read failed", loggableError(err));
-      return fail("unavailable", "History is temporarily unavailable");
+      return fail("unavailable", "History is temporarily unavailable", HISTORY_RETRY_AFTER_SEC);
     }
   }
 
@@ -645,13 +670,33 @@ export class ChannelDO extends DurableObject<Env> {
 
   // ---- Test hooks (reachable only through /api/_test with TEST_HOOKS=on) ---------------
 
-  /** Makes this channel's D1 writes fail for `ms`, as an outage would; memory only, like the fault. */
-  async testD1Outage(ms: number): Promise<void> {
+  /**
+   * Makes this channel's D1 writes fail for `ms`, as an outage would; with `shard`, every
+   * read and write of that history shard instead. Memory only, like the fault.
+   */
+  async testD1Outage(ms: number, shard?: number): Promise<void> {
     const until = Date.now() + ms;
-    this.historyWriter = async (d1, rows, countsOnly) => {
-      if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
-      return upsertMessages(d1, rows, countsOnly);
-    };
+    if (shard === undefined) {
+      this.historyWriter = async (d1, rows, countsOnly) => {
+        if (Date.now() < until) throw new Error("D1_ERROR: injected outage");
+        return upsertMessages(d1, rows, countsOnly);
+      };
+      return;
+    }
+    const name = `HISTORY_${shard}`;
+    const real = (this.env as unknown as Record<string, D1Database | undefined>)[name];
+    if (!real) return;
+    const down = new Proxy(real, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (Date.now() < until) throw new Error(`D1_ERROR: injected outage of ${name}`);
+          return value.apply(target, args);
+        };
+      },
+    });
+    this.env = { ...this.env, [name]: down };
   }
 
   async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number; lastRev: number; flushedRev: number }> {
@@ -822,7 +867,7 @@ export class ChannelDO extends DurableObject<Env> {
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
     for (;;) {
-      const result = await flushToD1(this.store, this.historyWriter, this.env.DB);
+      const result = await this.withHistory((shards) => flushToD1(this.store, this.historyWriter, this.env, shards));
       if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
@@ -884,7 +929,9 @@ export class ChannelDO extends DurableObject<Env> {
     }
     const channelId = this.store.channel()!.id;
     this.ctx.waitUntil(
-      readMessagesBySeq(this.env.DB, channelId, [message.seq], this.urls.presentAll)
+      this.withHistory((shards) =>
+        readChannelMessagesBySeq(shards, this.store.ranges().all(), channelId, [message.seq], this.urls.presentAll),
+      )
         .then(([stored]) => {
           if (stored) this.sockets.broadcast({ type: "update", message: withPruned(message, stored) });
         })
@@ -958,7 +1005,9 @@ export class ChannelDO extends DurableObject<Env> {
     let fromD1 = new Map<number, Message>();
     if (pruned.length > 0) {
       try {
-        const read = await readMessagesBySeq(this.env.DB, channelId, pruned, this.urls.presentAll);
+        const read = await this.withHistory((shards) =>
+          readChannelMessagesBySeq(shards, this.store.ranges().all(), channelId, pruned, this.urls.presentAll),
+        );
         fromD1 = new Map(read.map((m) => [m.seq, m]));
       } catch (err) {
         console.error("reading pruned messages from D1 failed", loggableError(err));
@@ -970,12 +1019,27 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   /**
+   * Runs history reads or writes through D1 sessions that start at this object's
+   * bookmarks (the primary for a shard it has none of), and keeps the newer bookmarks.
+   */
+  private async withHistory<T>(use: (shards: HistorySessions) => Promise<T>): Promise<T> {
+    const shards = new HistorySessions(this.env, this.historyBookmarks, "first-primary");
+    try {
+      return await use(shards);
+    } finally {
+      this.historyBookmarks = mergeBookmarks(this.historyBookmarks, shards.current());
+    }
+  }
+
+  /**
    * A range of history read from D1 (texts pruned here), with any message changed
    * since its text was pruned shown as it is now: the flush may not have brought that
    * change to D1 yet.
    */
   private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
-    const slice = await readMessages(this.env.DB, channelId, range, budgetBytes, this.urls.presentAll);
+    const slice = await this.withHistory((shards) =>
+      readChannelHistory(shards, this.store.ranges().all(), channelId, range, budgetBytes, this.urls.presentAll),
+    );
     return { ...slice, messages: this.store.log().current(slice.messages) };
   }
 

@@ -2,6 +2,7 @@ import { type PresentFiles, unsignedFiles } from "../../src/files/file-urls";
 import type { ChannelKind, Member, Role, Visibility } from "../../src/protocol/types";
 import { hasTables } from "../kit/sql-migrations";
 import { FileStore } from "./file-store";
+import { HistoryRanges } from "./history-ranges";
 import { MemberNames } from "./member-names";
 import type { ChannelRecord } from "./membership";
 import { MentionIndex } from "./mention-index";
@@ -44,6 +45,7 @@ export class ChannelStore {
   private notificationLevels: NotificationLevels | undefined;
   private memberNames: MemberNames | undefined;
   private mentionIndex: MentionIndex | undefined;
+  private historyRanges: HistoryRanges | undefined;
   private progressRow: Progress | undefined;
   private migrated = false;
 
@@ -127,6 +129,12 @@ export class ChannelStore {
   mentions(): MentionIndex {
     this.mentionIndex ??= new MentionIndex(this.sql);
     return this.mentionIndex;
+  }
+
+  /** Which history shard holds which seqs of this channel. Only once the channel exists. */
+  ranges(): HistoryRanges {
+    this.historyRanges ??= new HistoryRanges(this.sql);
+    return this.historyRanges;
   }
 
   /** Stores a new channel and its first members in one transaction. */

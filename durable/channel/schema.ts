@@ -108,6 +108,20 @@ export const CHANNEL_MIGRATIONS: readonly Migration[] = [
       -- follow-ups: one index range per member (durable/channel/mention-index.ts).
       CREATE TABLE mentions (user_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (user_id, seq)) WITHOUT ROWID;`,
   },
+  {
+    id: "0008_history_ranges",
+    sql: `
+      -- Which history shard holds which seqs of this channel (durable/channel/history-ranges.ts):
+      -- a range runs from its start_seq to the next range's; written_through is the highest
+      -- seq a flush may have written into it, where the next range must start after.
+      -- Everything from before shards is in the one database there was, shard 0, and may
+      -- all have been written; a channel with no message yet gets its first range at its
+      -- first flush.
+      CREATE TABLE history_ranges (
+        start_seq INTEGER PRIMARY KEY, shard INTEGER NOT NULL, written_through INTEGER NOT NULL);
+      INSERT INTO history_ranges (start_seq, shard, written_through)
+        SELECT 1, 0, max(seq) FROM messages HAVING count(*) > 0;`,
+  },
 ];
 
 /**

@@ -20,8 +20,17 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The server's D1 bookmarks (docs/SHARDS.md, "Read replicas"): answers that read history
+ * from a replica carry them, and every later request sends the newest back, so that no
+ * answer comes from a replica older than one this client already read from.
+ */
+const BOOKMARK_HEADER = "X-History-Bookmark";
+
 /** JSON over fetch, with docs/PROTOCOL.md errors turned into `ChatApiError`. */
 export class HttpClient {
+  private historyBookmark: string | undefined;
+
   constructor(
     private readonly baseUrl: string,
     private readonly fetchFn: FetchLike,
@@ -39,11 +48,13 @@ export class HttpClient {
     const auth = opts.auth ?? true;
     let token = auth ? await this.tokens.accessToken() : undefined;
     let res = await this.send(method, path, opts, token);
+    this.keepBookmark(res);
     // Once only: a second 401 with a fresh token means the session itself is gone.
     if (res.status === 401 && token !== undefined && opts.refreshOn401 !== false) {
       await drain(res);
       token = await this.tokens.refreshIfCurrent(token);
       res = await this.send(method, path, opts, token);
+      this.keepBookmark(res);
     }
     return (await readBody(res)) as T;
   }
@@ -60,9 +71,16 @@ export class HttpClient {
     return fileOf(answer);
   }
 
+  /** The server answers the bookmarks it knows merged with the ones sent: the newest. */
+  private keepBookmark(res: Response): void {
+    const bookmark = res.headers?.get(BOOKMARK_HEADER);
+    if (bookmark) this.historyBookmark = bookmark;
+  }
+
   private async send(method: string, path: string, opts: RequestOptions, token?: string): Promise<Response> {
     const headers: Record<string, string> = { Accept: "application/json" };
     if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+    if (this.historyBookmark !== undefined) headers[BOOKMARK_HEADER] = this.historyBookmark;
     const init: RequestInit = { method, headers };
     if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";

@@ -30,4 +30,18 @@ describe("api.search", () => {
       "/api/search?q=x&channelId=g1&from=u2&after=1&before=9&limit=50&cursor=abc",
     ]);
   });
+
+  it("sends back the newest history bookmark the server answered with", async () => {
+    const sent: (string | null)[] = [];
+    const answers = ["0:b1", null, "0:b2,1:c1"];
+    const fetch = async (_url: string, init?: RequestInit) => {
+      sent.push(new Headers(init?.headers).get("X-History-Bookmark"));
+      const bookmark = answers[sent.length - 1];
+      return Response.json({ results: [] }, bookmark ? { headers: { "X-History-Bookmark": bookmark } } : {});
+    };
+    const session = { userId: "u", deviceId: "d", accessToken: "tok", refreshToken: "rt" };
+    const { api } = new ChatClient({ baseUrl: "https://x.test/", fetch, session });
+    for (let i = 0; i < 4; i++) await api.search("x");
+    expect(sent).toEqual([null, "0:b1", "0:b1", "0:b2,1:c1"]);
+  });
 });

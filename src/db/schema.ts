@@ -164,3 +164,15 @@ export const userBlocks = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index("user_blocks_blocked_idx").on(t.blockedId)],
 );
+
+/**
+ * The history shard directory (src/history/shards.ts): each history shard's last
+ * measured size, and whether it is past HISTORY_SHARD_MAX_BYTES so that new writes go
+ * to the next one. Kept in the accounts database, which every Worker and object reads.
+ */
+export const historyShards = sqliteTable("history_shards", {
+  shard: integer("shard").primaryKey(),
+  sizeBytes: integer("size_bytes").notNull(),
+  full: integer("full", { mode: "boolean" }).notNull().default(false),
+  measuredAt: integer("measured_at").notNull(),
+});

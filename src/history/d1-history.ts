@@ -7,9 +7,9 @@ import { type MessageRow, messageFromRow } from "./message-row";
 import type { MessageSlice, SeqRange } from "./slice";
 
 /**
- * Every history query against D1 goes through this module. When one database is no
- * longer enough, routing channels to several D1 bindings by channel id happens here
- * and nowhere else.
+ * Every history query against D1 goes through this module, each against one history
+ * shard's database. Which shard that is, is sharded-history.ts's and shards.ts's
+ * business (docs/SHARDS.md).
  */
 
 /** D1 binds at most 100 parameters per statement. */
@@ -22,12 +22,14 @@ const SENDERS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTabl
  * Writes messages in their current state: a new one is inserted, one D1 has is replaced
  * only by a newer change (a higher rev). So a flush replayed after a crash, or one that
  * runs twice, changes nothing, and a delete's erased text replaces the text in D1.
+ * Answers the database's size after the write (D1's `meta.size_after`), for the shard
+ * size guard.
  */
 export async function upsertMessages(
   d1: D1Database,
   rows: readonly Message[],
   countsOnly: readonly Message[] = [],
-): Promise<void> {
+): Promise<number | undefined> {
   const orm = db(d1);
   const statements = [];
   // Changes to messages whose text the ChannelDO no longer has (a reply or a reaction
@@ -82,8 +84,10 @@ export async function upsertMessages(
     );
   }
   const [first, ...rest] = statements;
+  if (!first) return undefined;
   // One batch is one transaction: the flush's watermark moves only if every row is in.
-  if (first) await orm.batch([first, ...rest]);
+  const results = await orm.batch([first, ...rest]);
+  return (results.at(-1) as D1Result | undefined)?.meta?.size_after;
 }
 
 function toRow(m: Message): typeof messages.$inferInsert {

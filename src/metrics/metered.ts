@@ -111,6 +111,10 @@ function meteredD1(d1: D1Database): D1Database {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function") return value;
       if (prop === "prepare") return (query: string) => meteredStatement(target.prepare(query));
+      // A session (D1 Sessions API, src/history/sessions.ts) has prepare and batch too.
+      if (prop === "withSession") {
+        return (constraint?: string) => meteredD1(target.withSession(constraint) as unknown as D1Database);
+      }
       if (prop === "batch") {
         return async (statements: D1PreparedStatement[]) => {
           const results = await target.batch(statements.map((s) => unwrapped.get(s) ?? s));
@@ -131,6 +135,11 @@ export function meteredEnv(env: Env): Env {
   let wrapped = meteredEnvs.get(env);
   if (!wrapped) {
     wrapped = { ...env, DB: meteredD1(env.DB) };
+    // History shards too (src/history/shards.ts): every HISTORY_n binding.
+    const bindings = wrapped as unknown as Record<string, unknown>;
+    for (const key of Object.keys(bindings)) {
+      if (/^HISTORY_\d+$/.test(key)) bindings[key] = meteredD1(bindings[key] as D1Database);
+    }
     meteredEnvs.set(env, wrapped);
     meteredEnvs.set(wrapped, wrapped);
   }

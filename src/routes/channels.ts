@@ -8,6 +8,7 @@ import { channelList } from "../channels/channel-list";
 import { DIRECTORY_PAGE_SIZE } from "../channels/d1-directory";
 import { publicChannelsPage } from "../channels/directory";
 import { CHANNEL_ID, newGroupId } from "../channels/ids";
+import { locationHintFor } from "../channels/placement";
 import { isReactionEmoji } from "../channels/reaction-emoji";
 import { config } from "../config";
 import type { Db } from "../db/client";
@@ -306,7 +307,7 @@ export const channelRoutes = new Hono<AppEnv>()
       await assertUsersExist(c.var.db, memberIds);
       const id = newGroupId();
       const { channel } = unwrap(
-        await channelStub(c.env, id).create({
+        await channelStub(c.env, id, locationHintFor(c.req.raw.cf)).create({
           id,
           kind: "group",
           name,

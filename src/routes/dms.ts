@@ -3,6 +3,7 @@ import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { channelStub } from "../../durable/stubs";
 import { dmId } from "../channels/ids";
+import { locationHintFor } from "../channels/placement";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { ApiError, unwrap } from "../http/errors";
@@ -41,7 +42,7 @@ export const dmRoutes = new Hono<AppEnv>()
     }
     const id = await dmId(c.env.CHANNEL_ID_SECRET, me, userId);
     const { channel, created } = unwrap(
-      await channelStub(c.env, id).create({
+      await channelStub(c.env, id, locationHintFor(c.req.raw.cf)).create({
         id,
         kind: "dm",
         name: null,

@@ -3,6 +3,7 @@ import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { CHANNEL_ID } from "../channels/ids";
 import { fileUrls } from "../files/file-urls";
+import { BOOKMARK_HEADER, decodeBookmarks, encodeBookmarks, HistorySessions } from "../history/sessions";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { valid } from "../http/validate";
@@ -56,10 +57,14 @@ export const searchRoutes = new Hono<AppEnv>()
   .use(requireAuth)
   .get("/", docs.search, valid("query", SearchQuery), async (c) => {
     const { from, ...query } = c.req.valid("query");
+    // A replica answers, one at least as fresh as what this client saw last (docs/SHARDS.md).
+    const shards = new HistorySessions(c.env, decodeBookmarks(c.req.header(BOOKMARK_HEADER)));
     const page = await search(
-      c.env.DB,
+      c.env,
+      shards,
       { ...query, userId: c.var.auth.userId, ...(from !== undefined ? { senderId: from } : {}) },
       fileUrls(c.env.JWT_SECRET).presentAll,
     );
+    c.header(BOOKMARK_HEADER, encodeBookmarks(shards.current()));
     return c.json(page);
   });

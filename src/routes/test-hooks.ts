@@ -5,7 +5,9 @@ import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
 import { db } from "../db/client";
 import { users } from "../db/schema";
-import { readMessagesAt } from "../history/d1-history";
+import { HistorySessions } from "../history/sessions";
+import { readHistoryAt } from "../history/sharded-history";
+import { setShardFull } from "../history/shards";
 import type { AppEnv } from "../http/app-env";
 import { ApiError, unwrap } from "../http/errors";
 import { valid } from "../http/validate";
@@ -55,9 +57,14 @@ export const testHookRoutes = new Hono<AppEnv>()
   .post(
     "/channels/:id/d1-outage",
     valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })),
-    valid("json", z.object({ ms: z.number().int().min(0).max(600_000) })),
+    // `shard`: that history shard is down for the channel (reads too); without, its D1 writes fail.
+    valid(
+      "json",
+      z.object({ ms: z.number().int().min(0).max(600_000), shard: z.number().int().min(0).max(999).optional() }),
+    ),
     async (c) => {
-      await channelStub(c.env, c.req.valid("param").id).testD1Outage(c.req.valid("json").ms);
+      const { ms, shard } = c.req.valid("json");
+      await channelStub(c.env, c.req.valid("param").id).testD1Outage(ms, shard);
       return c.body(null, 204);
     },
   )
@@ -89,9 +96,19 @@ export const testHookRoutes = new Hono<AppEnv>()
         const at = k.lastIndexOf(":");
         return { channelId: k.slice(0, at), seq: Number(k.slice(at + 1)) };
       });
-      return c.json({ messages: await readMessagesAt(c.env.DB, keys) });
+      return c.json({ messages: await readHistoryAt(new HistorySessions(c.env), keys) });
     },
   )
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>
     c.json(await channelStub(c.env, c.req.valid("param").id).testFlushState()),
+  )
+  // The benchmark's shard switch: new writes leave (or return to) a history shard, as when it fills.
+  .post(
+    "/history-shards/:index",
+    valid("param", z.object({ index: z.coerce.number().int().min(0).max(999) })),
+    valid("json", z.object({ full: z.boolean() })),
+    async (c) => {
+      await setShardFull(c.env, c.req.valid("param").index, c.req.valid("json").full);
+      return c.body(null, 204);
+    },
   );

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
 import { z } from "zod";
 import { confirmPassword } from "../auth/sessions";
+import { BOOKMARK_HEADER, decodeBookmarks, HistorySessions } from "../history/sessions";
 import type { AppEnv } from "../http/app-env";
 import { requireAuth } from "../http/auth-middleware";
 import { signInLimit } from "../http/auth-rate-limit";
@@ -182,7 +183,8 @@ export const userRoutes = new Hono<AppEnv>()
       "Content-Disposition": 'attachment; filename="edge-chat-export.json"',
       "Cache-Control": "no-store",
     };
-    return c.body(exportStream(c.env, c.var.db, c.var.auth.userId), 200, headers);
+    const shards = new HistorySessions(c.env, decodeBookmarks(c.req.header(BOOKMARK_HEADER)));
+    return c.body(exportStream(c.env, c.var.db, c.var.auth.userId, shards), 200, headers);
   })
   .get("/me/blocks", docs.blocks, async (c) => c.json({ userIds: await listBlocked(c.var.db, c.var.auth.userId) }))
   .put("/me/blocks/:userId", docs.block, valid("param", UserIdParam), async (c) => {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { fromBase64Url, toBase64Url } from "../bytes";
 import type { PresentFiles } from "../files/file-urls";
 import { messageFromRow } from "../history/message-row";
+import type { ShardAccess } from "../history/sharded-history";
 import { ApiError } from "../http/errors";
 import { TEXT_BUDGET_BYTES } from "../protocol/limits";
 import type { SearchPage } from "../protocol/types";
@@ -32,13 +33,18 @@ function decodeCursor(cursor: string): SearchPosition {
   }
 }
 
-export async function search(d1: D1Database, request: SearchRequest, presentFiles: PresentFiles): Promise<SearchPage> {
+export async function search(
+  env: Env,
+  shards: ShardAccess,
+  request: SearchRequest,
+  presentFiles: PresentFiles,
+): Promise<SearchPage> {
   const { q, limit, cursor, ...filter } = request;
   // A lone surrogate would reach the tokenizer as U+FFFD anyway; here it is that, visibly.
   const terms = parseSearchInput(q.toWellFormed());
   if (terms.length === 0) return { results: [] };
   const position = cursor === undefined ? undefined : decodeCursor(cursor);
-  const rows = await searchMessages(d1, { ...filter, match: matchExpression(terms) }, limit + 1, position);
+  const rows = await searchMessages(env, shards, { ...filter, match: matchExpression(terms) }, limit + 1, position);
   // Texts are up to 400 KB each: a page stops early, with a cursor, past the budget that
   // history pages keep to. The first result always fits.
   let bytes = 0;

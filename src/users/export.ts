@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { userStub } from "../../durable/stubs";
 import type { Db } from "../db/client";
 import { channelMembers, channels, devices, users } from "../db/schema";
-import { readSentMessages, type SentCursor } from "../history/d1-history";
+import type { SentCursor } from "../history/d1-history";
+import { readSentHistory, type ShardAccess } from "../history/sharded-history";
 import { listBlocked } from "./blocks";
 
 /** Messages per D1 page of the export, and the most text bytes a page may carry. */
@@ -16,7 +17,7 @@ export const EXPORT_PAGE_BYTES = 1024 * 1024;
  * with a hundred thousand messages costs what one with a thousand does; a page is
  * read only when the reader has taken the one before (backpressure).
  */
-export function exportStream(env: Env, db: Db, userId: string): ReadableStream<Uint8Array> {
+export function exportStream(env: Env, db: Db, userId: string, shards: ShardAccess): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let cursor: SentCursor | null = null;
   let started = false;
@@ -31,7 +32,7 @@ export function exportStream(env: Env, db: Db, userId: string): ReadableStream<U
           controller.enqueue(encoder.encode(`${head.slice(0, -1)},"messages":[`));
           return;
         }
-        const page = await readSentMessages(env.DB, userId, cursor, EXPORT_PAGE_ROWS, EXPORT_PAGE_BYTES);
+        const page = await readSentHistory(shards, userId, cursor, EXPORT_PAGE_ROWS, EXPORT_PAGE_BYTES);
         const last = page.at(-1);
         if (!last) {
           controller.enqueue(encoder.encode("]}"));

@@ -6,7 +6,8 @@ import { type DevServer, startDevServer } from "./support/dev-server";
 /**
  * Chaos: users send concurrently through the SDK into overlapping channels while the
  * test drops and re-opens sockets, restarts the server (state kept on disk) and makes
- * D1 fail. Then a checker proves, per channel, that every acknowledged message is in
+ * D1 fail: writes of a channel, or one of its two history shards altogether, and new
+ * writes moving between the shards (docs/SHARDS.md). Then a checker proves, per channel, that every acknowledged message is in
  * history and in every member's live view exactly once, in one gap-free order, and
  * that D1 ends up holding exactly the Durable Object's log. One channel also has members
  * who are never online (more members than the online set): nothing reaches them per
@@ -39,7 +40,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let server: DevServer;
 beforeAll(async () => {
-  server = await startDevServer({ vars: { TEST_HOOKS: "on", SEND_BURST: "1000", SEND_RATE_PER_SEC: "200" } });
+  server = await startDevServer({
+    vars: { TEST_HOOKS: "on", SEND_BURST: "1000", SEND_RATE_PER_SEC: "200" },
+    historyShards: 2,
+  });
 }, 120_000);
 afterAll(() => server?.stop());
 
@@ -52,7 +56,17 @@ interface Sent {
 
 it(`keeps every acknowledged message exactly once, in order, everywhere (seed ${SEED})`, async () => {
   console.log(`chaos seed ${SEED} (replay with CHAOS_SEED=${SEED})`);
-  const counts = { sent: 0, acked: 0, drops: 0, restarts: 0, d1Outages: 0, reconnects: 0, anomalies: 0 };
+  const counts = {
+    sent: 0,
+    acked: 0,
+    drops: 0,
+    restarts: 0,
+    d1Outages: 0,
+    shardOutages: 0,
+    shardSwitches: 0,
+    reconnects: 0,
+    anomalies: 0,
+  };
   const anomalies: string[] = [];
   const anomaly = (what: string) => {
     counts.anomalies++;
@@ -138,7 +152,8 @@ it(`keeps every acknowledged message exactly once, in order, everywhere (seed ${
 
   // Faults, on the same seeded schedule.
   // Each kind of fault happens at least once, in a seeded order; then at random.
-  const firstRolls = [0.1, 0.6, 0.9].sort(() => rand() - 0.5);
+  const firstRolls = [0.1, 0.5, 0.62, 0.75, 0.9].sort(() => rand() - 0.5);
+  let shard0Full = false;
   const chaos = (async () => {
     while (Date.now() < deadline - 2000) {
       await sleep(between(800, 2500));
@@ -150,14 +165,25 @@ it(`keeps every acknowledged message exactly once, in order, everywhere (seed ${
         who.closeChannel(ch.id);
         await sleep(between(50, 800));
         await who.openChannel(ch.id);
-      } else if (roll < 0.8) {
+      } else if (roll < 0.7) {
+        // The channel's D1 writes fail, or (from 0.55) one of its shards is down altogether.
         const ch = pick(channels);
+        const shard = roll < 0.55 ? undefined : between(0, 2);
         const res = await fetch(`${server.url}/api/_test/channels/${ch.id}/d1-outage`, {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ ms: between(1000, 4000) }),
+          body: JSON.stringify({ ms: between(1000, 4000), shard }),
         }).catch(() => undefined);
-        if (res?.status === 204) counts.d1Outages++;
+        if (res?.status === 204) counts[shard === undefined ? "d1Outages" : "shardOutages"]++;
+      } else if (roll < 0.8) {
+        // New writes move to the other shard (shard 0 full, or open again).
+        shard0Full = !shard0Full;
+        const res = await fetch(`${server.url}/api/_test/history-shards/0`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ full: shard0Full }),
+        }).catch(() => undefined);
+        if (res?.status === 204) counts.shardSwitches++;
       } else if (counts.restarts < MAX_RESTARTS) {
         counts.restarts++;
         await server.restart();
@@ -249,30 +275,37 @@ it(`keeps every acknowledged message exactly once, in order, everywhere (seed ${
   }
   for (const c of clients) c.close();
   await server.stop();
-  const d1 = JSON.parse(
-    execFileSync(
-      "wrangler",
-      [
-        "d1",
-        "execute",
-        "DB",
-        "--local",
-        "--persist-to",
-        server.persistDir,
-        "--json",
-        "--command",
-        "SELECT channel_id, seq, sender_id, client_msg_id, text, ts FROM messages ORDER BY channel_id, seq",
-      ],
-      { encoding: "utf8", env: { ...process.env, CI: "true" } },
-    ),
-  )[0].results as {
-    channel_id: string;
-    seq: number;
-    sender_id: string;
-    client_msg_id: string;
-    text: string;
-    ts: number;
-  }[];
+  // Every shard's rows: a message in two shards, or in none, shows as a difference.
+  const rowsOf = (binding: string) =>
+    JSON.parse(
+      execFileSync(
+        "wrangler",
+        [
+          "d1",
+          "execute",
+          binding,
+          "-c",
+          server.config,
+          "--local",
+          "--persist-to",
+          server.persistDir,
+          "--json",
+          "--command",
+          "SELECT channel_id, seq, sender_id, client_msg_id, text, ts FROM messages ORDER BY channel_id, seq",
+        ],
+        { encoding: "utf8", env: { ...process.env, CI: "true" } },
+      ),
+    )[0].results as {
+      channel_id: string;
+      seq: number;
+      sender_id: string;
+      client_msg_id: string;
+      text: string;
+      ts: number;
+    }[];
+  const d1 = [...rowsOf("HISTORY_0"), ...rowsOf("HISTORY_1")].sort((a, b) =>
+    a.channel_id === b.channel_id ? a.seq - b.seq : a.channel_id < b.channel_id ? -1 : 1,
+  );
   for (const ch of channels) {
     const rows = d1.filter((r) => r.channel_id === ch.id);
     const expected = history.get(ch.id)!.map((m) => [m.seq, m.senderId, m.clientMsgId, m.text, m.ts]);

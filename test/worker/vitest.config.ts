@@ -33,7 +33,11 @@ export default defineProject({
           HEARTBEAT_TIMEOUT_MS: "1500",
           // Small enough that a test can fill a public group past MAX_GROUP_MEMBERS (100).
           MAX_CHANNEL_MEMBERS: "150",
+          // Tests switch the history shard directory and expect the next flush to follow.
+          HISTORY_DIRECTORY_TTL_MS: "0",
         },
+        // Two history shards, as after adding one: HISTORY_0 is DB (wrangler.toml), HISTORY_1 its own.
+        d1Databases: { DB: "edge-chat-db", HISTORY_0: "edge-chat-db", HISTORY_1: "edge-chat-history-1" },
       },
     })),
   ],

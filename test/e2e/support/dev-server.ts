@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,8 @@ export async function freePort(): Promise<number> {
 export interface DevServer {
   url: string;
   persistDir: string;
+  /** The wrangler configuration it runs with, relative to the repository (for `wrangler d1 execute -c`). */
+  config: string;
   /** Stops the server; state stays in persistDir. */
   stop(): Promise<void>;
   /** Stops and starts again on the same port with the same state on disk. */
@@ -33,9 +35,32 @@ export interface DevServer {
  * Runs `npm run dev`'s script (local secrets, migrations, `wrangler dev`) on a free
  * loopback port with its own state folder, and waits until it answers HTTP.
  */
+/**
+ * wrangler.toml plus history shards HISTORY_1 … HISTORY_{n-1}, each its own database
+ * (docs/SHARDS.md), written beside it (its paths are relative to it; git ignores it).
+ */
+function configWithShards(shards: number): string {
+  if (shards <= 1) return "wrangler.toml";
+  const name = `wrangler.e2e-${shards}-shards.toml`;
+  const extra = Array.from(
+    { length: shards - 1 },
+    (_, i) => `
+[[d1_databases]]
+binding = "HISTORY_${i + 1}"
+database_name = "edge-chat-history-${i + 1}"
+database_id = "00000000-0000-4000-8000-${String(i + 1).padStart(12, "0")}"
+migrations_dir = "migrations"
+`,
+  ).join("");
+  writeFileSync(join(root, name), readFileSync(join(root, "wrangler.toml"), "utf8") + extra);
+  return name;
+}
+
+/** `historyShards`: how many history databases the server has (1: HISTORY_0, the accounts database). */
 export async function startDevServer(
-  opts: { vars?: Record<string, string>; persistDir?: string } = {},
+  opts: { vars?: Record<string, string>; persistDir?: string; historyShards?: number } = {},
 ): Promise<DevServer> {
+  const config = configWithShards(opts.historyShards ?? 1);
   const port = await freePort();
   const persistDir = opts.persistDir ?? mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
   const url = `http://127.0.0.1:${port}`;
@@ -45,6 +70,8 @@ export async function startDevServer(
   const start = async () => {
     const args = [
       "scripts/dev.mjs",
+      "-c",
+      config,
       "--ip",
       "127.0.0.1",
       "--port",
@@ -98,6 +125,7 @@ export async function startDevServer(
   return {
     url,
     persistDir,
+    config,
     stop,
     restart: async () => {
       await stop();

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { db } from "../../../src/db/client";
 import { SENT_MESSAGES } from "../../../src/history/d1-history";
+import { HistorySessions } from "../../../src/history/sessions";
 import { EXPORT_PAGE_BYTES, EXPORT_PAGE_ROWS, exportStream } from "../../../src/users/export";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, flushAll, sendHttp } from "../support/channels";
@@ -70,22 +71,24 @@ describe("the export", () => {
     const TOTAL = 100_000;
     await insertMessages(g, u.id, TOTAL, "message number ");
 
-    // The stream itself, over a D1 that counts the history pages read.
+    // The stream itself, over history shards that count the pages read: each page asks every shard.
     let pagesRead = 0;
-    const DB = new Proxy(env.DB, {
-      get(target, prop) {
-        if (prop === "prepare") {
-          return (query: string) => {
-            if (query.includes("sender_id = ?1")) pagesRead++;
-            return target.prepare(query);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-    const counted = { ...env, DB };
-    const reader = exportStream(counted, db(DB), u.id).getReader();
+    const counting = (d1: D1Database) =>
+      new Proxy(d1, {
+        get(target, prop) {
+          if (prop === "prepare") {
+            return (query: string) => {
+              if (query.includes("sender_id = ?1")) pagesRead++;
+              return target.prepare(query);
+            };
+          }
+          const value = Reflect.get(target, prop);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    const shards = 2;
+    const counted = [counting(env.HISTORY_0), counting(env.HISTORY_1)];
+    const reader = exportStream(env, db(env.DB), u.id, { indices: () => [0, 1], db: (i) => counted[i]! }).getReader();
     const decoder = new TextDecoder();
     let text = "";
     const sizes: number[] = [];
@@ -93,7 +96,7 @@ describe("the export", () => {
       const { done, value } = await reader.read();
       if (done) break;
       // Backpressure: the stream has read no page beyond the one just handed over.
-      expect(pagesRead).toBe(Math.max(0, chunk));
+      expect(pagesRead).toBe(shards * Math.max(0, chunk));
       sizes.push(value.byteLength);
       text += decoder.decode(value, { stream: true });
     }
@@ -157,7 +160,7 @@ describe("the export", () => {
     await insertMessages(g, u.id, 30, long);
 
     const sizes: number[] = [];
-    const reader = exportStream(env, db(env.DB), u.id).getReader();
+    const reader = exportStream(env, db(env.DB), u.id, new HistorySessions(env)).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;

@@ -75,10 +75,16 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
       await evictDurableObject(stub);
 
       const upgraded = await runInDurableObject(stub, (_instance, state) => {
-        const { _migrations, progress, members } = rowsOf(state.storage.sql, ["_migrations", "progress", "members"]);
+        const { _migrations, progress, members, history_ranges } = rowsOf(state.storage.sql, [
+          "_migrations",
+          "progress",
+          "members",
+          "history_ranges",
+        ]);
         return {
           tables: tablesOf(state.storage.sql),
           migrations: _migrations.map((r) => r.id),
+          ranges: history_ranges,
           progress,
           unnamed: members.filter((m) => m.username === null).length,
         };
@@ -88,6 +94,7 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "_migrations",
           "channel",
           "files",
+          "history_ranges",
           "member_presence",
           "members",
           "mentions",
@@ -105,7 +112,10 @@ describe("a ChannelDO migrated by the count-only bookkeeping", () => {
           "0005_lifecycle",
           "0006_changed_rows",
           "0007_mentions",
+          "0008_history_ranges",
         ],
+        // Everything from before history shards is in shard 0, the one database there was.
+        ranges: [{ start_seq: 1, shard: 0, written_through: 3 }],
         progress: [progress],
         // Learned from D1 as the object woke, so mentions of them resolve from the first send.
         unnamed: 0,
