@@ -35,7 +35,7 @@ describe("searching messages", () => {
       const res = await call("POST", `/api/channels/${groupId}/messages`, { clientMsgId: `m${i}`, text: `later ${i}` });
       expect(res.status).toBe(201);
     }
-    // Messages are searchable once the channel has flushed them to D1 (about two seconds).
+    // Messages are searchable once the channel has flushed them to D1 (within five seconds).
     const q = `cafe ${word.slice(0, -2).toUpperCase()}`;
     for (let i = 0; ; i++) {
       const res = await call("GET", `/api/search?q=${encodeURIComponent(q)}`);
