@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { channelStub } from "../../durable/stubs";
+import { channelStub, userStub } from "../../durable/stubs";
 import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
 import { db } from "../db/client";
@@ -41,6 +41,11 @@ async function insertPlaceholderUsers(d1: D1Database, count: number): Promise<st
   return rows.map((r) => r.id);
 }
 
+/** `testEvict` ends the object with `ctx.abort`, which the caller sees as an error: that is the success. */
+async function evicted(call: Promise<void>): Promise<void> {
+  await call.catch(() => undefined);
+}
+
 /**
  * Fault injection for the end-to-end chaos test, and bulk members for the benchmark,
  * and nothing else. Every route is a 404 unless the Worker variable TEST_HOOKS is "on",
@@ -70,6 +75,14 @@ export const testHookRoutes = new Hono<AppEnv>()
       return c.json({ userIds });
     },
   )
+  .post("/channels/:id/evict", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) => {
+    await evicted(channelStub(c.env, c.req.valid("param").id).testEvict());
+    return c.body(null, 204);
+  })
+  .post("/users/:id/evict", valid("param", z.object({ id: z.string().min(1).max(64) })), async (c) => {
+    await evicted(userStub(c.env, c.req.valid("param").id).testEvict());
+    return c.body(null, 204);
+  })
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>
     c.json(await channelStub(c.env, c.req.valid("param").id).testFlushState()),
   );
