@@ -274,8 +274,7 @@ function pickCounters(all: Record<string, number>): Record<string, number> {
       .reduce((s, [, v]) => s + v, 0);
   return {
     requests: all["worker.requests"] ?? 0,
-    wsIn: sum("ws.in"),
-    wsOut: sum("ws.out"),
+    socketFramesIn: sum("ws.in."),
     rpc: sum("rpc."),
     d1: sum("d1."),
   };
