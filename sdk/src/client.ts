@@ -505,7 +505,7 @@ export class ChatClient {
         return;
       case "message":
         this.receive([frame.message], channelId === null ? "user" : "channel");
-        if (channelId !== null) this.changeTracker(channelId).reached(frame.message.rev);
+        if (channelId !== null) this.reachedRev(channelId, frame.message.rev);
         return;
       case "presence":
         this.emitter.emit("presence", frame);
@@ -535,7 +535,7 @@ export class ChatClient {
           return;
         }
         this.track(channelId, 0).expect(frame.lastSeq, true);
-        this.changeTracker(channelId).reached(frame.rev);
+        this.changeTracker(channelId).synced(frame.rev);
         this.emitter.emit("synced", { channelId, lastSeq: frame.lastSeq, rev: frame.rev });
         return;
       case "update":
@@ -544,7 +544,7 @@ export class ChatClient {
           return;
         }
         this.applyChanges(channelId, [frame.message]);
-        this.changeTracker(channelId).reached(frame.message.rev);
+        this.reachedRev(channelId, frame.message.rev);
         return;
       case "resync":
         if (channelId === null) {
@@ -609,6 +609,13 @@ export class ChatClient {
     } catch (err) {
       this.emitError("sync_failed", "Could not list channels to catch up", err);
     }
+  }
+
+  /** A live frame's rev; a hole that never fills (its late update was lost) is filled from `/changes`. */
+  private reachedRev(channelId: string, rev: number): void {
+    const tracker = this.changeTracker(channelId);
+    tracker.reached(rev);
+    if (tracker.stuck) void this.pageChanges(channelId);
   }
 
   private changeTracker(channelId: string): ChangeTracker {
