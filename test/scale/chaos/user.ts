@@ -9,16 +9,20 @@ const OP_ATTEMPTS = 6;
 
 /**
  * Runs one HTTP operation the way an app would: again after a network error or a 5xx
- * (the server restarting, D1 away), with the same arguments, so it must be idempotent;
- * a 4xx is a refusal. `unknown` when every attempt failed without an answer.
+ * (the server restarting, D1 away), with the same arguments. A 4xx is a refusal, unless
+ * an earlier attempt went unanswered: it may have been done, and a delete done once is
+ * a 404 the second time. `unknown` when the outcome cannot be told.
  */
 export async function attempt(op: () => Promise<unknown>): Promise<Outcome> {
+  let unanswered = false;
   for (let i = 0; i < OP_ATTEMPTS; i++) {
     try {
       await op();
       return "acked";
     } catch (err) {
-      if (err instanceof ChatApiError && err.status >= 400 && err.status < 500 && err.status !== 429) return "refused";
+      if (err instanceof ChatApiError && err.status >= 400 && err.status < 500 && err.status !== 429)
+        return unanswered ? "unknown" : "refused";
+      unanswered = true;
       await sleep(300 * 2 ** i);
     }
   }
