@@ -20,14 +20,17 @@ export function memorySvg(samples: readonly MemorySample[], title: string, marks
   const ts = samples.map((s) => s.t);
   const ys = samples.map((s) => s.rssBytes / MB);
   const t1 = Math.max(1, ...ts);
-  const yMax = Math.max(1, ...ys) * 1.1;
+  // From a little under the lowest reading: a slope is what the chart is for.
+  const yMin = Math.floor(Math.min(...ys, Number.POSITIVE_INFINITY) * 0.9) || 0;
+  const yMax = Math.max(yMin + 1, ...ys) * 1.02;
   const x = (t: number) => pad.l + (t / t1) * (w - pad.l - pad.r);
-  const y = (v: number) => h - pad.b - (v / yMax) * (h - pad.t - pad.b);
+  const y = (v: number) => h - pad.b - ((v - yMin) / (yMax - yMin)) * (h - pad.t - pad.b);
   const points = samples.map((s, i) => `${x(s.t).toFixed(1)},${y(ys[i]!).toFixed(1)}`).join(" ");
   const grid = [0, 0.25, 0.5, 0.75, 1]
     .map((f) => {
-      const v = yMax * f;
-      return `<line x1="${pad.l}" x2="${w - pad.r}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/><text x="${pad.l - 6}" y="${y(v) + 4}" text-anchor="end">${v.toFixed(0)}</text>`;
+      const v = yMin + (yMax - yMin) * f;
+      const at = y(v).toFixed(1);
+      return `<line x1="${pad.l}" x2="${w - pad.r}" y1="${at}" y2="${at}" stroke="#eee"/><text x="${pad.l - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${v.toFixed(0)}</text>`;
     })
     .join("");
   const ticks = [0, 0.25, 0.5, 0.75, 1]
