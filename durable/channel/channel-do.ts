@@ -701,6 +701,14 @@ export class ChannelDO extends DurableObject<Env> {
     this.env = { ...this.env, [name]: down };
   }
 
+  /**
+   * Ends this instance as an eviction (or a crash) would: memory is gone, storage stays,
+   * and the next call builds a new instance from storage. `abort` throws to the caller.
+   */
+  async testEvict(): Promise<void> {
+    this.ctx.abort("test hook: evicted");
+  }
+
   async testFlushState(): Promise<{ lastSeq: number; flushedSeq: number; lastRev: number; flushedRev: number }> {
     if (!this.store.channel()) return { lastSeq: 0, flushedSeq: 0, lastRev: 0, flushedRev: 0 };
     const { flushedSeq, flushedRev } = this.store.progress();

@@ -311,6 +311,13 @@ export class UserDO extends DurableObject<Env> {
     await this.announcer.changed({ push: this.push.hasSubscriptions() });
   }
 
+  // ---- Test hook (reachable only through /api/_test with TEST_HOOKS=on) -------------------
+
+  /** Ends this instance as an eviction (or a crash) would: see ChannelDO.testEvict. */
+  async testEvict(): Promise<void> {
+    this.ctx.abort("test hook: evicted");
+  }
+
   // ---- Alarm -----------------------------------------------------------------------------
 
   override async alarm(): Promise<void> {

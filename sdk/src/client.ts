@@ -118,7 +118,7 @@ export class ChatClient {
     this.api = new ChatApi(new HttpClient(this.origin, this.fetchFn, this.tokens));
     if (options.session) this.tokens.restore(options.session);
     for (const [channelId, seq] of Object.entries(options.cursors ?? {})) this.track(channelId, seq);
-    for (const [channelId, rev] of Object.entries(options.revs ?? {})) this.changeTracker(channelId).reached(rev);
+    for (const [channelId, rev] of Object.entries(options.revs ?? {})) this.changeTracker(channelId).synced(rev);
     this.outbox = new Outbox({
       store: options.outboxStore ?? new MemoryOutboxStore(),
       transport: {
@@ -516,7 +516,7 @@ export class ChatClient {
         return;
       case "message":
         this.receive([frame.message], channelId === null ? "user" : "channel");
-        if (channelId !== null) this.changeTracker(channelId).reached(frame.message.rev);
+        if (channelId !== null) this.reachedRev(channelId, frame.message.rev);
         return;
       case "presence":
         this.emitter.emit("presence", frame);
@@ -546,7 +546,7 @@ export class ChatClient {
           return;
         }
         this.track(channelId, 0).expect(frame.lastSeq, true);
-        this.changeTracker(channelId).reached(frame.rev);
+        this.changeTracker(channelId).synced(frame.rev);
         this.emitter.emit("synced", { channelId, lastSeq: frame.lastSeq, rev: frame.rev });
         return;
       case "update":
@@ -555,7 +555,7 @@ export class ChatClient {
           return;
         }
         this.applyChanges(channelId, [frame.message]);
-        this.changeTracker(channelId).reached(frame.message.rev);
+        this.reachedRev(channelId, frame.message.rev);
         return;
       case "resync":
         if (channelId === null) {
@@ -620,6 +620,13 @@ export class ChatClient {
     } catch (err) {
       this.emitError("sync_failed", "Could not list channels to catch up", err);
     }
+  }
+
+  /** A live frame's rev; a hole that never fills (its late update was lost) is filled from `/changes`. */
+  private reachedRev(channelId: string, rev: number): void {
+    const tracker = this.changeTracker(channelId);
+    tracker.reached(rev);
+    if (tracker.stuck) void this.pageChanges(channelId);
   }
 
   private changeTracker(channelId: string): ChangeTracker {

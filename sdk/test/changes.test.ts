@@ -26,6 +26,7 @@ describe("ChangeTracker", () => {
   it("holds the watermark while a resync pages, then takes the highest rev seen", () => {
     const t = new ChangeTracker();
     expect(t.rev).toBeNull();
+    t.synced(3);
     t.reached(4);
     expect(t.rev).toBe(4);
     expect(t.startResync()).toBe(4);
@@ -38,6 +39,38 @@ describe("ChangeTracker", () => {
     t.reached(12);
     t.abortResync();
     expect(t.rev).toBe(9);
+  });
+
+  it("moves the watermark only through revs without a hole: a late update is not skipped", () => {
+    // An old message's update waits for D1 and comes after later frames (rev 8 after 9, 10).
+    const t = new ChangeTracker();
+    t.reached(5);
+    expect(t.rev).toBeNull();
+    t.synced(7);
+    t.reached(9);
+    t.reached(10);
+    expect(t.rev).toBe(7);
+    t.reached(8);
+    expect(t.rev).toBe(10);
+    // The socket lost before a late update: the reconnect resumes below it, and catch-up's
+    // `synced` covers everything.
+    t.reached(12);
+    expect(t.rev).toBe(10);
+    t.synced(15);
+    expect(t.rev).toBe(15);
+    t.reached(16);
+    expect(t.rev).toBe(16);
+  });
+
+  it("asks for a resync when a hole never fills, and the resync closes it", () => {
+    const t = new ChangeTracker();
+    t.synced(1);
+    for (let rev = 3; rev <= 1003; rev++) t.reached(rev);
+    expect(t.rev).toBe(1);
+    expect(t.stuck).toBe(true);
+    expect(t.startResync()).toBe(1);
+    t.endResync(1003);
+    expect([t.rev, t.stuck]).toEqual([1003, false]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { channelStub } from "../../durable/stubs";
+import { channelStub, userStub } from "../../durable/stubs";
 import { CHANNEL_ID } from "../channels/ids";
 import { config } from "../config";
 import { db } from "../db/client";
@@ -42,6 +42,11 @@ async function insertPlaceholderUsers(d1: D1Database, count: number): Promise<st
   const [first, ...rest] = inserts;
   if (first) await orm.batch([first, ...rest]);
   return rows.map((r) => r.id);
+}
+
+/** `testEvict` ends the object with `ctx.abort`, which the caller sees as an error: that is the success. */
+async function evicted(call: Promise<void>): Promise<void> {
+  await call.catch(() => undefined);
 }
 
 /**
@@ -99,6 +104,14 @@ export const testHookRoutes = new Hono<AppEnv>()
       return c.json({ messages: await readHistoryAt(new HistorySessions(c.env), keys) });
     },
   )
+  .post("/channels/:id/evict", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) => {
+    await evicted(channelStub(c.env, c.req.valid("param").id).testEvict());
+    return c.body(null, 204);
+  })
+  .post("/users/:id/evict", valid("param", z.object({ id: z.string().min(1).max(64) })), async (c) => {
+    await evicted(userStub(c.env, c.req.valid("param").id).testEvict());
+    return c.body(null, 204);
+  })
   .get("/channels/:id/flush-state", valid("param", z.object({ id: z.string().regex(CHANNEL_ID) })), async (c) =>
     c.json(await channelStub(c.env, c.req.valid("param").id).testFlushState()),
   )

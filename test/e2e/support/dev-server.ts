@@ -29,6 +29,8 @@ export interface DevServer {
   /** Stops and starts again on the same port with the same state on disk. */
   restart(): Promise<void>;
   output(): string;
+  /** The dev script's process id (its group holds wrangler and workerd), while it runs. */
+  pid(): number | undefined;
 }
 
 /**
@@ -132,5 +134,6 @@ export async function startDevServer(
       await start();
     },
     output: () => log,
+    pid: () => (child?.exitCode === null ? child.pid : undefined),
   };
 }
