@@ -1,9 +1,7 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup, flushAll, sendHttp } from "../support/channels";
-import { channelStubOf } from "../support/evict";
 
 /**
  * GET /api/search (docs/PROTOCOL.md "Search"): who finds what, how words match, the
