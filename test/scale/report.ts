@@ -43,7 +43,8 @@ export function memorySvg(samples: readonly MemorySample[], title: string, marks
       (t) => `<line x1="${x(t)}" x2="${x(t)}" y1="${pad.t}" y2="${h - pad.b}" stroke="#e66" stroke-dasharray="3,3"/>`,
     )
     .join("");
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="11" role="img">
+<title>${escapeXml(title)}</title>
 <rect width="${w}" height="${h}" fill="#fff"/>
 <text x="${w / 2}" y="16" text-anchor="middle" font-size="13">${escapeXml(title)}</text>
 ${grid}${ticks}${faultMarks}
