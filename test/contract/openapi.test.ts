@@ -15,6 +15,8 @@ import { documentedRoutes, type OpenApiDocument, registeredRoutes, routesWithout
  */
 const EXCLUDED = [
   "POST /api/_test/channels/:id/d1-outage",
+  "POST /api/_test/channels/:id/evict",
+  "POST /api/_test/users/:id/evict",
   "GET /api/_test/channels/:id/flush-state",
   "POST /api/_test/channels/:id/placeholder-members",
   "GET /api/_test/messages",
