@@ -131,14 +131,13 @@ const mix = [
   { name: "groupElsewhere", share: 1 - A.dmShare },
 ];
 const weighted = (f) => mix.reduce((s, m) => s + m.share * f(cases[m.name]), 0);
-// Measured before the ranges' written_through: one more ChannelDO row per flush that
-// carries new messages, and a flush is at most one alarm.
+// A flush is at most one alarm (its D1 write queries, below).
 const flushesPerMessage = weighted((c) => c.perMessage.calls["alarm.ChannelDO"] ?? 0);
 const per = {
   doRequests: weighted((c) => c.perMessage.doRequests),
   wsIncoming: weighted((c) => c.perMessage.wsIncoming),
   relayIncoming: weighted((c) => c.perMessage.relayIncoming),
-  doRowsWritten: weighted((c) => c.perMessage.doRowsWritten) + flushesPerMessage,
+  doRowsWritten: weighted((c) => c.perMessage.doRowsWritten),
   doRowsRead: weighted((c) => c.perMessage.doRowsRead),
   d1RowsWritten: weighted((c) => c.perMessage.d1RowsWritten),
   d1RowsRead: weighted((c) => c.perMessage.d1RowsRead),
@@ -215,7 +214,7 @@ the upper bound for groups of at most 100):
 | Durable Object requests (RPC, alarms) | ${n(per.doRequests, 2)} |
 | WebSocket frames in (client) | ${n(per.wsIncoming, 2)} |
 | WebSocket frames in (relayed to UserDOs) | ${n(per.relayIncoming, 2)} |
-| Durable Object rows written | ${n(per.doRowsWritten, 2)} (incl. ${n(flushesPerMessage, 2)} for the history range's \`written_through\`, newer than the run) |
+| Durable Object rows written | ${n(per.doRowsWritten, 2)} |
 | Durable Object rows read | ${n(per.doRowsRead, 2)} |
 | D1 rows written | ${n(per.d1RowsWritten, 2)} |
 | D1 rows read | ${n(per.d1RowsRead, 2)} |
