@@ -85,3 +85,11 @@ export function table(rows: readonly (readonly [string, string | number])[]): st
 }
 
 export const mib = (bytes: number) => `${(bytes / MB).toFixed(1)} MiB`;
+
+/** A report's anomalies as a Markdown list, the first 50 of them (the JSON has every one). */
+export function anomalyList(anomalies: readonly string[]): string {
+  if (anomalies.length === 0) return "None.";
+  const shown = anomalies.slice(0, 50).map((a) => `- ${a}`);
+  if (anomalies.length > 50) shown.push(`- … and ${anomalies.length - 50} more (see the JSON)`);
+  return shown.join("\n");
+}

@@ -1,4 +1,4 @@
-import { memorySvg, mib, table } from "../report";
+import { anomalyList, memorySvg, mib, table } from "../report";
 import type { ChaosResult } from "./engine";
 
 export function chaosMarkdown(r: ChaosResult, svgName: string): string {
@@ -54,14 +54,7 @@ ${table(faults)}
 
 ## Anomalies
 
-${
-  r.anomalies.length === 0
-    ? "None."
-    : r.anomalies
-        .slice(0, 50)
-        .map((a) => `- ${a}`)
-        .join("\n")
-}${r.anomalies.length > 50 ? `\n- … and ${r.anomalies.length - 50} more (see the JSON)` : ""}
+${anomalyList(r.anomalies)}
 `;
 }
 

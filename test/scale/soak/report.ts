@@ -1,4 +1,4 @@
-import { memorySvg, mib, table } from "../report";
+import { anomalyList, memorySvg, mib, table } from "../report";
 import { MEMORY_RISE_FLOOR, MEMORY_RISE_SHARE, type SoakResult } from "./engine";
 
 export function soakMarkdown(r: SoakResult, svgName: string): string {
@@ -52,14 +52,7 @@ ${MEMORY_RISE_SHARE * 100} % of its mean or ${MEMORY_RISE_FLOOR / 2 ** 20} MiB, 
 
 ## Anomalies
 
-${
-  r.anomalies.length === 0
-    ? "None."
-    : r.anomalies
-        .slice(0, 50)
-        .map((a) => `- ${a}`)
-        .join("\n")
-}
+${anomalyList(r.anomalies)}
 `;
 }
 
