@@ -18,6 +18,9 @@ export const FAULT_KINDS = [
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
+/** Tries of a kind that has not happened yet, before the draw takes over. */
+const MAX_TRIES = 5;
+
 /** How often each fault is drawn, relative to the others. */
 const WEIGHTS: Record<FaultKind, number> = {
   socketDrop: 4,
@@ -43,8 +46,9 @@ export interface FaultLog {
 
 /**
  * Injects one fault after another on the seeded schedule until `deadline`: every kind
- * once first (in a seeded order, the restart last), then drawn by weight. Restarts are capped, since each
- * costs the whole service several seconds.
+ * once first (in a seeded order, the restart last), again any that could not be placed,
+ * then drawn by weight. Restarts are capped, since each costs the whole service several
+ * seconds.
  */
 export async function injectFaults(
   server: DevServer,
@@ -80,10 +84,25 @@ export async function injectFaults(
     return res?.status === 204;
   };
 
+  // A kind whose first try could not be placed (nothing to break then, or a stale
+  // restart whose sends never drained) is tried again before any draw, a few times at
+  // most: a short run must still see every kind, whatever its seed.
+  const tries = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  const staleRestarts = new Set<Promise<unknown>>();
+  const missing = (): FaultKind | undefined =>
+    FAULT_KINDS.find(
+      (k) =>
+        log.counts[k] === 0 &&
+        tries[k] > 0 &&
+        tries[k] < MAX_TRIES &&
+        !(k === "staleCursor" && staleRestarts.size > 0) &&
+        !(k === "restart" && o.maxRestarts === 0),
+    );
   while (Date.now() < o.deadline - 3000) {
     await new Promise((r) => setTimeout(r, rng.between(...o.intervalMs)));
-    let kind = firsts.shift() ?? draw();
+    let kind = firsts.shift() ?? missing() ?? draw();
     if (kind === "restart" && log.counts.restart >= o.maxRestarts) kind = "socketDrop";
+    tries[kind]++;
     const done = await inject(kind);
     if (done !== null) {
       log.counts[kind]++;
@@ -158,18 +177,23 @@ export async function injectFaults(
         return `${status} × ${times}`;
       }
       case "staleCursor": {
-        const u = rng.pick(world.users.filter((x) => x.channels.length > 0 && !x.paused));
+        // A user with nothing waiting to be acknowledged, where there is one: the restart
+        // waits for those sends, and one behind a half-open socket waits past the run.
+        const users = world.users.filter((x) => x.channels.length > 0 && !x.paused);
+        const idle = users.filter((x) => x.client.pendingSends.length === 0);
+        const u = rng.pick(idle.length > 0 ? idle : users);
         const ch = rng.pick(u.channels);
         // In the background: the restart waits for the user's sends to drain.
         const behind = rng.between(1, 60);
         const t = (Date.now() - o.startedAt) / 1000;
-        log.background.push(
-          u.restartStale(ch, behind).then((stale) => {
-            if (stale === null) return;
-            log.counts.staleCursor++;
-            log.timeline.push({ t, kind, detail: `user ${u.index} ${ch} from ${stale} (${behind} behind)` });
-          }),
-        );
+        const restart = u.restartStale(ch, behind).then((stale) => {
+          staleRestarts.delete(restart);
+          if (stale === null) return;
+          log.counts.staleCursor++;
+          log.timeline.push({ t, kind, detail: `user ${u.index} ${ch} from ${stale} (${behind} behind)` });
+        });
+        staleRestarts.add(restart);
+        log.background.push(restart);
         // Counted once the restart happened: it is skipped when the user's sends never drain.
         return null;
       }
