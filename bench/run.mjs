@@ -56,15 +56,15 @@ const P = quick
       search: { messages: 200_000, channels: 200, repeats: 20 },
     };
 
+/** The service's presence grace here: short, so that closed rooms' members go offline between cases. */
+const GRACE_MS = 1000;
+
 /**
  * The rooms of issue 17, each against the relay floor of the same shape: (a) a group with
  * a few members watching and the rest online elsewhere, (b) the same with the rest offline,
  * (c) a big public channel with `group` members connected (watching or elsewhere as in (a))
  * and the rest existing, offline.
  */
-/** The service's presence grace here: short, so that closed rooms' members go offline between cases. */
-const GRACE_MS = 1000;
-
 const MIXES = {
   groupElsewhere: { members: P.group, how: shape(P.group, { watching: P.watching, elsewhere: P.group - P.watching }) },
   groupOffline: { members: P.group, how: shape(P.group, { watching: P.watching }) },
