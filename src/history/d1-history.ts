@@ -21,26 +21,30 @@ const SENDERS_PER_STATEMENT = Math.floor(D1_MAX_PARAMETERS / Object.keys(getTabl
  */
 const ROWS_JSON_MAX_BYTES = 1_000_000;
 
-/** A history row's columns, in the order each row's JSON array lists them. */
-const ROW_COLUMNS = [
-  "channel_id",
-  "seq",
-  "sender_id",
-  "client_msg_id",
-  "text",
-  "ts",
-  "rev",
-  "edited_at",
-  "deleted",
-  "reply_to",
-  "reply_count",
-  "last_reply_at",
-  "reactions",
-  "attachments",
-  "mentions",
-] as const;
+/**
+ * A history row's columns and where each comes from in a message: one list, so the
+ * statement's columns and each row's JSON array cannot fall out of order.
+ */
+const ROW_COLUMNS: readonly (readonly [string, (m: Message) => string | number | null])[] = [
+  ["channel_id", (m) => m.channelId],
+  ["seq", (m) => m.seq],
+  ["sender_id", (m) => m.senderId],
+  ["client_msg_id", (m) => m.clientMsgId],
+  ["text", (m) => m.text],
+  ["ts", (m) => m.ts],
+  ["rev", (m) => m.rev],
+  ["edited_at", (m) => m.editedAt ?? null],
+  ["deleted", (m) => (m.deleted ? 1 : 0)],
+  ["reply_to", (m) => m.replyTo ?? null],
+  ["reply_count", (m) => m.replyCount ?? 0],
+  ["last_reply_at", (m) => m.lastReplyAt ?? null],
+  ["reactions", reactionsJson],
+  ["attachments", (m) => storedFiles(m.attachments)],
+  ["mentions", mentionsJson],
+];
+const COLUMN_NAMES = ROW_COLUMNS.map(([name]) => name);
 /** What a newer change of a row replaces; who sent it, when and in reply to what never change. */
-const CHANGING_COLUMNS = ROW_COLUMNS.filter(
+const CHANGING_COLUMNS = COLUMN_NAMES.filter(
   (c) => !["channel_id", "seq", "sender_id", "client_msg_id", "ts", "reply_to"].includes(c),
 );
 
@@ -49,8 +53,8 @@ const CHANGING_COLUMNS = ROW_COLUMNS.filter(
  * of it. (`WHERE true` is SQLite's rule for an upsert over a SELECT: it keeps the
  * ON CONFLICT clause from being read as a join's ON.)
  */
-const UPSERT_ROWS_JSON = `INSERT INTO messages (${ROW_COLUMNS.join(", ")})
-  SELECT ${ROW_COLUMNS.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")} FROM json_each(?1) WHERE true
+const UPSERT_ROWS_JSON = `INSERT INTO messages (${COLUMN_NAMES.join(", ")})
+  SELECT ${COLUMN_NAMES.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ")} FROM json_each(?1) WHERE true
   ON CONFLICT (channel_id, seq) DO UPDATE SET ${CHANGING_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}
   WHERE excluded.rev > messages.rev`;
 
@@ -117,23 +121,7 @@ function rowsAsJson(rows: readonly Message[]): string[] {
   let part: string[] = [];
   let bytes = 0;
   for (const m of rows) {
-    const row = JSON.stringify([
-      m.channelId,
-      m.seq,
-      m.senderId,
-      m.clientMsgId,
-      m.text,
-      m.ts,
-      m.rev,
-      m.editedAt ?? null,
-      m.deleted ? 1 : 0,
-      m.replyTo ?? null,
-      m.replyCount ?? 0,
-      m.lastReplyAt ?? null,
-      reactionsJson(m),
-      storedFiles(m.attachments),
-      mentionsJson(m),
-    ]);
+    const row = JSON.stringify(ROW_COLUMNS.map(([, value]) => value(m)));
     // Characters undercount UTF-8 bytes by at most 3×: count the worst case.
     const size = row.length * 3 + 1;
     if (part.length > 0 && bytes + size > ROWS_JSON_MAX_BYTES) {
