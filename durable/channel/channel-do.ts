@@ -27,7 +27,7 @@ import {
   TEXT_BUDGET_BYTES,
   TYPING_INTERVAL_MS,
 } from "../../src/protocol/limits";
-import { fail, type Outcome } from "../../src/protocol/outcome";
+import { type Failure, fail, type Outcome } from "../../src/protocol/outcome";
 import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
 import type {
   Channel,
@@ -885,7 +885,14 @@ export class ChannelDO extends DurableObject<Env> {
 
   // ---- Internals --------------------------------------------------------------------------
 
-  /** The synchronous heart of sending: validate, de-duplicate, rate-limit, sequence, store. */
+  /**
+   * The synchronous heart of sending: validate, rate-limit, sequence and store, or
+   * answer a re-send with the original. A re-send is answered so whatever it carries
+   * now (the client may have lost the ack of a message it has since edited locally, or
+   * sent before a block), so the original is looked up wherever the send would be
+   * refused; a new message costs one statement, its insert, which finds a re-send
+   * through the unique index on its own.
+   */
   private sendMessage(
     userId: string,
     clientMsgId: string,
@@ -894,10 +901,47 @@ export class ChannelDO extends DurableObject<Env> {
   ): Outcome<{ message: StoredMessage; created: boolean }> {
     const ch = this.store.channel();
     if (!ch || !this.store.roleOf(userId)) return notMember();
-    // A re-send is answered with the original whatever it carries now: the client may
-    // have lost the ack of a message it has since edited locally (or sent before a block).
-    const original = this.store.log().findByClientMsgId(userId, clientMsgId);
-    if (original) return { ok: true, message: original, created: false };
+    const log = this.store.log();
+    const resent = (): Outcome<{ message: StoredMessage; created: boolean }> | undefined => {
+      const original = log.findByClientMsgId(userId, clientMsgId);
+      return original && { ok: true, message: original, created: false };
+    };
+    const files = this.sendable(ch, text, replyTo, userId, attachments);
+    if (!Array.isArray(files)) return resent() ?? files;
+    // Asked first and taken only once stored: a re-send takes no token and blocks nobody.
+    if (this.buckets.wait(userId) > 0) {
+      return resent() ?? fail("rate_limited", "Sending too fast", this.buckets.take(userId));
+    }
+
+    const mentions = this.mentionsIn(text as string);
+    const store = () => {
+      const appended = log.append(userId, clientMsgId, text as string, Date.now(), replyTo, files, mentions);
+      if (!appended) return undefined;
+      this.store.files().attach(attachments, appended.message.seq);
+      this.store.mentions().replace(appended.message.seq, [], mentions);
+      return appended;
+    };
+    // One statement needs no transaction of its own; a reply, files or mentions add more.
+    const single = replyTo === undefined && files.length === 0 && mentions.length === 0;
+    const appended = single ? store() : this.ctx.storage.transactionSync(store);
+    if (!appended) return resent() ?? fail("conflict", "This clientMsgId is taken");
+    this.buckets.take(userId);
+    const { message, parent } = appended;
+    this.sockets.broadcast({ type: "message", message });
+    if (parent) this.broadcastChange(parent);
+    this.fanOut.message(message, Date.now());
+    this.flushSoon();
+    return { ok: true, message, created: true };
+  }
+
+  /** The files a new message may carry, or why it may not be sent (membership aside). */
+  private sendable(
+    ch: ChannelRecord,
+    text: unknown,
+    replyTo: number | undefined,
+    userId: string,
+    attachments: readonly string[],
+  ): FileMeta[] | Failure {
     if (ch.kind === "dm" && this.blocks.any()) return fail("forbidden", "This conversation is blocked");
     const problem = checkTextWithFiles(text, attachments.length);
     if (problem) return fail(problem.code, problem.message);
@@ -907,23 +951,7 @@ export class ChannelDO extends DurableObject<Env> {
       if (parent.replyTo !== undefined) return fail("invalid_request", "replyTo is a reply: threads are one level");
     }
     const files = this.store.files().attachable(userId, attachments);
-    if (!Array.isArray(files)) return fail("invalid_request", files.message);
-    const wait = this.buckets.take(userId);
-    if (wait > 0) return fail("rate_limited", "Sending too fast", wait);
-
-    const mentions = this.mentionsIn(text as string);
-    const { message, parent } = this.ctx.storage.transactionSync(() => {
-      const log = this.store.log();
-      const appended = log.append(userId, clientMsgId, text as string, Date.now(), replyTo, files, mentions);
-      this.store.files().attach(attachments, appended.message.seq);
-      this.store.mentions().replace(appended.message.seq, [], mentions);
-      return appended;
-    });
-    this.sockets.broadcast({ type: "message", message });
-    if (parent) this.broadcastChange(parent);
-    this.fanOut.message(message, Date.now());
-    this.flushSoon();
-    return { ok: true, message, created: true };
+    return Array.isArray(files) ? files : fail("invalid_request", files.message);
   }
 
   /**

@@ -314,8 +314,11 @@ export class MessageLog {
   }
 
   /**
-   * Stores a new message with the next seq and rev. A reply moves its parent's count
-   * and lastReplyAt, a change with the rev after it (returned as `parent`).
+   * Stores a new message with the next seq and rev, unless this sender already sent
+   * one with this clientMsgId (then nothing is stored and the answer is undefined: the
+   * unique index finds a re-send within the insert itself, without a statement of its
+   * own). A reply moves its parent's count and lastReplyAt, a change with the rev after
+   * it (returned as `parent`).
    */
   append(
     senderId: string,
@@ -325,11 +328,12 @@ export class MessageLog {
     replyTo?: number,
     files: readonly FileMeta[] = [],
     mentions: readonly string[] = [],
-  ): { message: Message; parent?: StoredMessage } {
+  ): { message: Message; parent?: StoredMessage } | undefined {
     const seq = this.lastSeq + 1;
     const rev = this.lastRev + 1;
-    this.sql.exec(
-      "INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev, reply_to, attachments, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    const inserted = this.sql.exec(
+      `INSERT INTO messages (seq, sender_id, client_msg_id, text, ts, rev, created_rev, reply_to, attachments, mentions)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, client_msg_id) DO NOTHING`,
       seq,
       senderId,
       clientMsgId,
@@ -341,6 +345,7 @@ export class MessageLog {
       files.length > 0 ? JSON.stringify(files) : null,
       mentionsJson(mentions),
     );
+    if (inserted.rowsWritten === 0) return undefined;
     this.last = seq;
     this.lastRevision = rev;
     const message: Message = {

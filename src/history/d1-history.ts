@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, lt, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, lt } from "drizzle-orm";
 import { db } from "../db/client";
 import { messageSenders, messages } from "../db/schema";
 import { type PresentFiles, unsignedFiles } from "../files/file-urls";

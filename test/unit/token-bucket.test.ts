@@ -28,4 +28,24 @@ describe("TokenBuckets", () => {
     expect(b.take("a")).toBeGreaterThan(0);
     expect(b.take("b")).toBe(0);
   });
+
+  it("wait() answers as take() would, and takes nothing", () => {
+    let now = 0;
+    const b = new TokenBuckets(1, 1, () => now);
+    expect(b.wait("u")).toBe(0);
+    expect(b.wait("u")).toBe(0);
+    expect(b.take("u")).toBe(0);
+    expect(b.wait("u")).toBe(1);
+    now += 500;
+    // Asking did not block: the token is back after 1 s, not 1 s after the last question.
+    expect(b.wait("u")).toBe(1);
+    now += 500;
+    expect(b.wait("u")).toBe(0);
+    expect(b.take("u")).toBe(0);
+    expect(b.take("u")).toBe(1);
+    now += 999;
+    expect(b.wait("u")).toBe(1);
+    now += 1;
+    expect(b.wait("u")).toBe(0);
+  });
 });

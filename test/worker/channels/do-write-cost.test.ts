@@ -39,6 +39,10 @@ it("a new message costs the ChannelDO two rows written, and changes are still fo
       log.append(owner.id, `c${i}`, `text ${i}`, i);
       expect(written()).toBe(2);
     }
+    // A re-send stores nothing and uses up no seq.
+    expect(log.append(owner.id, "c3", "text 3 again", 6)).toBeUndefined();
+    expect(written()).toBe(0);
+    expect(log.lastSeq).toBe(5);
     log.edit(2, "edited", 10);
     expect(written()).toBeGreaterThan(0);
 
@@ -56,4 +60,36 @@ it("a new message costs the ChannelDO two rows written, and changes are still fo
     expect(fresh.oldestChangedAfter(3)).toBe(2);
     expect(fresh.oldestChangedAfter(6)).toBe(6);
   });
+});
+
+// The send path's own statements, counted on the object's SQL: a new message is its
+// insert alone (the unique index finds a re-send inside it, and one statement needs no
+// transaction); only a re-send reads the original back.
+it("sending a new message runs one SQL statement in the ChannelDO; a re-send two", async () => {
+  const owner = await signup("dostmt");
+  const g = await createGroup(owner);
+  const stub = channelStubOf(g.id);
+  await stub.send(owner.id, "warm", "warm-up"); // the object's first statements: its start, its counters
+  const statements = await runInDurableObject(stub, async (instance, state) => {
+    const sql = state.storage.sql;
+    const exec = sql.exec;
+    const seen: string[] = [];
+    sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+      seen.push(query);
+      return exec.call(sql, query, ...bindings);
+    }) as typeof sql.exec;
+    try {
+      const first = await instance.send(owner.id, "s1", "hello");
+      const afterNew = seen.splice(0);
+      const again = await instance.send(owner.id, "s1", "hello again");
+      const afterResend = seen.splice(0);
+      expect(first.ok && again.ok && again.message.seq === first.message.seq).toBe(true);
+      return { afterNew, afterResend };
+    } finally {
+      sql.exec = exec;
+    }
+  });
+  expect(statements.afterNew).toHaveLength(1);
+  expect(statements.afterNew[0]).toMatch(/^INSERT INTO messages/);
+  expect(statements.afterResend).toHaveLength(2);
 });
