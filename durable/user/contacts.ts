@@ -1,5 +1,4 @@
-import { listChannelPartners } from "../../src/channels/d1-queries";
-import { db } from "../../src/db/client";
+import type { Membership } from "../../src/channels/d1-queries";
 import { loggableError } from "../../src/log";
 import { userStub } from "../stubs";
 import type { Presence } from "./presence";
@@ -15,6 +14,8 @@ export const PRESENCE_FANOUT_MAX = 100;
 export class Contacts {
   constructor(
     private readonly env: Env,
+    /** Who shares a channel with the user, from D1's membership. */
+    private readonly partners: () => Promise<Membership["partners"]>,
     /** Per channel, when it last had a message. */
     private readonly lastActivity: () => Map<string, number>,
     /** Users this user blocked: they see the user as offline, so they are never told. */
@@ -24,7 +25,7 @@ export class Contacts {
   /** Tells the most recent contacts; a contact with no open socket drops it. */
   async tell(presence: Presence): Promise<void> {
     try {
-      const contacts = await this.recent(presence.userId);
+      const contacts = await this.recent();
       await Promise.allSettled(contacts.map((id) => userStub(this.env, id).presenceChanged(presence)));
     } catch (err) {
       // Presence fan-out is best effort: contacts can always poll GET /api/presence.
@@ -32,8 +33,10 @@ export class Contacts {
     }
   }
 
-  private async recent(userId: string): Promise<string[]> {
-    const partners = await listChannelPartners(db(this.env.DB), userId);
+  private async recent(): Promise<string[]> {
+    const partners = await this.partners();
+    // Nobody to rank: the inbox and the blocks are not read.
+    if (partners.length === 0) return [];
     const activity = this.lastActivity();
     const blocked = this.blocked();
     const rank = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { listChannelsOf } from "../../src/channels/d1-queries";
+import { listChannelsOf, listMembershipOf, type Membership } from "../../src/channels/d1-queries";
 import { config } from "../../src/config";
 import { db } from "../../src/db/client";
 import { hit } from "../../src/metrics/counters";
@@ -59,6 +59,7 @@ export class UserDO extends DurableObject<Env> {
   private readonly announcer: ChannelAnnouncer;
   private readonly blocked: BlockedUsers;
   readonly push: PushOutbox;
+  private membershipRead: Promise<Membership> | undefined;
   /** Instances constructed in this isolate: a test's proof that a ping did not wake the object. */
   static instances = 0;
 
@@ -75,6 +76,7 @@ export class UserDO extends DurableObject<Env> {
     this.blocked = new BlockedUsers(storage.sql);
     this.contacts = new Contacts(
       this.env,
+      async () => (await this.membership()).partners,
       () => this.inbox.lastActivity(),
       () => this.blocked.ids(),
     );
@@ -94,7 +96,7 @@ export class UserDO extends DurableObject<Env> {
     this.announcer = new ChannelAnnouncer({
       sql: storage.sql,
       timers: this.timers,
-      channelsOf: () => listChannelsOf(db(this.env.DB), this.knownUserId()),
+      channelsOf: async () => (await this.membership()).channels,
       tell: (channelId, presence) => channelStub(this.env, channelId).memberPresence(this.knownUserId(), presence),
       hasPush: () => this.push.hasSubscriptions(),
     });
@@ -336,6 +338,17 @@ export class UserDO extends DurableObject<Env> {
       signOut: () => this.signOuts.run(),
       announce: () => this.announcer.run(),
     });
+  }
+
+  /**
+   * The user's channels and contacts from D1. A change of presence tells both at once,
+   * so the two share one read: a caller while a read is under way gets that read.
+   */
+  private membership(): Promise<Membership> {
+    this.membershipRead ??= listMembershipOf(db(this.env.DB), this.knownUserId()).finally(() => {
+      this.membershipRead = undefined;
+    });
+    return this.membershipRead;
   }
 
   /** Whose object this is; a sign-out must not mistake an unknown user for one without channels. */

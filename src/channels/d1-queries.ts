@@ -13,20 +13,31 @@ export async function listChannelsOf(orm: Db, userId: string): Promise<string[]>
   return rows.map((r) => r.id);
 }
 
+/** A user's channels, and who shares them (see listMembershipOf). */
+export interface Membership {
+  channels: string[];
+  partners: { contact: string; channel: string }[];
+}
+
 /**
- * Everyone who shares a channel with the user, once per shared channel: DM partners
- * and members of groups that are not large. Members of a large channel ask for
- * presence instead, so one user going online never fans out to thousands.
+ * The user's channels and everyone who shares one with them, once per shared channel:
+ * DM partners and members of groups that are not large (members of a large channel ask
+ * for presence instead, so one user going online never fans out to thousands). One
+ * read, since a change of presence needs both: the channels to tell, and the contacts.
  */
-export async function listChannelPartners(orm: Db, userId: string): Promise<{ contact: string; channel: string }[]> {
+export async function listMembershipOf(orm: Db, userId: string): Promise<Membership> {
   const other = alias(channelMembers, "other");
-  return orm
-    .select({ contact: other.userId, channel: other.channelId })
+  const rows = await orm
+    .select({ channel: channelMembers.channelId, contact: other.userId })
     .from(channelMembers)
-    .innerJoin(
+    .leftJoin(
       channels,
       and(eq(channels.id, channelMembers.channelId), lte(channels.memberCount, LARGE_CHANNEL_MEMBERS)),
     )
-    .innerJoin(other, eq(other.channelId, channelMembers.channelId))
-    .where(and(eq(channelMembers.userId, userId), ne(other.userId, userId)));
+    // Joined on the channel row, which is missing for a large channel: its members are not read.
+    .leftJoin(other, and(eq(other.channelId, channels.id), ne(other.userId, userId)))
+    .where(eq(channelMembers.userId, userId));
+  const partners: Membership["partners"] = [];
+  for (const { channel, contact } of rows) if (contact !== null) partners.push({ contact, channel });
+  return { channels: [...new Set(rows.map((r) => r.channel))], partners };
 }

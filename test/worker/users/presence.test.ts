@@ -1,4 +1,5 @@
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, signup, type TestUser } from "../support/api";
 import { createGroup } from "../support/channels";
@@ -333,5 +334,41 @@ describe("GET /api/presence", () => {
       ],
     });
     sock.close();
+  });
+
+  it("going online reads D1 once: the channels it tells and the contacts it tells come from one query", async () => {
+    const a = await signup("ponce");
+    const b = await signup("ponce2");
+    const channel = await dm(a, b);
+    const bSock = await openUserSocket(b.accessToken);
+    // Every D1 statement of this isolate (the Worker's and every object's) while A comes online.
+    const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+    const prepare = d1.prepare;
+    const membershipReads: string[] = [];
+    d1.prepare = function (this: D1Database, query: string) {
+      if (query.includes("channel_members")) membershipReads.push(query);
+      return prepare.call(this, query);
+    };
+    try {
+      const aSock = await openUserSocket(a.accessToken, { skipOpenChannels: true });
+      await waitPresence(bSock, a, "online"); // the contact was told
+      await sleep(200);
+      d1.prepare = prepare;
+      expect(membershipReads).toHaveLength(1);
+      // The channel was told too: it relays B's message to A's user socket.
+      await api("POST", `/api/channels/${channel.id}/messages`, {
+        token: b.accessToken,
+        body: { clientMsgId: "c1", text: "are you there?" },
+      });
+      await aSock.until(
+        (f) => f.find((x) => x.type === "message" && x.message.text === "are you there?"),
+        5_000,
+        "relayed",
+      );
+      aSock.close();
+    } finally {
+      d1.prepare = prepare;
+      bSock.close();
+    }
   });
 });
