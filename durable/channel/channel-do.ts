@@ -840,6 +840,7 @@ export class ChannelDO extends DurableObject<Env> {
   }
 
   private socketsChanged(): void {
+    this.sockets.changed();
     this.watchingNow = undefined;
   }
 

@@ -8,6 +8,17 @@ import { PING, PONG, WS_SUBPROTOCOL } from "../../src/protocol/sockets";
  * handler does the cleaning up.
  */
 export class Sockets<Info extends object, Frame> {
+  /**
+   * Every socket of the set, and each one's attachment, kept between calls: a
+   * broadcast asks for all of them on every message, and the runtime builds a new list
+   * (and deserializes an attachment anew) each time it is asked. Only accept() adds a
+   * socket, and only update() changes an attachment, so the list is asked for again
+   * after an accept and after the owner says a socket closed (changed()); until then a
+   * closed one may linger in it, which is harmless, since sending to it is a no-op.
+   */
+  private every: WebSocket[] | undefined;
+  private readonly infos = new WeakMap<WebSocket, Info>();
+
   constructor(
     private readonly ctx: DurableObjectState,
     /**
@@ -21,19 +32,35 @@ export class Sockets<Info extends object, Frame> {
   accept(ws: WebSocket, tags: string[], info: Info): void {
     this.ctx.acceptWebSocket(ws, this.scope === undefined ? tags : [this.scope, ...tags]);
     ws.serializeAttachment(info);
+    this.infos.set(ws, info);
+    this.every = undefined;
+  }
+
+  /** A socket closed or failed: the next all() asks the runtime again. */
+  changed(): void {
+    this.every = undefined;
   }
 
   info(ws: WebSocket): Info {
-    return ws.deserializeAttachment() as Info;
+    let info = this.infos.get(ws);
+    if (info === undefined) {
+      info = ws.deserializeAttachment() as Info;
+      this.infos.set(ws, info);
+    }
+    return info;
   }
 
   update(ws: WebSocket, changes: Partial<Info>): void {
-    ws.serializeAttachment({ ...this.info(ws), ...changes });
+    const info = { ...this.info(ws), ...changes };
+    ws.serializeAttachment(info);
+    this.infos.set(ws, info);
   }
 
-  /** Every socket, or those with `tag`, whatever their state. */
-  all(tag?: string): WebSocket[] {
-    return this.ctx.getWebSockets(tag ?? this.scope);
+  /** Every socket, or those with `tag`, whatever their state. Not to be changed: the list is kept. */
+  all(tag?: string): readonly WebSocket[] {
+    if (tag !== undefined) return this.ctx.getWebSockets(tag);
+    this.every ??= this.ctx.getWebSockets(this.scope);
+    return this.every;
   }
 
   /** The sockets still open, or those with `tag`. */

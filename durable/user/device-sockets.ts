@@ -141,6 +141,8 @@ export class DeviceSockets {
    * silent or expire. Returns whether any socket is still live.
    */
   sweep(closing?: WebSocket): boolean {
+    // After every open, close and failure of a device socket (see UserDO.refreshPresence).
+    this.sockets.changed();
     this.closeExpired();
     const now = Date.now();
     for (const ws of this.sockets.open()) {
