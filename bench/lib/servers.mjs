@@ -2,44 +2,12 @@
 // (the load generator takes the other), and finds each one's workerd for RSS readings.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../scripts/free-port.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Where freePort() looks: below the ephemeral range (32768–60999 on Linux, 49152 up elsewhere). */
-const PORTS = { from: 20_000, count: 12_000 };
-const handedOut = new Set();
-
-/**
- * A port for a server about to start, never one the OS hands out for port 0: those come
- * from the ephemeral range, where a runtime starting meanwhile binds its own internal
- * ports (miniflare's loopback server, inspectors), so a port freed here could be taken
- * before wrangler binds it, and the benchmark would talk to somebody else's server. In
- * CI it once did: the service and the floor started together, and sign-up was answered
- * "Forbidden" by the floor's loopback server. Below that range only servers given a
- * port bind, and this process hands out each port once.
- */
-export async function freePort() {
-  const start = Math.floor(Math.random() * PORTS.count);
-  for (let i = 0; i < PORTS.count; i++) {
-    const port = PORTS.from + ((start + i) % PORTS.count);
-    if (handedOut.has(port) || !(await canListen(port))) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error(`no free port in ${PORTS.from}–${PORTS.from + PORTS.count - 1}`);
-}
-
-function canListen(port) {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
 
 const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 

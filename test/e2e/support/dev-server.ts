@@ -1,42 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../../scripts/free-port.mjs";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
-
-/** Where freePort() looks: below the ephemeral range (32768–60999 on Linux, 49152 up elsewhere). */
-const PORTS = { from: 20_000, count: 12_000 };
-const handedOut = new Set<number>();
-
-/**
- * A port for a server about to start, never one the OS hands out for port 0: those come
- * from the ephemeral range, where every runtime starting meanwhile (the other test
- * projects' miniflare) binds its own internal ports, so a port freed here could be taken
- * before wrangler binds it. Below that range only servers given a port bind, and this
- * process hands out each port once. (bench/lib/servers.mjs picks its ports the same way.)
- */
-export async function freePort(): Promise<number> {
-  const start = Math.floor(Math.random() * PORTS.count);
-  for (let i = 0; i < PORTS.count; i++) {
-    const port = PORTS.from + ((start + i) % PORTS.count);
-    if (handedOut.has(port) || !(await canListen(port))) continue;
-    handedOut.add(port);
-    return port;
-  }
-  throw new Error(`no free port in ${PORTS.from}–${PORTS.from + PORTS.count - 1}`);
-}
-
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", () => resolve(false));
-    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-  });
-}
 
 export interface DevServer {
   url: string;
