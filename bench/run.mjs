@@ -59,6 +59,12 @@ const P = quick
 /** The service's presence grace here: short, so that closed rooms' members go offline between cases. */
 const GRACE_MS = 1000;
 
+/** Waits out the presence grace of sockets just closed, then lets each server's backlog drain. */
+async function graceOver(...servers) {
+  await sleep(GRACE_MS + 500);
+  await Promise.all(servers.map((s) => s.settle()));
+}
+
 /**
  * The rooms of issue 17, each against the relay floor of the same shape: (a) a group with
  * a few members watching and the rest online elsewhere, (b) the same with the rest offline,
@@ -146,8 +152,7 @@ async function latency(service, floor, key, members, rate, how = shape(members))
   for (const t of targets) rooms[t.name].close();
   // Members going offline tell their contacts and channels once the presence grace is
   // over: that storm belongs to this case, not to the first repeat of the next one.
-  await sleep(GRACE_MS + 500);
-  await Promise.all(targets.map((t) => t.server.settle()));
+  await graceOver(...targets.map((t) => t.server));
   // The median repeat by p99 stands for the target: one noisy neighbour does not decide it.
   const pick = (rs) => {
     const r = rs.sort((a, b) => worstP99(a) - worstP99(b))[Math.floor((rs.length - 1) / 2)];
@@ -263,8 +268,7 @@ async function cost(service, key, members, how, offset) {
     members,
     async (room, sink) => {
       // Count only this case: earlier runs' backlog and this room's presence fan-out settle first.
-      await sleep(GRACE_MS + 500);
-      await service.server.settle();
+      await graceOver(service.server);
       // Let the D1 flush (within 5 s of a send) and the inbox deliveries still waiting out their
       // windows (up to 15 s for members watching the channel) finish: they are part of the
       // cost. Quick mode checks correctness only, so it does not wait for them.
@@ -331,8 +335,7 @@ async function main() {
     results.memory = { users: P.idleUsers, service: await memory(service), floor: await memory(floor) };
     log("memory", JSON.stringify(results.memory));
     // Closing a thousand user sockets starts as many presence grace timers: let them run out.
-    await sleep(GRACE_MS + 500);
-    await Promise.all([service.server.settle(), floor.server.settle()]);
+    await graceOver(service.server, floor.server);
     await latency(service, floor, "dm", 2, 100);
     await latency(service, floor, "group20", P.group, 20);
     await latency(service, floor, "group50", P.group, 50);
