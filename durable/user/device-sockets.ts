@@ -6,7 +6,7 @@ import { replaceOldestBeyondCap } from "../kit/socket-cap";
 import { closeQuietly, Sockets, sendQuietly } from "../kit/sockets";
 
 import type { TimerControl } from "../kit/timers";
-import { isAlive, nextLivenessCheck } from "./presence-rules";
+import { goneSince, isAlive, nextLivenessCheck } from "./presence-rules";
 
 /**
  * "liveness": the next moment a live socket would go silent or its access token
@@ -41,6 +41,8 @@ export class DeviceSockets {
     private readonly ctx: DurableObjectState,
     private readonly timers: TimerControl<DeviceTimer>,
     private readonly timeoutMs: number,
+    /** How long after a socket would go stale the liveness check may come (see nextLivenessCheck). */
+    private readonly checkLateByMs = 0,
   ) {
     this.sockets = new Sockets(ctx, "device");
   }
@@ -128,23 +130,24 @@ export class DeviceSockets {
     return this.live().length > 0;
   }
 
-  /** When a live socket was last heard from, or null when none is live. */
+  /** When an open socket was last heard from (a silent one too, until it is closed), or null with none open. */
   lastHeardAt(): number | null {
-    const live = this.live();
-    return live.length > 0 ? Math.max(...live.map((ws) => this.lastSeenAt(ws))) : null;
+    const open = this.sockets.open();
+    return open.length > 0 ? Math.max(...open.map((ws) => this.lastSeenAt(ws))) : null;
   }
 
   /**
    * Closes the sockets whose access token expired and those that fell silent, so a
-   * client that vanished without a close frame is noticed within the heartbeat timeout,
-   * and sets the one liveness check for the rest: when the first of them would go
-   * silent or expire. Returns whether any socket is still live.
+   * client that vanished without a close frame is let go, and sets the one liveness
+   * check for the rest (see nextLivenessCheck). Returns whether any socket is still
+   * live and, if none is, since when the user counts as gone (see goneSince).
    */
-  sweep(closing?: WebSocket): boolean {
+  sweep(closing?: WebSocket): { anyLive: boolean; goneSince: number } {
     // After every open, close and failure of a device socket (see UserDO.refreshPresence).
     this.sockets.changed();
     this.closeExpired();
     const now = Date.now();
+    const since = goneSince(this.lastHeardAt(), now, this.timeoutMs);
     for (const ws of this.sockets.open()) {
       if (ws !== closing && !isAlive({ lastSeenAt: this.lastSeenAt(ws) }, now, this.timeoutMs)) {
         closeQuietly(ws, CLOSE_HEARTBEAT_TIMEOUT, "no heartbeat");
@@ -156,11 +159,12 @@ export class DeviceSockets {
     const next = nextLivenessCheck(
       live.map((ws) => ({ lastSeenAt: this.lastSeenAt(ws), expiresAt: this.sockets.info(ws).exp * 1000 })),
       this.timeoutMs,
+      this.checkLateByMs,
     );
     // With no socket left nothing may tick: the object hibernates until someone calls.
     if (next === null) this.timers.cancel("liveness");
     else this.timers.schedule("liveness", next);
-    return live.length > 0;
+    return { anyLive: live.length > 0, goneSince: since };
   }
 
   /** Closes the sockets whose access token expired. */

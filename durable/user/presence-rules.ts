@@ -17,14 +17,44 @@ export function isAlive(s: SocketLife, now: number, timeoutMs: number): boolean 
 }
 
 /**
- * When to look again: the moment the most recently active socket would go stale, or
- * the first token expiry if that is sooner. One check serves both, so an open socket
- * costs one stored timer.
+ * When to look again: when the user could have to turn offline, or at the first token
+ * expiry if that is sooner. Pings are answered by the runtime without waking the
+ * object, so each look is a wake-up, and only a look can tell a silent socket from a
+ * pinging one. A socket silent for the timeout counts as gone from then on (that needs
+ * no wake-up: `isAlive` is computed whenever it is asked), but the user turns offline
+ * only after the grace period on top, so that is when the look is needed: `lateByMs`
+ * is the grace period plus the object's share of the spread (`spreadOf`). An open
+ * socket then costs one wake-up per two heartbeats or so instead of one per heartbeat,
+ * and a silent one is closed (4408) at that look.
  */
-export function nextLivenessCheck(sockets: readonly SocketLife[], timeoutMs: number): number | null {
+export function nextLivenessCheck(sockets: readonly SocketLife[], timeoutMs: number, lateByMs = 0): number | null {
   if (sockets.length === 0) return null;
   const stale = Math.max(...sockets.map((s) => s.lastSeenAt)) + timeoutMs + 1;
-  return Math.min(stale, ...sockets.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY));
+  return Math.min(stale + lateByMs, ...sockets.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY));
+}
+
+/**
+ * When the user's sockets, none of them live now, counted as gone: when the most
+ * recently heard of them fell silent, or now if it closed (or there is none).
+ */
+export function goneSince(lastHeardAt: number | null, now: number, timeoutMs: number): number {
+  return lastHeardAt === null ? now : Math.min(now, lastHeardAt + timeoutMs);
+}
+
+/**
+ * A fixed part of `spreadMs` for one object, from its id. Clients that connected
+ * together (a network came back, a deploy reconnected everyone) ping together; without
+ * a spread their objects' liveness checks would wake all at once, every time, on hosts
+ * they share with busy channels.
+ */
+export function spreadOf(id: string, spreadMs: number): number {
+  // FNV-1a, then murmur3's finalizer: ids that differ in one character land far apart.
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  hash = (hash ^ (hash >>> 16)) >>> 0;
+  return spreadMs >= 1 ? hash % Math.floor(spreadMs) : 0;
 }
 
 /**

@@ -45,9 +45,12 @@ export class UserPresence {
 
   /**
    * Sockets opened, closed or fell silent. Going online happens at once and is
-   * returned, to be announced; losing the last socket only starts the grace period.
+   * returned, to be announced; losing the last socket (`goneSince`: when it closed or
+   * fell silent) starts the grace period, which may be over already: a silent socket
+   * is found by a liveness check that comes as late as the grace period allows
+   * (presence-rules.ts), and then the user goes offline in the same step, returned.
    */
-  socketsChanged(anyAlive: boolean): PresenceChange | null {
+  socketsChanged(anyAlive: boolean, goneSince = Date.now()): PresenceChange | null {
     const now = Date.now();
     switch (onSocketsChanged(this.status(), anyAlive)) {
       case "online":
@@ -59,9 +62,13 @@ export class UserPresence {
         this.timers.cancel("offline");
         return null;
       case "start_grace":
-        this.set("last_active_at", String(now));
-        this.timers.schedule("offline", now + this.graceMs);
-        return null;
+        this.set("last_active_at", String(goneSince));
+        if (goneSince + this.graceMs > now) {
+          this.timers.schedule("offline", goneSince + this.graceMs);
+          return null;
+        }
+        this.timers.cancel("offline");
+        return this.graceOver(false);
       case "none":
         return null;
     }

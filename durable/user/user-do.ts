@@ -34,6 +34,7 @@ import { Contacts } from "./contacts";
 import { DeviceSockets, type DeviceTimer } from "./device-sockets";
 import { Inbox, type InboxCounters } from "./inbox";
 import { type Presence, type PresenceChange, type PresenceTimer, UserPresence } from "./presence";
+import { spreadOf } from "./presence-rules";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
 import { DeviceSignOuts, type SignOutTimer } from "./sign-outs";
@@ -70,7 +71,12 @@ export class UserDO extends DurableObject<Env> {
     migrate(storage, USER_MIGRATIONS, USER_LEGACY_VERSIONS);
     const cfg = config(env);
     this.timers = new Timers<UserTimer>(sqliteTimerStore(storage));
-    this.devices = new DeviceSockets(ctx, this.timers, cfg.HEARTBEAT_TIMEOUT_MS);
+    this.devices = new DeviceSockets(
+      ctx,
+      this.timers,
+      cfg.HEARTBEAT_TIMEOUT_MS,
+      cfg.PRESENCE_GRACE_MS + spreadOf(ctx.id.toString(), cfg.HEARTBEAT_TIMEOUT_MS / 6),
+    );
     this.presenceState = new UserPresence(storage.sql, this.timers, cfg.PRESENCE_GRACE_MS, ctx.id.name);
     this.inbox = new Inbox(storage.sql);
     this.blocked = new BlockedUsers(storage.sql);
@@ -362,13 +368,13 @@ export class UserDO extends DurableObject<Env> {
 
   /** After anything that may change presence: a socket opened, closed, erred, went silent or expired. */
   private async refreshPresence(closing?: WebSocket): Promise<void> {
-    const anyLive = this.devices.sweep(closing);
+    const { anyLive, goneSince } = this.devices.sweep(closing);
     this.reportDevices(closing);
-    const wentOnline = this.presenceState.socketsChanged(anyLive);
-    if (!wentOnline) return;
+    const change = this.presenceState.socketsChanged(anyLive, goneSince);
+    if (!change) return;
     // The user is back: nothing queued for push is worth sending any more.
-    this.push.clear();
-    await this.announce(wentOnline);
+    if (change.status === "online") this.push.clear();
+    await this.announce(change);
   }
 
   private async goOfflineIfStillAlone(): Promise<void> {

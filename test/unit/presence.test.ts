@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isAlive, nextLivenessCheck, onSocketsChanged, type Status } from "../../durable/user/presence-rules";
+import {
+  goneSince,
+  isAlive,
+  nextLivenessCheck,
+  onSocketsChanged,
+  type Status,
+  spreadOf,
+} from "../../durable/user/presence-rules";
 
 const TIMEOUT = 30_000;
 
@@ -48,6 +55,51 @@ describe("nextLivenessCheck", () => {
         },
       ),
     );
+  });
+});
+
+describe("a liveness check as late as the grace period allows", () => {
+  const GRACE = 30_000;
+
+  it("comes the grace period (and the object's spread) after the freshest socket would go stale", () => {
+    const sockets = [{ lastSeenAt: 5_000 }, { lastSeenAt: 9_000 }];
+    expect(nextLivenessCheck(sockets, TIMEOUT, GRACE + 700)).toBe(9_000 + TIMEOUT + 1 + GRACE + 700);
+  });
+
+  it("a token expiry is not put off", () => {
+    expect(nextLivenessCheck([{ lastSeenAt: 9_000, expiresAt: 20_000 }], TIMEOUT, GRACE)).toBe(20_000);
+  });
+
+  it("property: at the check the user has been gone for the whole grace period", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ lastSeenAt: fc.integer({ min: 0, max: 1e12 }) }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1_000, max: 120_000 }),
+        fc.integer({ min: 0, max: 120_000 }),
+        (sockets, timeout, late) => {
+          const at = nextLivenessCheck(sockets, timeout, late)!;
+          const lastHeard = Math.max(...sockets.map((s) => s.lastSeenAt));
+          expect(sockets.every((s) => !isAlive(s, at, timeout))).toBe(true);
+          expect(at - goneSince(lastHeard, at, timeout)).toBeGreaterThanOrEqual(late);
+        },
+      ),
+    );
+  });
+
+  it("gone since: the end of the timeout after the last sign of life, or now when that is later or none is open", () => {
+    expect(goneSince(1_000, 100_000, TIMEOUT)).toBe(1_000 + TIMEOUT);
+    expect(goneSince(90_000, 100_000, TIMEOUT)).toBe(100_000);
+    expect(goneSince(null, 100_000, TIMEOUT)).toBe(100_000);
+  });
+
+  it("an object's spread is its own, the same every time, and within bounds", () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `user-${i}`);
+    const spreads = ids.map((id) => spreadOf(id, 5_000));
+    expect(spreads.every((ms) => ms >= 0 && ms < 5_000)).toBe(true);
+    expect(ids.map((id) => spreadOf(id, 5_000))).toEqual(spreads);
+    // Objects whose clients connected together do not wake together.
+    expect(new Set(spreads.map((ms) => Math.floor(ms / 500))).size).toBe(10);
+    expect(spreadOf("user-1", 0)).toBe(0);
   });
 });
 

@@ -179,19 +179,36 @@ describe("heartbeat", () => {
     const { a, b, watcher } = await pair("silent");
     const t0 = Date.now();
     const sock = await openUserSocket(a.accessToken, { heartbeat: false });
+    const opened = Date.now();
     await waitPresence(watcher, a, "online");
     await sleep(HEARTBEAT_TIMEOUT_MS / 3);
     expect(sock.closed).toBeUndefined();
     expect(await statusOf(b, a)).toBe("online");
 
+    // One look finds it, when the grace period after the timeout is over: it is closed
+    // and the user turns offline in that same step (presence-rules.ts).
     const closed = await sock.waitClosed(5_000);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS - EARLY);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS + GRACE_MS - EARLY);
     expect(closed.code).toBe(4408); // docs/PROTOCOL.md
 
-    await waitPresence(watcher, a, "offline");
+    const offline = await waitPresence(watcher, a, "offline");
     expect(Date.now() - t0).toBeGreaterThanOrEqual(HEARTBEAT_TIMEOUT_MS + GRACE_MS - EARLY);
     expect(await statusOf(b, a)).toBe("offline");
+    // Last active: when the socket fell silent (it never pinged), not when that was found.
+    expect(offline.lastActiveAt).toBeGreaterThanOrEqual(t0 + HEARTBEAT_TIMEOUT_MS - EARLY);
+    expect(offline.lastActiveAt).toBeLessThanOrEqual(opened + HEARTBEAT_TIMEOUT_MS + EARLY);
     watcher.close();
+  });
+
+  it("an open socket's liveness check waits out the grace period too: one wake-up per two heartbeats, not one per heartbeat", async () => {
+    const u = await signup("latecheck");
+    const before = Date.now();
+    const sock = await openUserSocket(u.accessToken);
+    const alarm = await runInDurableObject(userStubOf(u.id), (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBeGreaterThanOrEqual(before + HEARTBEAT_TIMEOUT_MS + GRACE_MS);
+    // At most a sixth of the timeout later: the object's spread (presence-rules.ts).
+    expect(alarm).toBeLessThanOrEqual(Date.now() + HEARTBEAT_TIMEOUT_MS + GRACE_MS + HEARTBEAT_TIMEOUT_MS / 6 + 1);
+    sock.close();
   });
 
   it("a client that pings stays open and online well past the heartbeat timeout", async () => {
