@@ -6,7 +6,7 @@ import { replaceOldestBeyondCap } from "../kit/socket-cap";
 import { closeQuietly, Sockets, sendQuietly } from "../kit/sockets";
 
 import type { TimerControl } from "../kit/timers";
-import { goneSince, isAlive, nextLivenessCheck } from "./presence-rules";
+import { goneSince, isAlive, nextLivenessCheck, spreadOf } from "./presence-rules";
 
 /**
  * "liveness": the next moment a live socket would go silent or its access token
@@ -36,15 +36,17 @@ interface DeviceSocket {
  */
 export class DeviceSockets {
   private readonly sockets: Sockets<DeviceSocket, UserServerFrame>;
+  /** How long after the freshest socket would go stale the liveness check comes (see nextLivenessCheck). */
+  private readonly checkLateByMs: number;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly timers: TimerControl<DeviceTimer>,
     private readonly timeoutMs: number,
-    /** How long after a socket would go stale the liveness check may come (see nextLivenessCheck). */
-    private readonly checkLateByMs = 0,
+    graceMs: number,
   ) {
     this.sockets = new Sockets(ctx, "device");
+    this.checkLateByMs = graceMs + spreadOf(ctx.id.toString(), this.heartbeatMs);
   }
 
   /** Clients ping a little more often than the timeout, so one late ping is not fatal. */

@@ -23,9 +23,9 @@ export function isAlive(s: SocketLife, now: number, timeoutMs: number): boolean 
  * pinging one. A socket silent for the timeout counts as gone from then on (that needs
  * no wake-up: `isAlive` is computed whenever it is asked), but the user turns offline
  * only after the grace period on top, so that is when the look is needed: `lateByMs`
- * is the grace period plus the object's share of the spread (`spreadOf`). An open
- * socket then costs one wake-up per two heartbeats or so instead of one per heartbeat,
- * and a silent one is closed (4408) at that look.
+ * is the grace period plus the object's share of one heartbeat interval (`spreadOf`).
+ * An open socket then costs one wake-up per two heartbeats or so instead of one per
+ * heartbeat, and a silent one is closed (4408) at that look.
  */
 export function nextLivenessCheck(sockets: readonly SocketLife[], timeoutMs: number, lateByMs = 0): number | null {
   if (sockets.length === 0) return null;
@@ -45,7 +45,8 @@ export function goneSince(lastHeardAt: number | null, now: number, timeoutMs: nu
  * A fixed part of `spreadMs` for one object, from its id. Clients that connected
  * together (a network came back, a deploy reconnected everyone) ping together; without
  * a spread their objects' liveness checks would wake all at once, every time, on hosts
- * they share with busy channels.
+ * they share with busy channels. Spread over a whole heartbeat interval, the checks of
+ * such a crowd fall evenly whatever its pings do.
  */
 export function spreadOf(id: string, spreadMs: number): number {
   // FNV-1a, then murmur3's finalizer: ids that differ in one character land far apart.

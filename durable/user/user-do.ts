@@ -34,7 +34,6 @@ import { Contacts } from "./contacts";
 import { DeviceSockets, type DeviceTimer } from "./device-sockets";
 import { Inbox, type InboxCounters } from "./inbox";
 import { type Presence, type PresenceChange, type PresenceTimer, UserPresence } from "./presence";
-import { spreadOf } from "./presence-rules";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
 import { USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
 import { DeviceSignOuts, type SignOutTimer } from "./sign-outs";
@@ -71,12 +70,7 @@ export class UserDO extends DurableObject<Env> {
     migrate(storage, USER_MIGRATIONS, USER_LEGACY_VERSIONS);
     const cfg = config(env);
     this.timers = new Timers<UserTimer>(sqliteTimerStore(storage));
-    this.devices = new DeviceSockets(
-      ctx,
-      this.timers,
-      cfg.HEARTBEAT_TIMEOUT_MS,
-      cfg.PRESENCE_GRACE_MS + spreadOf(ctx.id.toString(), cfg.HEARTBEAT_TIMEOUT_MS / 6),
-    );
+    this.devices = new DeviceSockets(ctx, this.timers, cfg.HEARTBEAT_TIMEOUT_MS, cfg.PRESENCE_GRACE_MS);
     this.presenceState = new UserPresence(storage.sql, this.timers, cfg.PRESENCE_GRACE_MS, ctx.id.name);
     this.inbox = new Inbox(storage.sql);
     this.blocked = new BlockedUsers(storage.sql);
