@@ -58,6 +58,16 @@ const P = quick
 
 /** The service's presence grace here: short, so that closed rooms' members go offline between cases. */
 const GRACE_MS = 1000;
+/** The service's default; clients ping every 20 s (lib/clients.mjs), within its 25 s heartbeat. */
+const HEARTBEAT_TIMEOUT_MS = 30_000;
+/**
+ * A user socket's first liveness check comes up to the heartbeat timeout, the grace and
+ * one heartbeat interval (5/6 of the timeout) after it opened, spread per user
+ * (durable/user/presence-rules.ts); from then on its object wakes about once per ping.
+ * A cost reading subtracts an idle window's counters from the loaded one's, so both must
+ * come after those first checks, or the idle window counts fewer wake-ups than the loaded.
+ */
+const LIVENESS_WARMUP_MS = HEARTBEAT_TIMEOUT_MS + GRACE_MS + (HEARTBEAT_TIMEOUT_MS * 5) / 6;
 
 /** Waits out the presence grace of sockets just closed, then lets each server's backlog drain. */
 async function graceOver(...servers) {
@@ -269,6 +279,7 @@ async function cost(service, key, members, how, offset) {
     async (room, sink) => {
       // Count only this case: earlier runs' backlog and this room's presence fan-out settle first.
       await graceOver(service.server);
+      if (!quick) await sleep(LIVENESS_WARMUP_MS);
       // Let the D1 flush (within 5 s of a send) and the inbox deliveries still waiting out their
       // windows (up to 15 s for members watching the channel) finish: they are part of the
       // cost. Quick mode checks correctness only, so it does not wait for them.
@@ -318,6 +329,7 @@ async function main() {
       METRICS: "on",
       // Offline announcements of closed rooms then happen before the next reading, not in it.
       PRESENCE_GRACE_MS: String(GRACE_MS),
+      HEARTBEAT_TIMEOUT_MS: String(HEARTBEAT_TIMEOUT_MS),
       SEND_RATE_PER_SEC: "100000",
       SEND_BURST: "100000",
       AUTH_BURST: "100000",
@@ -401,13 +413,15 @@ async function main() {
     const changes = await withRoom(
       service,
       P.group,
-      (room) =>
-        changeCosts(
+      async (room) => {
+        if (!quick) await sleep(LIVENESS_WARMUP_MS);
+        return changeCosts(
           service,
           room.channelId,
           { sender: service.users[offset], reactor: service.users[offset + 1] },
           { count: P.changeN, rate: COST_RATE, tailMs: quick ? 1000 : 18_000, sleep },
-        ),
+        );
+      },
       how,
       offset,
     );
