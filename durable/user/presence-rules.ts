@@ -1,3 +1,5 @@
+import { fnv1a32 } from "../../src/fnv1a";
+
 /**
  * Presence rules as pure functions over what the UserDO knows: its sockets' last
  * signs of life and the stored status. Kept apart so the timing rules are tested
@@ -49,9 +51,8 @@ export function goneSince(lastHeardAt: number | null, now: number, timeoutMs: nu
  * such a crowd fall evenly whatever its pings do.
  */
 export function spreadOf(id: string, spreadMs: number): number {
-  // FNV-1a, then murmur3's finalizer: ids that differ in one character land far apart.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  // murmur3's finalizer on FNV-1a: ids that differ in one character land far apart.
+  let hash = fnv1a32(id);
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   hash = (hash ^ (hash >>> 16)) >>> 0;

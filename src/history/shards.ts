@@ -1,4 +1,5 @@
 import { config } from "../config";
+import { fnv1a32 } from "../fnv1a";
 
 /**
  * The shard directory: which D1 databases hold history (bindings HISTORY_0, HISTORY_1, …,
@@ -84,8 +85,7 @@ export function preferredShard(channelId: string, candidates: readonly number[])
   let best = candidates[0]!;
   let bestScore = -1;
   for (const index of candidates) {
-    let h = 0x811c9dc5;
-    for (const ch of `${index}:${channelId}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+    const h = fnv1a32(`${index}:${channelId}`);
     if (h > bestScore) {
       best = index;
       bestScore = h;
