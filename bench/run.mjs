@@ -69,6 +69,11 @@ const HEARTBEAT_TIMEOUT_MS = 30_000;
  */
 const LIVENESS_WARMUP_MS = HEARTBEAT_TIMEOUT_MS + GRACE_MS + (HEARTBEAT_TIMEOUT_MS * 5) / 6;
 
+/** A room just connected: waits for its sockets' first liveness checks (quick mode does not read costs). */
+async function firstLivenessChecksOver() {
+  if (!quick) await sleep(LIVENESS_WARMUP_MS);
+}
+
 /** Waits out the presence grace of sockets just closed, then lets each server's backlog drain. */
 async function graceOver(...servers) {
   await sleep(GRACE_MS + 500);
@@ -279,7 +284,7 @@ async function cost(service, key, members, how, offset) {
     async (room, sink) => {
       // Count only this case: earlier runs' backlog and this room's presence fan-out settle first.
       await graceOver(service.server);
-      if (!quick) await sleep(LIVENESS_WARMUP_MS);
+      await firstLivenessChecksOver();
       // Let the D1 flush (within 5 s of a send) and the inbox deliveries still waiting out their
       // windows (up to 15 s for members watching the channel) finish: they are part of the
       // cost. Quick mode checks correctness only, so it does not wait for them.
@@ -414,7 +419,7 @@ async function main() {
       service,
       P.group,
       async (room) => {
-        if (!quick) await sleep(LIVENESS_WARMUP_MS);
+        await firstLivenessChecksOver();
         return changeCosts(
           service,
           room.channelId,

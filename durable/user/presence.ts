@@ -50,7 +50,7 @@ export class UserPresence {
    * is found by a liveness check that comes as late as the grace period allows
    * (presence-rules.ts), and then the user goes offline in the same step, returned.
    */
-  socketsChanged(anyAlive: boolean, goneSince = Date.now()): PresenceChange | null {
+  socketsChanged(anyAlive: boolean, goneSince: number): PresenceChange | null {
     const now = Date.now();
     switch (onSocketsChanged(this.status(), anyAlive)) {
       case "online":
