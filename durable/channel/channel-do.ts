@@ -12,9 +12,6 @@ import { config } from "../../src/config";
 import { db } from "../../src/db/client";
 import { type FileMeta, type FileUrls, fileUrls } from "../../src/files/file-urls";
 import { upsertMessages } from "../../src/history/d1-history";
-import { type HistoryBookmarks, HistorySessions, mergeBookmarks } from "../../src/history/sessions";
-import { readChannelHistory, readChannelMessagesBySeq } from "../../src/history/sharded-history";
-import type { MessageSlice, SeqRange } from "../../src/history/slice";
 import { loggableError } from "../../src/log";
 import { hit } from "../../src/metrics/counters";
 import { meteredEnv, meteredStorage } from "../../src/metrics/metered";
@@ -52,6 +49,7 @@ import { catchUpFrames } from "./catch-up";
 import { ChannelFiles } from "./channel-files";
 import { ChannelStore } from "./channel-store";
 import { FLUSH_BATCH, flushToD1, type HistoryWriter } from "./d1-flush";
+import { D1HistoryAccess } from "./d1-history-access";
 import { DmBlocks } from "./dm-blocks";
 import { FanOut } from "./fan-out";
 import { type HistoryQuery, readHistory } from "./history-read";
@@ -67,7 +65,7 @@ import {
   successor,
   toChannel,
 } from "./membership";
-import { type StoredMessage, withPruned } from "./message-log";
+import type { StoredMessage } from "./message-log";
 import { wantsPush } from "./notification-levels";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
 import { deviceTag, SocketLifetime } from "./socket-lifetime";
@@ -150,16 +148,11 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly urls: FileUrls;
   private readonly files: ChannelFiles;
   private readonly blocks: DmBlocks;
+  private readonly d1History: D1HistoryAccess;
   private watchingNow: Map<string, string[]> | undefined;
   private learningNames: Promise<void> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
   historyWriter: HistoryWriter = upsertMessages;
-  /**
-   * The newest D1 bookmark of each history shard this object wrote or read: its reads
-   * go to a replica at least that fresh, so they see its own flushes. Memory only: after
-   * an eviction the first read of a shard goes to its primary.
-   */
-  private historyBookmarks: HistoryBookmarks = {};
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, meteredEnv(env));
@@ -173,6 +166,7 @@ export class ChannelDO extends DurableObject<Env> {
       this.urls.presentAll,
     );
     this.files = new ChannelFiles(this.store, env.FILES, this.urls);
+    this.d1History = new D1HistoryAccess(() => this.env, this.store, this.urls.presentAll);
     this.sockets = new Sockets(ctx);
     this.clock = new AlarmClock((at) => void storage.setAlarm(at));
     // A token's expiry is minutes ahead: waking for it must not replace a sooner alarm
@@ -370,23 +364,7 @@ export class ChannelDO extends DurableObject<Env> {
     if (!outcome.ok || outcome.message.text !== null) return outcome as SendResult;
     let original: Message | undefined;
     try {
-      const range: SeqRange = {
-        afterSeq: outcome.message.seq - 1,
-        beforeSeq: outcome.message.seq + 1,
-        limit: 1,
-        from: "after",
-      };
-      const { messages } = await this.withHistory((shards) =>
-        readChannelHistory(
-          shards,
-          this.store.ranges().all(),
-          this.store.channel()!.id,
-          range,
-          TEXT_BUDGET_BYTES,
-          this.urls.presentAll,
-        ),
-      );
-      original = messages[0];
+      original = await this.d1History.original(outcome.message.seq);
     } catch (err) {
       console.error("reading a re-sent message's original failed", loggableError(err));
     }
@@ -405,7 +383,7 @@ export class ChannelDO extends DurableObject<Env> {
         q,
         this.store.progress().prunedSeq,
         (r, budget) => this.store.log().read(r, budget),
-        (r, budget) => this.readD1Current(ch.id, r, budget),
+        (r, budget) => this.d1History.readCurrent(r, budget),
       );
       return { ok: true, ...page };
     } catch (err) {
@@ -521,7 +499,7 @@ export class ChannelDO extends DurableObject<Env> {
     const slice = log.changesAfter(afterRev, limit + 1, TEXT_BUDGET_BYTES);
     const page = slice.messages.slice(0, limit);
     const hasMore = slice.full || slice.messages.length > limit;
-    const messages = await this.completePruned(ch.id, page);
+    const messages = await this.completePruned(page);
     if (!messages) return fail("unavailable", "Changes are temporarily unavailable");
     return { ok: true, messages, rev, hasMore };
   }
@@ -540,7 +518,7 @@ export class ChannelDO extends DurableObject<Env> {
     if (!log.get(parentSeq)) return fail("not_found", "No such message");
     const rows = log.replies(parentSeq, afterSeq, limit + 1);
     const page = rows.slice(0, limit);
-    const messages = await this.completePruned(ch.id, page);
+    const messages = await this.completePruned(page);
     if (!messages) return fail("unavailable", "Replies are temporarily unavailable");
     return { ok: true, messages, hasMore: rows.length > limit };
   }
@@ -878,7 +856,7 @@ export class ChannelDO extends DurableObject<Env> {
   private async flush(): Promise<void> {
     if (!this.store.channel()) return;
     for (;;) {
-      const result = await this.withHistory((shards) => flushToD1(this.store, this.historyWriter, this.env, shards));
+      const result = await this.d1History.run((shards) => flushToD1(this.store, this.historyWriter, this.env, shards));
       if (result.next === "retry") this.clock.wakeBy(Date.now() + result.delayMs);
       if (result.next !== "now") return;
     }
@@ -966,13 +944,11 @@ export class ChannelDO extends DurableObject<Env> {
       this.sockets.broadcast({ type: "update", message: { ...message, text: message.text } });
       return;
     }
-    const channelId = this.store.channel()!.id;
     this.ctx.waitUntil(
-      this.withHistory((shards) =>
-        readChannelMessagesBySeq(shards, this.store.ranges().all(), channelId, [message.seq], this.urls.presentAll),
-      )
-        .then(([stored]) => {
-          if (stored) this.sockets.broadcast({ type: "update", message: withPruned(message, stored) });
+      this.d1History
+        .complete(message)
+        .then((current) => {
+          if (current) this.sockets.broadcast({ type: "update", message: current });
         })
         .catch((err) => console.warn("an old message's update frame could not be sent", loggableError(err))),
     );
@@ -1039,47 +1015,11 @@ export class ChannelDO extends DurableObject<Env> {
    * Messages of this object as they are now, those whose text (and files) were pruned
    * completed from D1; null when D1 cannot answer for all of them.
    */
-  private async completePruned(channelId: string, page: readonly StoredMessage[]): Promise<Message[] | null> {
-    const pruned = page.filter((m) => m.text === null).map((m) => m.seq);
-    let fromD1 = new Map<number, Message>();
-    if (pruned.length > 0) {
-      try {
-        const read = await this.withHistory((shards) =>
-          readChannelMessagesBySeq(shards, this.store.ranges().all(), channelId, pruned, this.urls.presentAll),
-        );
-        fromD1 = new Map(read.map((m) => [m.seq, m]));
-      } catch (err) {
-        console.error("reading pruned messages from D1 failed", loggableError(err));
-        return null;
-      }
-      if (fromD1.size < pruned.length) return null;
-    }
-    return page.map((m) => withPruned(m, fromD1.get(m.seq)!));
-  }
-
-  /**
-   * Runs history reads or writes through D1 sessions that start at this object's
-   * bookmarks (the primary for a shard it has none of), and keeps the newer bookmarks.
-   */
-  private async withHistory<T>(use: (shards: HistorySessions) => Promise<T>): Promise<T> {
-    const shards = new HistorySessions(this.env, this.historyBookmarks, "first-primary");
-    try {
-      return await use(shards);
-    } finally {
-      this.historyBookmarks = mergeBookmarks(this.historyBookmarks, shards.current());
-    }
-  }
-
-  /**
-   * A range of history read from D1 (texts pruned here), with any message changed
-   * since its text was pruned shown as it is now: the flush may not have brought that
-   * change to D1 yet.
-   */
-  private async readD1Current(channelId: string, range: SeqRange, budgetBytes: number): Promise<MessageSlice> {
-    const slice = await this.withHistory((shards) =>
-      readChannelHistory(shards, this.store.ranges().all(), channelId, range, budgetBytes, this.urls.presentAll),
-    );
-    return { ...slice, messages: this.store.log().current(slice.messages) };
+  private completePruned(page: readonly StoredMessage[]): Promise<Message[] | null> {
+    return this.d1History.completeAll(page).catch((err) => {
+      console.error("reading pruned messages from D1 failed", loggableError(err));
+      return null;
+    });
   }
 
   /**
