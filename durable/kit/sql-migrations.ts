@@ -24,28 +24,15 @@ export interface Migration {
 export type LegacyVersions = Readonly<Record<number, { through: string; upgrade?: string }>>;
 
 /**
- * The schema the migrations up to and including `through` leave, written out whole, for
- * a new object: one statement per table or index, where the steps would alter tables
- * they created a moment before and have SQLite parse the schema again after each one.
- * A user's first connect creates their object, so this is paid once per account, in
- * memory and time. A test holds each baseline equal to its steps
- * (test/unit/user-schema.test.ts for the UserDO's).
- */
-export interface Baseline {
-  readonly through: string;
-  readonly sql: string;
-}
-
-/**
  * Whether the object's SQLite holds any table of its own. An object nothing was ever
  * written to holds none, and asking writes nothing: an object that must not exist
  * until a certain call (a channel before `create`) migrates only then.
  */
-export function hasTables(sql: SqlStorage, besides = ""): boolean {
+export function hasTables(sql: SqlStorage): boolean {
   // sqlite_* are SQLite's own, _cf_* the runtime's.
   const query = `SELECT 1 FROM sqlite_master
-    WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_' AND name <> ? LIMIT 1`;
-  return sql.exec(query, besides).toArray().length > 0;
+    WHERE type = 'table' AND substr(name, 1, 7) <> 'sqlite_' AND substr(name, 1, 4) <> '_cf_' LIMIT 1`;
+  return sql.exec(query).toArray().length > 0;
 }
 
 interface Applied extends Record<string, SqlStorageValue> {
@@ -57,12 +44,9 @@ export function migrate(
   storage: DurableObjectStorage,
   migrations: readonly Migration[],
   legacy: LegacyVersions = {},
-  baseline?: Baseline,
 ): void {
   const ids = migrations.map((m) => m.id);
   if (new Set(ids).size !== ids.length) throw new Error(`migration ids must be unique: ${ids.join(", ")}`);
-  const baselineUpTo = baseline ? ids.indexOf(baseline.through) + 1 : 0;
-  if (baseline && baselineUpTo === 0) throw new Error(`the baseline names an unknown migration ${baseline.through}`);
   const sql = storage.sql;
   sql.exec(
     "CREATE TABLE IF NOT EXISTS _migrations (position INTEGER PRIMARY KEY, id TEXT NOT NULL, hash TEXT NOT NULL)",
@@ -84,25 +68,13 @@ export function migrate(
   });
   if (applied.length === migrations.length) return;
   storage.transactionSync(() => {
-    const done =
-      applied.length > 0
-        ? applied.length
-        : baseline && !hasTables(sql, "_migrations")
-          ? startFrom(sql, baseline, migrations.slice(0, baselineUpTo))
-          : adoptLegacyCount(sql, migrations, legacy);
+    const done = applied.length > 0 ? applied.length : adoptLegacyCount(sql, migrations, legacy);
     for (let position = done; position < migrations.length; position++) {
       const migration = migrations[position]!;
       sql.exec(migration.sql);
       record(sql, position, migration);
     }
   });
-}
-
-/** Builds a new object's storage from the baseline and records the migrations it stands for. */
-function startFrom(sql: SqlStorage, baseline: Baseline, covered: readonly Migration[]): number {
-  sql.exec(baseline.sql);
-  for (const [position, migration] of covered.entries()) record(sql, position, migration);
-  return covered.length;
 }
 
 /**

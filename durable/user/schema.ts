@@ -1,4 +1,4 @@
-import type { Baseline, LegacyVersions, Migration } from "../kit/sql-migrations";
+import type { LegacyVersions, Migration } from "../kit/sql-migrations";
 
 /** UserDO storage: append-only, see durable/kit/sql-migrations.ts. */
 export const USER_MIGRATIONS: readonly Migration[] = [
@@ -68,35 +68,4 @@ export const USER_MIGRATIONS: readonly Migration[] = [
 /** Objects migrated before migrations had ids counted 5 steps in `_schema`: they built what 0001_init builds. */
 export const USER_LEGACY_VERSIONS: LegacyVersions = {
   5: { through: "0001_init" },
-};
-
-/**
- * A new user's object is built from this instead of the five steps (see Baseline):
- * what they leave, with each table's comments in the step that made it.
- */
-export const USER_BASELINE: Baseline = {
-  through: "0005_inbox_mentions",
-  sql: `
-    CREATE TABLE inbox (
-      channel_id TEXT PRIMARY KEY, channel TEXT NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0,
-      read_seq INTEGER NOT NULL DEFAULT 0, last_message TEXT, mentions INTEGER NOT NULL DEFAULT 0);
-    CREATE TABLE state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE push_subscriptions (
-      endpoint TEXT PRIMARY KEY, p256dh TEXT NOT NULL, auth TEXT NOT NULL, created_at INTEGER NOT NULL,
-      device_id TEXT);
-    CREATE INDEX push_subscriptions_device ON push_subscriptions (device_id);
-    CREATE TABLE push_queue (
-      channel_id TEXT NOT NULL, endpoint TEXT NOT NULL, payload TEXT NOT NULL, due_at INTEGER NOT NULL,
-      attempt INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (channel_id, endpoint));
-    CREATE TABLE push_sent (channel_id TEXT PRIMARY KEY, at INTEGER NOT NULL);
-    CREATE TABLE sign_outs (
-      device_id TEXT PRIMARY KEY, requested_at INTEGER NOT NULL, listed INTEGER NOT NULL DEFAULT 0,
-      attempt INTEGER NOT NULL DEFAULT 0, done_at INTEGER);
-    CREATE TABLE sign_out_channels (
-      device_id TEXT NOT NULL, channel_id TEXT NOT NULL, PRIMARY KEY (device_id, channel_id));
-    CREATE TABLE channel_presence (
-      id INTEGER PRIMARY KEY CHECK (id = 0), online INTEGER NOT NULL, push INTEGER NOT NULL,
-      epoch INTEGER NOT NULL, told INTEGER NOT NULL);
-    CREATE TABLE push_followups (channel_id TEXT PRIMARY KEY, after_seq INTEGER NOT NULL, due_at INTEGER NOT NULL);
-    CREATE TABLE blocked_users (user_id TEXT PRIMARY KEY);`,
 };

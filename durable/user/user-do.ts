@@ -35,7 +35,7 @@ import { DeviceSockets, type DeviceTimer } from "./device-sockets";
 import { Inbox, type InboxCounters } from "./inbox";
 import { type Presence, type PresenceChange, type PresenceTimer, UserPresence } from "./presence";
 import { PUSH_TIMER, PushOutbox } from "./push-outbox";
-import { USER_BASELINE, USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
+import { USER_LEGACY_VERSIONS, USER_MIGRATIONS } from "./schema";
 import { DeviceSignOuts, type SignOutTimer } from "./sign-outs";
 
 type UserTimer = DeviceTimer | PresenceTimer | SignOutTimer | AnnounceTimer | typeof PUSH_TIMER;
@@ -67,7 +67,7 @@ export class UserDO extends DurableObject<Env> {
     super(ctx, meteredEnv(env));
     UserDO.instances++;
     const storage = meteredStorage(ctx.storage, env, "UserDO");
-    migrate(storage, USER_MIGRATIONS, USER_LEGACY_VERSIONS, USER_BASELINE);
+    migrate(storage, USER_MIGRATIONS, USER_LEGACY_VERSIONS);
     const cfg = config(env);
     this.timers = new Timers<UserTimer>(sqliteTimerStore(storage));
     this.devices = new DeviceSockets(ctx, this.timers, cfg.HEARTBEAT_TIMEOUT_MS, cfg.PRESENCE_GRACE_MS);

@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Baseline, type LegacyVersions, type Migration, migrate } from "../../../durable/kit/sql-migrations";
+import { type LegacyVersions, type Migration, migrate } from "../../../durable/kit/sql-migrations";
 import { authLimiterStub } from "../../../durable/stubs";
 import { tablesOf } from "../support/legacy-storage";
 
@@ -83,61 +83,6 @@ describe("migrate", () => {
   it("refuses a list with the same id twice", async () => {
     await withFreshStorage((storage) => {
       expect(() => migrate(storage, [notes, { ...tags, id: notes.id }])).toThrow("migration ids must be unique");
-    });
-  });
-});
-
-describe("migrate: a new object built from the baseline", () => {
-  // Marked, unlike the steps, so that the test sees which of the two built the storage.
-  const baseline: Baseline = {
-    through: "0002_tags",
-    sql: `${notes.sql}; ${tags.sql}; CREATE TABLE built_from_baseline (x)`,
-  };
-  const later: Migration = { id: "0003_pins", sql: "CREATE TABLE pins (note_id INTEGER PRIMARY KEY)" };
-
-  it("runs the baseline instead of the steps it covers, records them as applied, then applies the rest", async () => {
-    await withFreshStorage((storage) => {
-      migrate(storage, [notes, tags, later], {}, baseline);
-      expect(tables(storage)).toEqual(["_migrations", "built_from_baseline", "notes", "pins", "tags"]);
-      expect(appliedIds(storage)).toEqual(["0001_notes", "0002_tags", "0003_pins"]);
-      // Recorded with the steps' own hashes: the next start checks them like any others.
-      migrate(storage, [notes, tags, later], {}, baseline);
-      expect(() => migrate(storage, [{ ...notes, sql: `${notes.sql} ` }, tags, later], {}, baseline)).toThrow("edited");
-    });
-  });
-
-  it("is not used on storage that has tables: the steps not yet applied run", async () => {
-    await withFreshStorage((storage) => {
-      migrate(storage, [notes]);
-      migrate(storage, [notes, tags, later], {}, baseline);
-      expect(tables(storage)).toEqual(["_migrations", "notes", "pins", "tags"]);
-      expect(appliedIds(storage)).toEqual(["0001_notes", "0002_tags", "0003_pins"]);
-    });
-  });
-
-  it("is not used on storage with tables but no record of migrations (the earlier bookkeeping's)", async () => {
-    await withFreshStorage((storage) => {
-      storage.sql.exec("CREATE TABLE unrelated (x)");
-      migrate(storage, [notes, tags], {}, baseline);
-      expect(tables(storage)).toEqual(["_migrations", "notes", "tags", "unrelated"]);
-    });
-  });
-
-  it("a baseline naming a migration the list does not have refuses to start, before touching storage", async () => {
-    await withFreshStorage((storage) => {
-      expect(() => migrate(storage, [notes], {}, baseline)).toThrow(
-        "the baseline names an unknown migration 0002_tags",
-      );
-      expect(tables(storage)).toEqual([]);
-    });
-  });
-
-  it("a failing baseline leaves nothing behind", async () => {
-    await withFreshStorage((storage) => {
-      const broken: Baseline = { through: "0001_notes", sql: `${notes.sql}; CREATE TABLE notes (x)` };
-      expect(() => migrate(storage, [notes], {}, broken)).toThrow();
-      expect(tables(storage)).toEqual(["_migrations"]);
-      expect(appliedIds(storage)).toEqual([]);
     });
   });
 });
