@@ -1,13 +1,13 @@
 // What an edit, a reaction and a delete cost, from the same counters as a message's cost.
-import { perMessage, pricePerMillion } from "./cost.mjs";
+import { lessIdle, perMessage, pricePerMillion } from "./cost.mjs";
 
 const THUMBS_UP = encodeURIComponent("👍");
 
 /**
  * In a room that is already connected: `count` messages from `sender`, then `count` of each
  * kind of change to them, paced at `rate` a second and each followed by `tailMs` for the
- * deliveries and the D1 flush it causes. The counters of an idle window as long as one
- * kind's are subtracted, as for messages. `reactor` reacts (a reaction is someone else's).
+ * deliveries and the D1 flush it causes. What idle windows as long as one kind's count
+ * before and after is subtracted, as for messages. `reactor` reacts (a reaction is someone else's).
  */
 export async function changeCosts(service, channelId, { sender, reactor }, { count, rate, tailMs, sleep }) {
   const path = `/api/channels/${channelId}/messages`;
@@ -20,9 +20,12 @@ export async function changeCosts(service, channelId, { sender, reactor }, { cou
   await service.server.settle();
 
   const windowMs = (count / rate) * 1000 + tailMs;
-  await service.api("/api/_metrics/reset", { method: "POST" });
-  await sleep(windowMs);
-  const idle = await service.api("/api/_metrics");
+  const idleWindow = async () => {
+    await service.api("/api/_metrics/reset", { method: "POST" });
+    await sleep(windowMs);
+    return service.api("/api/_metrics");
+  };
+  const idle = await idleWindow();
 
   const kinds = {
     edit: (seq) =>
@@ -30,7 +33,7 @@ export async function changeCosts(service, channelId, { sender, reactor }, { cou
     reaction: (seq) => service.api(`${path}/${seq}/reactions/${THUMBS_UP}`, { method: "PUT", token: reactor.token }),
     delete: (seq) => service.api(`${path}/${seq}`, { method: "DELETE", token: sender.token }),
   };
-  const out = {};
+  const loaded = {};
   for (const [kind, change] of Object.entries(kinds)) {
     await service.api("/api/_metrics/reset", { method: "POST" });
     const started = Date.now();
@@ -39,9 +42,13 @@ export async function changeCosts(service, channelId, { sender, reactor }, { cou
       await change(seq);
     }
     await sleep(tailMs);
-    const loaded = await service.api("/api/_metrics");
-    const counters = Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, Math.max(0, v - (idle[k] ?? 0))]));
-    const ops = perMessage(counters, count);
+    loaded[kind] = await service.api("/api/_metrics");
+  }
+  const idleAfter = await idleWindow();
+  // The kinds' windows fall at a quarter, a half and three quarters of the way between the idle ones.
+  const out = {};
+  for (const [i, [kind, reading]] of Object.entries(loaded).entries()) {
+    const ops = perMessage(lessIdle(reading, idle, idleAfter, (i + 1) / 4), count);
     out[kind] = { changes: count, perChange: ops, perMillion: pricePerMillion(ops) };
   }
   return out;

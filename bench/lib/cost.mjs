@@ -34,6 +34,18 @@ export function background(m, messages) {
   );
 }
 
+/**
+ * A loaded reading less what the room's connections cost meanwhile without messages.
+ * That cost still drifts a minute after the sockets open (their liveness wake-ups are
+ * settling into their rhythm), so it is taken between an idle reading before the loaded
+ * window and one after it, as long as it, in proportion to where the loaded window falls
+ * between them (`share`: 0 at the first, 1 at the second). No counter goes below zero.
+ */
+export function lessIdle(loaded, before, after, share = 0.5) {
+  const idle = (k) => (before[k] ?? 0) * (1 - share) + (after[k] ?? 0) * share;
+  return Object.fromEntries(Object.entries(loaded).map(([k, v]) => [k, Math.max(0, v - idle(k))]));
+}
+
 /** Operations per message from a counter snapshot taken over `messages` messages. */
 export function perMessage(all, messages) {
   const m = Object.fromEntries(Object.entries(all).filter(([k]) => !BACKGROUND.test(k)));
