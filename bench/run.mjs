@@ -5,7 +5,7 @@ import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { changeCosts } from "./lib/change-cost.mjs";
 import { FloorTarget, ServiceTarget, shape } from "./lib/clients.mjs";
-import { background, floorOps, lessIdle, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
+import { background, countersOver, floorOps, lessIdle, PRICES, perMessage, pricePerMillion } from "./lib/cost.mjs";
 import { fileThroughput } from "./lib/files.mjs";
 import { drive, makeSink, percentiles } from "./lib/load.mjs";
 import { markdown, ratios, svg } from "./lib/report.mjs";
@@ -292,18 +292,13 @@ async function cost(service, key, members, how, offset) {
       const window = (P.costN / COST_RATE) * 1000 + tail;
       // The same room idle for as long, before and after: what its connections cost without
       // messages (heartbeat liveness timers, presence rows) is subtracted (see lessIdle).
-      const idleWindow = async () => {
-        await service.api("/api/_metrics/reset", { method: "POST" });
-        await sleep(window);
-        return service.api("/api/_metrics");
-      };
-      const idle = await idleWindow();
+      const idle = await countersOver(service, window, sleep);
       await service.api("/api/_metrics/reset", { method: "POST" });
       const r = await drive(room, sink, { rate: COST_RATE, count: P.costN, senders: 1 });
       runs.push(r);
       await sleep(tail);
       const loaded = await service.api("/api/_metrics");
-      const idleAfter = await idleWindow();
+      const idleAfter = await countersOver(service, window, sleep);
       const counters = lessIdle(loaded, idle, idleAfter);
       const ops = perMessage(counters, P.costN);
       // Every message is exactly one incoming frame from a client (relay frames between

@@ -1,5 +1,5 @@
 // What an edit, a reaction and a delete cost, from the same counters as a message's cost.
-import { lessIdle, perMessage, pricePerMillion } from "./cost.mjs";
+import { countersOver, lessIdle, perMessage, pricePerMillion } from "./cost.mjs";
 
 const THUMBS_UP = encodeURIComponent("👍");
 
@@ -20,12 +20,7 @@ export async function changeCosts(service, channelId, { sender, reactor }, { cou
   await service.server.settle();
 
   const windowMs = (count / rate) * 1000 + tailMs;
-  const idleWindow = async () => {
-    await service.api("/api/_metrics/reset", { method: "POST" });
-    await sleep(windowMs);
-    return service.api("/api/_metrics");
-  };
-  const idle = await idleWindow();
+  const idle = await countersOver(service, windowMs, sleep);
 
   const kinds = {
     edit: (seq) =>
@@ -44,7 +39,7 @@ export async function changeCosts(service, channelId, { sender, reactor }, { cou
     await sleep(tailMs);
     loaded[kind] = await service.api("/api/_metrics");
   }
-  const idleAfter = await idleWindow();
+  const idleAfter = await countersOver(service, windowMs, sleep);
   // The kinds' windows fall at a quarter, a half and three quarters of the way between the idle ones.
   const out = {};
   for (const [i, [kind, reading]] of Object.entries(loaded).entries()) {

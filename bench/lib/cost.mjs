@@ -34,6 +34,13 @@ export function background(m, messages) {
   );
 }
 
+/** The service's counters over the next `ms`: an idle window's reading. */
+export async function countersOver(service, ms, sleep) {
+  await service.api("/api/_metrics/reset", { method: "POST" });
+  await sleep(ms);
+  return service.api("/api/_metrics");
+}
+
 /**
  * A loaded reading less what the room's connections cost meanwhile without messages.
  * That cost still drifts a minute after the sockets open (their liveness wake-ups are
