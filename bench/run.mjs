@@ -226,15 +226,33 @@ async function capacity(target, members, curve, how = shape(members)) {
   );
 }
 
+/**
+ * Memory per idle connected user, read twice on a fresh runtime. First the burst: what
+ * `idleUsers` users connecting at once add, 12 s after the last socket opened (the
+ * figure the target holds). workerd's allocator keeps what it freed, and by then the
+ * objects that ran the connects have been evicted again, so that reading is the
+ * burst's high-water mark. Then, with those users still connected, as many more: what
+ * they add, with the first burst's freed memory there to reuse, is what stays per idle
+ * user (sockets, and objects woken meanwhile for liveness checks) rather than the burst.
+ */
 async function memory(target) {
-  await target.ensureUsers(P.idleUsers);
+  const n = P.idleUsers;
+  await target.ensureUsers(2 * n);
   await sleep(1000);
+  const burst = await rssGrowth(target, n, 0);
+  const second = await rssGrowth(target, n, n);
+  burst.close();
+  second.close();
+  return { ...burst.reading, secondBatch: second.reading };
+}
+
+/** Opens `n` idle users' sockets (from user `offset` on) and reads what the server's RSS grew by. */
+async function rssGrowth(target, n, offset) {
   const before = target.server.rss();
-  const close = await target.idleUsers(P.idleUsers);
+  const close = await target.idleUsers(n, offset);
   await sleep(quick ? 1000 : 12_000);
   const after = target.server.rss();
-  close();
-  return { rssBefore: before, rssAfter: after, bytesPerUser: Math.round((after - before) / P.idleUsers) };
+  return { close, reading: { rssBefore: before, rssAfter: after, bytesPerUser: Math.round((after - before) / n) } };
 }
 
 async function history(service) {

@@ -179,9 +179,9 @@ export class ServiceTarget {
     return { channelId, members, streams, close: () => sockets.forEach(terminate) };
   }
 
-  /** Idle user sockets for the memory reading; the users are made beforehand. */
-  async idleUsers(n) {
-    const users = await this.ensureUsers(n);
+  /** Idle user sockets for the memory reading, of users `offset` to `offset + n`; the users are made beforehand. */
+  async idleUsers(n, offset = 0) {
+    const users = (await this.ensureUsers(offset + n)).slice(offset);
     const sockets = await inBatches(users, 25, async (u) =>
       keepAlive(
         await openSocket(`${this.wsBase}/api/ws?skipOpenChannels=1`, { authorization: `Bearer ${u.token}` }, "hello"),
@@ -233,9 +233,9 @@ export class FloorTarget {
   }
 
   /** One room per user, as the service has one UserDO per user. */
-  async idleUsers(n) {
+  async idleUsers(n, offset = 0) {
     const sockets = await inBatches(
-      Array.from({ length: n }, (_, i) => i),
+      Array.from({ length: n }, (_, i) => offset + i),
       25,
       (i) => openSocket(`${this.wsBase}/room/idle${i}/ws?user=u${i}`, {}),
     );

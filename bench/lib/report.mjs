@@ -78,6 +78,12 @@ export function markdown(r) {
   rows.push(
     `| memory per idle connected user (${r.memory.users} users) | ${fmt(kb(r.memory.service.bytesPerUser), " KiB")} | ${fmt(kb(r.memory.floor.bytesPerUser), " KiB")} | ${fmt(q["memory.perUser"])} | ≤ 1 |`,
   );
+  const second = (t) => r.memory[t].secondBatch?.bytesPerUser;
+  if (second("service") != null) {
+    rows.push(
+      `| memory per idle connected user, ${r.memory.users} more while the first are connected (what stays, not the burst) | ${fmt(kb(second("service")), " KiB")} | ${fmt(kb(second("floor")), " KiB")} | ${fmt(ratio(second("service"), second("floor")))} | – |`,
+    );
+  }
   rows.push(
     `| history page of 50 vs static route, p50 / p99 | ${fmt(r.history.page50.p50)} / ${fmt(r.history.page50.p99)} ms | static ${fmt(r.history.static.p50)} / ${fmt(r.history.static.p99)} ms | ${fmt(q["history.page50VsStatic.p50"])} | – |`,
   );
