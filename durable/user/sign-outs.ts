@@ -39,8 +39,10 @@ interface Pending extends Record<string, SqlStorageValue> {
  * pass until every channel has answered. Every step may run twice (closing a device's
  * sockets again closes nothing), so a repeated pass is harmless.
  *
- * A finished sign-out is kept until the device's last access token has expired, so an
- * upgrade that was authenticated just before the revocation is refused when it arrives.
+ * A finished sign-out is kept until the device's last access token has expired: it is
+ * what refuses the device's user sockets, which the Worker lets through on the token
+ * alone (src/http/auth-middleware.ts, requireAccessToken). It is stored after D1 revoked
+ * the device, when no new token can be issued, so it outlives every token there is.
  */
 export class DeviceSignOuts {
   private readonly now: () => number;

@@ -111,7 +111,7 @@ export class UserDO extends DurableObject<Env> {
     if (url.pathname === RELAY_PATH) return this.acceptRelay();
     const userId = url.searchParams.get("userId") ?? "";
     const deviceId = url.searchParams.get("deviceId") ?? "";
-    // Authenticated just before its device signed out, arriving just after.
+    // The Worker checked only the token: a signed-out device is refused here (sign-outs.ts).
     if (this.signOuts.signedOut(deviceId)) {
       return Response.json({ error: { code: "unauthorized", message: "This device has signed out" } }, { status: 401 });
     }

@@ -9,7 +9,8 @@ import { revokeDevice } from "./sessions";
  * (logout, refresh-token reuse, a password change, signing out one device from the
  * device list, erasing the account), so none of them can forget the sockets:
  * 1. the device is revoked in D1: from the next request on, its tokens are refused;
- * 2. the user's UserDO closes the device's user sockets, stores the sign-out and has
+ * 2. the user's UserDO closes the device's user sockets, stores the sign-out (from then
+ *    on it refuses the device's user sockets itself: GET /api/ws reads no D1) and has
  *    every ChannelDO of the user close the device's channel sockets, all with 4401,
  *    retrying from its alarm until every channel has answered (durable/user/sign-outs.ts);
  *    the push subscriptions the device added are removed.

@@ -30,6 +30,15 @@ export function offersChatProtocol(req: Request): boolean {
   return (req.headers.get("Sec-WebSocket-Protocol") ?? "").split(",").some((p) => p.trim() === WS_SUBPROTOCOL);
 }
 
+/** The claims of the request's access token: present, signed by us and not expired, or a 401. */
+async function verifiedClaims(req: Request, secret: string) {
+  const token = bearerToken(req);
+  if (!token) throw new ApiError("unauthorized", "Missing access token");
+  const claims = await verifyAccessToken(secret, token);
+  if (!claims) throw new ApiError("unauthorized", "Invalid or expired access token");
+  return claims;
+}
+
 /**
  * Authenticates every request it guards: a valid HS256 token whose device has not
  * logged out. The device check costs one D1 primary-key read and is what makes
@@ -37,10 +46,7 @@ export function offersChatProtocol(req: Request): boolean {
  * whether the device's last-seen time is due to move.
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
-  const token = bearerToken(c.req.raw);
-  if (!token) throw new ApiError("unauthorized", "Missing access token");
-  const claims = await verifyAccessToken(c.env.JWT_SECRET, token);
-  if (!claims) throw new ApiError("unauthorized", "Invalid or expired access token");
+  const claims = await verifiedClaims(c.req.raw, c.env.JWT_SECRET);
   const device = await activeDevice(c.var.db, claims.userId, claims.deviceId);
   if (!device) throw new ApiError("unauthorized", "This device has logged out");
   // The device list's "last seen": written at most once an hour, off the answer's path.
@@ -49,5 +55,22 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("auth", claims);
   await next();
 });
-// Every route it guards is described as needing the bearer token, and as answering 401 without it.
-documented(requireAuth, { security: [{ [BEARER_AUTH]: [] }], responses: errors("unauthorized") });
+
+/**
+ * Authenticates by the access token alone, for the user socket: the UserDO it leads to
+ * refuses a signed-out device itself. Every sign-out reaches that object right after
+ * D1 revokes the device (src/auth/sign-out.ts), and it remembers the sign-out for as
+ * long as the device's tokens live (durable/user/sign-outs.ts), so the D1 read would
+ * only repeat what the object knows. Without it a (re)connect costs no D1 round trip,
+ * which from far away is most of its time, and it does not move the device's last-seen
+ * time (the HTTP requests every client also makes do).
+ */
+export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("auth", await verifiedClaims(c.req.raw, c.env.JWT_SECRET));
+  await next();
+});
+
+// Every route they guard is described as needing the bearer token, and as answering 401 without it.
+for (const guard of [requireAuth, requireAccessToken]) {
+  documented(guard, { security: [{ [BEARER_AUTH]: [] }], responses: errors("unauthorized") });
+}

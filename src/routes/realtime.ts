@@ -5,7 +5,7 @@ import { z } from "zod";
 import { userStub } from "../../durable/stubs";
 import { users } from "../db/schema";
 import type { AppEnv } from "../http/app-env";
-import { requireAuth } from "../http/auth-middleware";
+import { requireAccessToken, requireAuth } from "../http/auth-middleware";
 import { allowedOrigin } from "../http/security";
 import { internalUpgrade } from "../http/upgrade";
 import { valid } from "../http/validate";
@@ -42,7 +42,7 @@ const docs = {
  * Mounted at /api itself, so authentication is per route, never `use("*")`.
  */
 export const realtimeRoutes = new Hono<AppEnv>()
-  .get("/ws", docs.socket, allowedOrigin, requireAuth, async (c) =>
+  .get("/ws", docs.socket, allowedOrigin, requireAccessToken, async (c) =>
     userStub(c.env, c.var.auth.userId).fetch(
       internalUpgrade(
         c.req.raw,
