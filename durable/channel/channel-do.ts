@@ -1,12 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  deleteMember,
-  updateChannelSettings,
-  updateMemberRole,
-  writeChannel,
-  writeMember,
-  writeMemberCount,
-} from "../../src/channels/d1-membership";
+import { writeChannel, writeMemberCount } from "../../src/channels/d1-membership";
 import { mentionedUserIds } from "../../src/channels/mentions";
 import { config } from "../../src/config";
 import { db } from "../../src/db/client";
@@ -26,16 +19,7 @@ import {
 } from "../../src/protocol/limits";
 import { type Failure, fail, type Outcome } from "../../src/protocol/outcome";
 import { CLOSE_REMOVED, CLOSE_TOKEN_EXPIRED } from "../../src/protocol/sockets";
-import type {
-  Channel,
-  ChannelKind,
-  ChatFile,
-  Member,
-  Message,
-  NotificationLevel,
-  Role,
-  Visibility,
-} from "../../src/protocol/types";
+import type { Channel, ChatFile, Member, Message, NotificationLevel } from "../../src/protocol/types";
 import { usernamesOf } from "../../src/users/repo";
 import { type MemberPresence, RELAY_PATH } from "../kit/relay";
 import { replaceOldestBeyondCap } from "../kit/socket-cap";
@@ -53,18 +37,9 @@ import { D1HistoryAccess } from "./d1-history-access";
 import { DmBlocks } from "./dm-blocks";
 import { FanOut } from "./fan-out";
 import { type HistoryQuery, readHistory } from "./history-read";
-import {
-  type ChannelRecord,
-  canView,
-  checkAdd,
-  checkRemove,
-  checkSetRole,
-  checkUpdate,
-  memberLimit,
-  notMember,
-  successor,
-  toChannel,
-} from "./membership";
+import { tellInboxes } from "./inboxes";
+import { type ChannelSettings, type CreateChannel, MemberChanges } from "./member-changes";
+import { type ChannelRecord, canView, notMember, toChannel } from "./membership";
 import type { StoredMessage } from "./message-log";
 import { wantsPush } from "./notification-levels";
 import { CHANNEL_LEGACY_VERSIONS, CHANNEL_MIGRATIONS } from "./schema";
@@ -103,15 +78,6 @@ const FLUSH_SOON_AFTER = FLUSH_BATCH;
  */
 const LEARN_NAMES_ON_WAKE_MS = 2_000;
 
-export interface CreateChannel {
-  id: string;
-  kind: ChannelKind;
-  name: string | null;
-  visibility: Visibility;
-  createdBy: string;
-  memberIds: readonly string[];
-}
-
 export type SendResult = Outcome<{ message: Message; created: boolean }>;
 
 /** What a send may carry besides its text. */
@@ -120,12 +86,6 @@ export interface SendExtras {
   replyTo?: number;
   /** Ids of files the sender uploaded to this channel and has not attached yet. */
   attachments?: readonly string[];
-}
-
-/** A rename or a new topic; `topic: null` clears it. Absent fields stay as they are. */
-export interface ChannelSettings {
-  name?: string;
-  topic?: string | null;
 }
 
 /**
@@ -149,6 +109,7 @@ export class ChannelDO extends DurableObject<Env> {
   private readonly files: ChannelFiles;
   private readonly blocks: DmBlocks;
   private readonly d1History: D1HistoryAccess;
+  private readonly members: MemberChanges;
   private watchingNow: Map<string, string[]> | undefined;
   private learningNames: Promise<void> | undefined;
   /** A seam for fault tests: replaced to make D1 writes fail. */
@@ -189,6 +150,18 @@ export class ChannelDO extends DurableObject<Env> {
       notify: (userId, message) => userStub(this.env, userId).notify(message),
       pushWindowMs: cfg.PUSH_COALESCE_MS,
     });
+    this.members = new MemberChanges({
+      ctx,
+      env: this.env,
+      store: this.store,
+      fanOut: this.fanOut,
+      broadcast: (frame) => this.sockets.broadcast(frame),
+      dropSocketsOf: (userId) => {
+        this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
+        this.socketsChanged();
+      },
+      readUsernames: (userIds) => this.readUsernames(userIds),
+    });
     this.buckets = new TokenBuckets(cfg.SEND_RATE_PER_SEC, cfg.SEND_BURST);
     this.blocks = new DmBlocks(ctx.storage.kv);
     // Clients heartbeat channel sockets too.
@@ -200,30 +173,7 @@ export class ChannelDO extends DurableObject<Env> {
   /** Creates the channel, or returns it unchanged if it exists (DM get-or-create relies on this). */
   async create(init: CreateChannel): Promise<Outcome<{ channel: Channel; created: boolean }>> {
     hit("rpc.ChannelDO.create");
-    const existing = this.store.channel();
-    if (existing) return { ok: true, channel: toChannel(existing), created: false };
-    const memberIds = [...new Set([init.createdBy, ...init.memberIds])];
-    const max = memberLimit(init.visibility, config(this.env));
-    if (memberIds.length > max) return fail("channel_full", `A channel has at most ${max} members`);
-
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const raced = this.store.channel();
-      if (raced) return { ok: true as const, channel: toChannel(raced), created: false };
-      const { memberIds: _, ...fields } = init;
-      const record: ChannelRecord = { ...fields, topic: null, createdAt: Date.now(), memberCount: memberIds.length };
-      const members = memberIds.map((userId) => ({
-        userId,
-        role: (init.kind === "group" && userId === init.createdBy ? "owner" : "member") as Role,
-        joinedAt: record.createdAt,
-      }));
-      const [, names] = await Promise.all([writeChannel(this.env.DB, record, members), this.readUsernames(memberIds)]);
-      this.store.createChannel(record, members);
-      this.store.names().learn(names);
-      const channel = toChannel(record);
-      const told = await this.tellInboxes(memberIds, (inbox) => inbox.channelEvent("added", channel));
-      for (const [userId, presence] of told) this.fanOut.presence(userId, presence);
-      return { ok: true as const, channel, created: true };
-    });
+    return this.members.create(init);
   }
 
   async info(userId: string): Promise<Outcome<{ channel: Channel; members: Member[] }>> {
@@ -236,32 +186,7 @@ export class ChannelDO extends DurableObject<Env> {
   /** Adds `userId` (a self-join when actorId === userId). Adding a member again changes nothing. */
   async addMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel; added: boolean }>> {
     hit("rpc.ChannelDO.addMember");
-    const ch = this.store.channel();
-    if (!ch) return notMember();
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const members = this.store.members();
-      const actor = { id: actorId, role: members.get(actorId)?.role };
-      // Before any rule that would tell a DM from a private group from nothing at all.
-      if (!canView(ch, actor.role)) return notMember();
-      if (members.has(userId)) return { ok: true as const, channel: toChannel(ch), added: false };
-      const problem = checkAdd(ch, actor, userId, members.size, memberLimit(ch.visibility, config(this.env)));
-      if (problem) return problem;
-      const member = { userId, role: "member" as const, joinedAt: Date.now() };
-      const [, names] = await Promise.all([
-        writeMember(this.env.DB, ch.id, member, members.size + 1),
-        this.readUsernames([userId]),
-      ]);
-      this.store.insertMember(member.userId, member.role, member.joinedAt);
-      this.store.names().learn(names);
-      this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "joined" });
-      const channel = toChannel(this.store.channel()!);
-      const lastSeq = this.store.log().lastSeq;
-      const told = await this.tellInboxes([userId], (inbox) =>
-        inbox.channelEvent("added", channel, { lastSeq, readSeq: 0 }),
-      );
-      for (const [id, presence] of told) this.fanOut.presence(id, presence);
-      return { ok: true as const, channel, added: true };
-    });
+    return this.members.addMember(actorId, userId);
   }
 
   /**
@@ -270,81 +195,25 @@ export class ChannelDO extends DurableObject<Env> {
    */
   async eraseMember(userId: string): Promise<void> {
     hit("rpc.ChannelDO.eraseMember");
-    await this.remove(userId, userId, true);
+    await this.members.remove(userId, userId, true);
   }
 
   /** Leave (actorId === userId) or removal by the owner or an admin. */
   async removeMember(actorId: string, userId: string): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.removeMember");
-    return this.remove(actorId, userId, false);
-  }
-
-  /** A member goes; `erasing` skips the rules (an erased account leaves even a DM). */
-  private async remove(actorId: string, userId: string, erasing: boolean): Promise<Outcome<{ channel: Channel }>> {
-    const ch = this.store.channel();
-    // checkRemove refuses a non-member with this same answer before any other rule.
-    if (!ch) return notMember();
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const members = this.store.members();
-      const target = members.get(userId);
-      const problem =
-        erasing && target
-          ? null
-          : checkRemove(ch, { id: actorId, role: members.get(actorId)?.role }, target && { userId, role: target.role });
-      if (problem) return problem;
-      const heir =
-        target?.role === "owner" ? successor(this.store.memberRows().filter((m) => m.userId !== userId)) : undefined;
-      const promote = heir ? { userId: heir, role: "owner" as const } : undefined;
-      await deleteMember(this.env.DB, ch.id, userId, members.size - 1, promote);
-      this.store.deleteMember(userId, heir);
-      this.fanOut.left(userId);
-      this.sockets.closeAll(userId, CLOSE_REMOVED, "removed from channel");
-      this.socketsChanged();
-      this.sockets.broadcast({ type: "member", channelId: ch.id, userId, event: "left" });
-      const channel = toChannel(this.store.channel()!);
-      await this.tellInboxes([userId], (inbox) => inbox.channelEvent("removed", channel));
-      return { ok: true as const, channel };
-    });
+    return this.members.remove(actorId, userId, false);
   }
 
   /** A new name or topic, by the owner or an admin (the Worker has checked the values). */
   async updateSettings(actorId: string, changes: ChannelSettings): Promise<Outcome<{ channel: Channel }>> {
     hit("rpc.ChannelDO.updateSettings");
-    const ch = this.store.channel();
-    if (!ch) return notMember();
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const current = this.store.channel()!;
-      const problem = checkUpdate(current, this.store.roleOf(actorId));
-      if (problem) return problem;
-      const name = changes.name ?? current.name;
-      const topic = changes.topic === undefined ? current.topic : changes.topic;
-      if (name === current.name && topic === current.topic) return { ok: true as const, channel: toChannel(current) };
-      await updateChannelSettings(this.env.DB, current.id, name, topic);
-      const channel = toChannel(this.store.updateSettings(name, topic));
-      await this.announceChannelUpdate(channel);
-      return { ok: true as const, channel };
-    });
+    return this.members.updateSettings(actorId, changes);
   }
 
   /** The owner makes a member an admin, or an admin a plain member again. */
   async setRole(actorId: string, userId: string, role: "admin" | "member"): Promise<Outcome<{ changed: boolean }>> {
     hit("rpc.ChannelDO.setRole");
-    const ch = this.store.channel();
-    if (!ch) return notMember();
-    return this.ctx.blockConcurrencyWhile(async () => {
-      const members = this.store.members();
-      const target = members.get(userId);
-      const problem = checkSetRole(
-        ch,
-        { id: actorId, role: members.get(actorId)?.role },
-        target && { userId, role: target.role },
-      );
-      if (problem) return problem;
-      if (target!.role === role) return { ok: true as const, changed: false };
-      await updateMemberRole(this.env.DB, ch.id, userId, role);
-      this.store.setRole(userId, role);
-      return { ok: true as const, changed: true };
-    });
+    return this.members.setRole(actorId, userId, role);
   }
 
   /** A member of this DM blocked (or unblocked) the other (D1 has it already). Not for groups. */
@@ -402,7 +271,7 @@ export class ChannelDO extends DurableObject<Env> {
     const moved = this.store.advanceRead(userId, target);
     if (moved !== null) {
       this.sockets.broadcast({ type: "read", channelId: ch.id, userId, seq: moved });
-      await this.tellInboxes([userId], (inbox) => inbox.readMoved(ch.id, moved, deviceId));
+      await tellInboxes(this.env, [userId], (inbox) => inbox.readMoved(ch.id, moved, deviceId));
     }
     return { ok: true, seq: moved ?? this.store.readSeqOf(userId) };
   }
@@ -1020,34 +889,5 @@ export class ChannelDO extends DurableObject<Env> {
       console.error("reading pruned messages from D1 failed", loggableError(err));
       return null;
     });
-  }
-
-  /**
-   * Tells the members that the channel's name or topic changed: a `channel` `updated`
-   * frame on the user sockets of those online, relayed like a message; the others see
-   * it in GET /api/channels, which pulls the channel as it is. So a rename costs the
-   * same in a channel of 10,000 as in one of ten online. Not on channel sockets: the
-   * user socket carries it, and the channel socket's frames stay as the protocol lists them.
-   */
-  private async announceChannelUpdate(channel: Channel): Promise<void> {
-    this.fanOut.relay({ type: "channel", event: "updated", channel });
-  }
-
-  /**
-   * Membership and read events for inboxes; answers from those who answered. Best
-   * effort by design: GET /api/channels lists D1's membership and pulls each channel's
-   * counters, so a lost event is repaired rather than failing the change.
-   */
-  private async tellInboxes<T>(
-    userIds: readonly string[],
-    call: (inbox: ReturnType<typeof userStub>) => Promise<T>,
-  ): Promise<[string, T][]> {
-    const results = await Promise.allSettled(userIds.map((id) => call(userStub(this.env, id))));
-    const answers: [string, T][] = [];
-    results.forEach((r, i) => {
-      if (r.status === "fulfilled") answers.push([userIds[i]!, r.value]);
-      else console.warn("inbox event failed", loggableError(r.reason));
-    });
-    return answers;
   }
 }
