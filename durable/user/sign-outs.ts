@@ -41,8 +41,11 @@ interface Pending extends Record<string, SqlStorageValue> {
  *
  * A finished sign-out is kept until the device's last access token has expired: it is
  * what refuses the device's user sockets, which the Worker lets through on the token
- * alone (src/http/auth-middleware.ts, requireAccessToken). It is stored after D1 revoked
- * the device, when no new token can be issued, so it outlives every token there is.
+ * alone (src/http/auth-middleware.ts, requireAccessToken). A sign-out (src/auth/sign-out.ts)
+ * stores it after D1 revoked the device, when no new token can be issued, so it outlives
+ * every token there is. An erasure stores it while the devices are still valid in D1
+ * (src/users/erasure.ts keeps them until its last step): a token refreshed between its
+ * steps can outlive the record by as long as those steps took.
  */
 export class DeviceSignOuts {
   private readonly now: () => number;

@@ -59,8 +59,9 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
 /**
  * Authenticates by the access token alone, for the user socket: the UserDO it leads to
  * refuses a signed-out device itself. Every sign-out reaches that object right after
- * D1 revokes the device (src/auth/sign-out.ts), and it remembers the sign-out for as
- * long as the device's tokens live (durable/user/sign-outs.ts), so the D1 read would
+ * D1 revokes the device (src/auth/sign-out.ts; an erasure before, see
+ * durable/user/sign-outs.ts), and it remembers the sign-out for as long as the
+ * device's tokens live, so the D1 read would
  * only repeat what the object knows. Without it a (re)connect costs no D1 round trip,
  * which from far away is most of its time, and it does not move the device's last-seen
  * time (the HTTP requests every client also makes do).
